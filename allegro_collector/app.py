@@ -1,0 +1,59 @@
+"""The application factory: routes, CORS, JSON errors, and the database opened at startup."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from allegro_collector import admin_api, events_api, health, sessions_api
+from allegro_collector.clock import Clock, epoch_ms
+from allegro_collector.errors import (
+    ApiError,
+    handle_api_error,
+    handle_http_exception,
+    handle_unexpected,
+)
+from allegro_collector.settings import Settings
+from allegro_collector.storage import Storage
+
+
+def create_app(settings: Settings, *, clock: Clock = epoch_ms) -> Starlette:
+    storage = Storage(settings.db_path)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(storage.open)
+        try:
+            yield
+        finally:
+            storage.close()
+
+    return Starlette(
+        routes=[
+            *sessions_api.routes(settings, storage, clock),
+            *events_api.routes(settings, storage, clock),
+            *admin_api.routes(settings, storage),
+            *health.routes(storage),
+        ],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=("GET", "POST", "OPTIONS"),
+                allow_headers=("Content-Type", events_api.CSRF_HEADER),
+                max_age=600,
+            )
+        ],
+        exception_handlers={
+            ApiError: handle_api_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+        lifespan=lifespan,
+    )

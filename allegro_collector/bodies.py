@@ -1,0 +1,46 @@
+"""Reading a JSON request body under a size limit, with every failure a JSON 4xx."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from allegro_collector.errors import ApiError
+
+# text/plain because navigator.sendBeacon cannot set headers and needs no CORS preflight.
+ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/plain"})
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type and media_type not in ACCEPTED_MEDIA_TYPES:
+        raise ApiError(415, f"content type {media_type!r} is not application/json or text/plain")
+    too_large = ApiError(413, f"request body is larger than {max_bytes} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared[:20]) > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    if size == 0:
+        raise ApiError(400, "request body is empty")
+    try:
+        text = b"".join(chunks).decode()
+    except UnicodeDecodeError:
+        raise ApiError(400, "request body is not valid UTF-8") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ApiError(400, "request body is not valid JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None

@@ -1,0 +1,78 @@
+"""`allegro-collector`: build Settings from flags and environment, then serve with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import uvicorn
+
+from allegro_collector.app import create_app
+from allegro_collector.settings import Settings, SigningKey
+
+logger = logging.getLogger("allegro_collector")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="allegro-collector", description="Receive allegro SDK events and store them in SQLite."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
+    parser.add_argument("--db", type=Path, default=Path("events.sqlite3"), help="SQLite file")
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin allowed by CORS, e.g. http://127.0.0.1:8000 (repeatable)",
+    )
+    parser.add_argument("--admin-key", help="Bearer key for GET /v1/events [ALLEGRO_ADMIN_KEY]")
+    parser.add_argument("--secret", help="CSRF token signing secret [ALLEGRO_SECRET]")
+    parser.add_argument(
+        "--previous-secret",
+        help="the secret before the last rotation, still accepted [ALLEGRO_PREVIOUS_SECRET]",
+    )
+    return parser
+
+
+def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    """Flags win over the environment; missing secrets and keys are warned about, not fatal."""
+    admin_key = args.admin_key or environ.get("ALLEGRO_ADMIN_KEY") or None
+    secret = args.secret or environ.get("ALLEGRO_SECRET") or None
+    previous = args.previous_secret or environ.get("ALLEGRO_PREVIOUS_SECRET") or None
+    if secret is None:
+        secret = secrets.token_urlsafe(32)
+        logger.warning(
+            "no --secret or ALLEGRO_SECRET: using a random one, "
+            "so CSRF tokens will not survive a restart"
+        )
+    if admin_key is None:
+        logger.warning(
+            "no --admin-key or ALLEGRO_ADMIN_KEY: GET /v1/events answers 401 to every request"
+        )
+    if not args.allow_origin:
+        logger.warning("no --allow-origin: browsers on other origins cannot send events")
+    return Settings(
+        db_path=args.db,
+        signing_key=SigningKey.from_secret(secret),
+        previous_signing_key=None if previous is None else SigningKey.from_secret(previous),
+        allowed_origins=tuple(args.allow_origin),
+        admin_key=admin_key,
+    )
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = build_settings(args, environ)
+    except ValueError as exc:
+        parser.error(str(exc))
+    logger.info("storing events in %s", settings.db_path.resolve())
+    uvicorn.run(create_app(settings), host=args.host, port=args.port)

@@ -1,0 +1,79 @@
+"""`POST /v1/events`: a batch of events, each accepted or rejected on its own.
+
+An event whose session or device differs from the CSRF token's is rejected by itself
+(field `events.N.session_id` / `events.N.device_id`); its neighbours are still stored.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from allegro_collector import tokens
+from allegro_collector.bodies import read_json
+from allegro_collector.clock import Clock
+from allegro_collector.errors import ApiError, error_body
+from allegro_collector.schemas import MAX_ID_CHARS, Event, EventBatch, first_error
+from allegro_collector.settings import Settings
+from allegro_collector.storage import Storage
+
+CSRF_HEADER = "X-Allegro-CSRF"
+
+
+def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[str, Any]:
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    if not isinstance(event_id, str) or len(event_id) > MAX_ID_CHARS or not event_id.isprintable():
+        event_id = None
+    return {"index": index, "event_id": event_id, **error_body(field, message)}
+
+
+async def post_events(
+    request: Request, *, settings: Settings, storage: Storage, clock: Clock
+) -> Response:
+    try:
+        batch = EventBatch.model_validate(await read_json(request, settings.max_body_bytes))
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        raise ApiError(400, message, field) from None
+    now = clock()
+    token = request.headers.get(CSRF_HEADER) or batch.csrf_token
+    try:
+        claims = tokens.verify(token, settings.verification_keys, now)
+    except tokens.TokenError as exc:
+        raise ApiError(403, exc.message, "csrf_token") from None
+
+    valid: list[Event] = []
+    rejected: list[dict[str, Any]] = []
+    for index, raw in enumerate(batch.events):
+        prefix = f"events.{index}"
+        try:
+            event = Event.model_validate(raw)
+            claims.check_binding(event.session_id, event.device_id)
+        except ValidationError as exc:
+            rejected.append(_rejection(index, raw, *first_error(exc, prefix)))
+        except tokens.TokenError as exc:
+            wrong = (
+                "session_id" if exc.problem is tokens.TokenProblem.WRONG_SESSION else "device_id"
+            )
+            rejected.append(_rejection(index, raw, f"{prefix}.{wrong}", exc.message))
+        else:
+            valid.append(event)
+
+    if valid:
+        await run_in_threadpool(
+            storage.store_events, valid, now, now + settings.session_lifetime_ms
+        )
+    accepted = list(dict.fromkeys(event.event_id for event in valid))
+    status = 200 if valid or not batch.events else 422
+    return JSONResponse({"accepted": accepted, "rejected": rejected}, status)
+
+
+def routes(settings: Settings, storage: Storage, clock: Clock) -> list[Route]:
+    endpoint = functools.partial(post_events, settings=settings, storage=storage, clock=clock)
+    return [Route("/v1/events", endpoint, methods=["POST"])]

@@ -1,0 +1,22 @@
+"""`GET /healthz`: ok once the database is open."""
+
+from __future__ import annotations
+
+import functools
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from allegro_collector.errors import error_body
+from allegro_collector.storage import Storage
+
+
+async def healthz(request: Request, *, storage: Storage) -> Response:
+    if not storage.is_open:
+        return JSONResponse(error_body(None, "the database is not open"), 503)
+    return JSONResponse({"status": "ok"})
+
+
+def routes(storage: Storage) -> list[Route]:
+    return [Route("/healthz", functools.partial(healthz, storage=storage), methods=["GET"])]

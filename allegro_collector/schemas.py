@@ -1,0 +1,114 @@
+"""Request models (pydantic v2, strict: JSON types are taken as they are, never coerced)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+MAX_TEXT_CHARS = 2048
+MAX_ID_CHARS = 128
+MAX_DATA_BYTES = 16 * 1024
+MAX_BATCH_EVENTS = 1000  # bounds the work and the size of the answer one request can cause
+MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; keeps SQLite integers safe
+
+_UUID_V4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def _encodable(value: str) -> str:
+    """JSON may carry lone surrogates (`"\\ud800"`); they cannot be stored or sent back as UTF-8."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise PydanticCustomError("unicode", "contains an invalid unicode character") from None
+    return value
+
+
+def _uuid_v4(value: str) -> str:
+    # Lowercase only: the SDK matches acknowledged ids against the ids it sent, byte for byte.
+    if not _UUID_V4.fullmatch(value):
+        raise PydanticCustomError("uuid_v4", "must be a lowercase UUID v4")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+UuidV4 = Annotated[str, AfterValidator(_uuid_v4)]
+Id = Annotated[Text, Field(min_length=1, max_length=MAX_ID_CHARS)]
+LongText = Annotated[Text, Field(max_length=MAX_TEXT_CHARS)]
+
+
+def data_json(data: dict[str, Any]) -> str:
+    """The stored form of `data`, also what its size limit is measured on."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    event_id: UuidV4
+    event_name: Annotated[Text, Field(min_length=1, max_length=128)]
+    timestamp: Annotated[int, Field(ge=0, le=MAX_TIMESTAMP_MS)]
+    device_id: UuidV4
+    session_id: Id
+    customer_id: LongText | None = None
+    url: LongText | None = None
+    referer: LongText | None = None
+    page_title: LongText | None = None
+    content_type: LongText | None = None
+    content_id: LongText | None = None
+    publisher: LongText | None = None
+    object_type: LongText | None = None
+    object_id: LongText | None = None
+    context: LongText | None = None
+    conversion_pv_id: LongText | None = None
+    url_in_click: LongText | None = None
+    data: dict[str, Any] | None = None
+
+    @field_validator("data")
+    @classmethod
+    def _data_fits(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        try:
+            size = len(data_json(value).encode())
+        except UnicodeEncodeError:
+            raise PydanticCustomError("unicode", "contains an invalid unicode character") from None
+        if size > MAX_DATA_BYTES:
+            raise PydanticCustomError(
+                "data_too_large", "is {size} bytes as JSON, more than 16384", {"size": size}
+            )
+        return value
+
+
+class EventBatch(BaseModel):
+    """The envelope only; each event is validated on its own afterwards."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    csrf_token: str | None = None
+    events: Annotated[list[Any], Field(max_length=MAX_BATCH_EVENTS)]
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    device_id: UuidV4
+    session_id: Id | None = None
+
+
+def first_error(exc: ValidationError, prefix: str | None = None) -> tuple[str | None, str]:
+    """The first problem as (dotted field path, message), e.g. `("events.3.page_title", ...)`."""
+    error = exc.errors(include_url=False)[0]
+    parts = [str(part) for part in error["loc"]]
+    if prefix is not None:
+        parts.insert(0, prefix)
+    if error["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif error["type"] == "model_type":
+        message = "must be a JSON object"
+    else:
+        message = error["msg"]
+    return ".".join(parts) or None, message

@@ -1,0 +1,63 @@
+"""Collector configuration, validated once when it is built."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MINUTE_MS = 60 * 1000
+MIB = 1024 * 1024
+
+_ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A CSRF-token secret and the id that tokens signed with it carry."""
+
+    key_id: str
+    secret: bytes = field(repr=False)
+
+    @classmethod
+    def from_secret(cls, secret: str) -> SigningKey:
+        """Derive the key id from the secret, so restarts and rotations need no extra config."""
+        raw = secret.encode()
+        if not raw:
+            raise ValueError("a token secret must not be empty")
+        key_id = hashlib.sha256(b"allegro-csrf-key-id\0" + raw).hexdigest()[:8]
+        return cls(key_id=key_id, secret=raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    signing_key: SigningKey
+    previous_signing_key: SigningKey | None = None
+    allowed_origins: tuple[str, ...] = ()
+    admin_key: str | None = field(default=None, repr=False)
+    session_lifetime_ms: int = 30 * MINUTE_MS
+    token_lifetime_ms: int = 30 * MINUTE_MS
+    max_body_bytes: int = MIB
+
+    def __post_init__(self) -> None:
+        for origin in self.allowed_origins:
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(f"allowed origin {origin!r} must look like scheme://host[:port]")
+        if self.previous_signing_key is not None and (
+            self.previous_signing_key.key_id == self.signing_key.key_id
+        ):
+            raise ValueError("the previous token secret must differ from the current one")
+        if self.admin_key == "":
+            raise ValueError("the admin key must not be empty")
+        if min(self.session_lifetime_ms, self.token_lifetime_ms, self.max_body_bytes) <= 0:
+            raise ValueError("lifetimes and the body limit must be positive")
+
+    @property
+    def verification_keys(self) -> dict[str, bytes]:
+        """Every key a token may be signed with: the current one and, during rotation, the old."""
+        keys = {self.signing_key.key_id: self.signing_key.secret}
+        if self.previous_signing_key is not None:
+            keys[self.previous_signing_key.key_id] = self.previous_signing_key.secret
+        return keys

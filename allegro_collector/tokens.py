@@ -1,0 +1,97 @@
+"""CSRF tokens: an HMAC-SHA256 signature binding one session, one device and an expiry.
+
+Format (all parts ASCII, none containing a dot):
+``v1.<key id>.<session id>.<device id>.<expires at, epoch ms>.<base64url signature>``.
+The signature covers everything before the last dot. The key id picks the secret, so a
+token signed with the previous secret still verifies while secrets rotate.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from allegro_collector.settings import SigningKey
+
+VERSION = "v1"
+MAX_TOKEN_CHARS = 512
+
+
+class TokenProblem(StrEnum):
+    MISSING = "missing"
+    MALFORMED = "malformed"
+    UNKNOWN_KEY = "unknown_key"
+    FORGED = "forged"
+    EXPIRED = "expired"
+    WRONG_SESSION = "wrong_session"
+    WRONG_DEVICE = "wrong_device"
+
+
+class TokenError(Exception):
+    def __init__(self, problem: TokenProblem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    key_id: str
+    session_id: str
+    device_id: str
+    expires_at: int
+
+    def check_binding(self, session_id: str, device_id: str) -> None:
+        """Raise unless an event's session and device are the ones this token was issued for."""
+        if session_id != self.session_id:
+            raise TokenError(
+                TokenProblem.WRONG_SESSION, "does not match the session of the CSRF token"
+            )
+        if device_id != self.device_id:
+            raise TokenError(
+                TokenProblem.WRONG_DEVICE, "does not match the device of the CSRF token"
+            )
+
+
+def _sign(secret: bytes, signed_part: str) -> str:
+    digest = hmac.new(secret, signed_part.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def issue(key: SigningKey, session_id: str, device_id: str, expires_at: int) -> str:
+    parts = (VERSION, key.key_id, session_id, device_id, str(expires_at))
+    if any(not part or "." in part for part in parts):
+        raise ValueError("token parts must be non-empty and contain no dot")
+    signed_part = ".".join(parts)
+    return f"{signed_part}.{_sign(key.secret, signed_part)}"
+
+
+def verify(token: str | None, keys: Mapping[str, bytes], now_ms: int) -> TokenClaims:
+    """Check form, key, signature and expiry, in that order; raise TokenError on the first miss."""
+    if not token:
+        raise TokenError(TokenProblem.MISSING, "CSRF token is missing")
+    parts = token.split(".")
+    if (
+        len(token) > MAX_TOKEN_CHARS
+        or not token.isascii()
+        or len(parts) != 6
+        or parts[0] != VERSION
+    ):
+        raise TokenError(TokenProblem.MALFORMED, "CSRF token is malformed")
+    _, key_id, session_id, device_id, expires_raw, signature = parts
+    if not expires_raw.isascii() or not expires_raw.isdigit():
+        raise TokenError(TokenProblem.MALFORMED, "CSRF token is malformed")
+    secret = keys.get(key_id)
+    if secret is None:
+        raise TokenError(TokenProblem.UNKNOWN_KEY, "CSRF token is signed with an unknown key")
+    expected = _sign(secret, token[: token.rindex(".")])
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise TokenError(TokenProblem.FORGED, "CSRF token signature is invalid")
+    expires_at = int(expires_raw)
+    if expires_at <= now_ms:
+        raise TokenError(TokenProblem.EXPIRED, "CSRF token has expired")
+    return TokenClaims(key_id, session_id, device_id, expires_at)

@@ -1,0 +1,50 @@
+"""Starts the SDK: reads the script tag's settings, installs window.allegro, drains the queue."""
+
+from __future__ import annotations
+
+from browser import window
+
+from allegro_sdk.browser.api import build_api
+from allegro_sdk.browser.console import BrowserConsole
+from allegro_sdk.browser.cookies import DocumentCookies
+from allegro_sdk.browser.page import read_page
+from allegro_sdk.browser.randomness import new_uuid4
+from allegro_sdk.browser.transport import post_json
+from allegro_sdk.core.json_encoding import encode
+from allegro_sdk.core.session import SessionManager
+from allegro_sdk.core.tracker import Tracker
+
+SCRIPT_SELECTOR = "script[data-collector]"
+
+
+def collector_url(console: BrowserConsole) -> str:
+    script = window.document.currentScript or window.document.querySelector(SCRIPT_SELECTOR)
+    url = script.getAttribute("data-collector") if script else None
+    if not url:
+        console.error(
+            'the SDK\'s script tag needs data-collector="https://your-collector"; '
+            "events cannot be sent until it has one"
+        )
+        return ""
+    return str(url).rstrip("/")
+
+
+def start() -> None:
+    console = BrowserConsole()
+    collector = collector_url(console)
+
+    def request_session(device_id, session_id, on_response, on_failure):  # type: ignore[no-untyped-def]
+        body = {"device_id": device_id}
+        if session_id:
+            body["session_id"] = session_id
+        post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure)
+
+    sessions = SessionManager(DocumentCookies(), new_uuid4, request_session)
+    tracker = Tracker(
+        collector, sessions, post_json, read_page, new_uuid4, lambda: int(window.Date.now())
+    )
+    api, queue = build_api(tracker, console)
+    queued = window.allegro
+    window.allegro = api
+    if window.Array.isArray(queued):
+        queue.drain(list(queued))

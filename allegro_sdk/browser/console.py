@@ -1,0 +1,17 @@
+"""The browser console, with every message prefixed so site developers know who is speaking."""
+
+from __future__ import annotations
+
+from browser import window
+
+from allegro_sdk.core.ports import Console
+
+PREFIX = "allegro: "
+
+
+class BrowserConsole(Console):
+    def error(self, message: str) -> None:
+        window.console.error(PREFIX + message)
+
+    def warn(self, message: str) -> None:
+        window.console.warn(PREFIX + message)

@@ -1,0 +1,53 @@
+"""Crossing between Python and JavaScript values (Brython's conversions, made predictable)."""
+
+from __future__ import annotations
+
+import javascript
+from browser import window
+
+from allegro_sdk.core.errors import InvalidCallError
+from allegro_sdk.core.json_encoding import encode
+
+
+class ForeignValue:
+    """A JS value with no Python equivalent for the SDK (a function, a Date, a Map...)."""
+
+    def __init__(self, kind: str) -> None:
+        self.description = "a JavaScript " + kind
+
+
+def js_kind(value: object) -> str:
+    """'Object', 'Array', 'Function', 'Date'... as Object.prototype.toString says."""
+    return str(window.Object.prototype.toString.call(value))[8:-1]
+
+
+def to_python(value: object) -> object:
+    """A JS argument as plain Python: None, bool, number, str, list or dict; else ForeignValue."""
+    if value is None or value is javascript.NULL or value is javascript.UNDEFINED:
+        return None
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    kind = js_kind(value)
+    if kind not in ("Object", "Array"):
+        return ForeignValue(kind)
+    try:
+        return javascript.JSON.parse(window.JSON.stringify(value))
+    except Exception as error:  # noqa: BLE001 - a cycle or a BigInt: say so to the caller
+        raise InvalidCallError(f"the value cannot be sent as JSON: {error}") from None
+
+
+def to_js(value: object) -> object:
+    """A plain Python value as a plain JS value (via JSON: one conversion, nulls kept)."""
+    return window.JSON.parse(encode(value))
+
+
+def js_error(message: str) -> object:
+    return window.Error.new(message)
+
+
+def parse_json_object(text: str) -> dict[str, object] | None:
+    try:
+        parsed = javascript.JSON.parse(text)
+    except Exception:  # noqa: BLE001 - not JSON: the caller treats it as no body
+        return None
+    return parsed if isinstance(parsed, dict) else None

@@ -1,0 +1,24 @@
+"""document.cookie's text format: reading one cookie, writing one with its attributes."""
+
+from __future__ import annotations
+
+
+def read_cookie(header: str, name: str) -> str | None:
+    """The value of cookie `name` in a `document.cookie` string, or None."""
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value
+    return None
+
+
+def cookie_assignment(
+    name: str, value: str, max_age_seconds: int, secure: bool, domain: str | None = None
+) -> str:
+    """The string to assign to `document.cookie` to set one first-party cookie."""
+    parts = [f"{name}={value}", f"Max-Age={max_age_seconds}", "Path=/", "SameSite=Lax"]
+    if domain:
+        parts.append(f"Domain={domain}")
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts)

@@ -1,0 +1,28 @@
+"""UUID v4 text from 16 random bytes, and its validation (no stdlib `uuid`: see docs/build.md)."""
+
+from __future__ import annotations
+
+_HEX = "0123456789abcdef"
+
+
+def uuid4_from_bytes(random_bytes: list[int]) -> str:
+    """Format 16 random bytes as a version-4, variant-1 UUID (RFC 9562, section 5.4)."""
+    if len(random_bytes) != 16:
+        raise ValueError("a UUID needs 16 random bytes")
+    octets = list(random_bytes)
+    octets[6] = (octets[6] & 0x0F) | 0x40
+    octets[8] = (octets[8] & 0x3F) | 0x80
+    text = "".join(_HEX[b >> 4] + _HEX[b & 0x0F] for b in octets)
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def is_uuid4(text: object) -> bool:
+    if not isinstance(text, str) or len(text) != 36:
+        return False
+    for index, char in enumerate(text):
+        if index in (8, 13, 18, 23):
+            if char != "-":
+                return False
+        elif char not in _HEX:
+            return False
+    return text[14] == "4" and text[19] in "89ab"

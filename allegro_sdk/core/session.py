@@ -1,0 +1,104 @@
+"""Device and session identity: the two cookies of the spec, and single-flight session creation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .ids import is_uuid4
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .ports import Cookies, NewId, OnFailure, OnResponse
+
+DEVICE_COOKIE = "allegro_device_id"
+SESSION_COOKIE = "allegro_session_id"
+DEVICE_MAX_AGE = 10 * 365 * 24 * 3600  # 10 years, as the spec says
+SESSION_MAX_AGE = 30 * 60  # 30 minutes, extended by every track()
+
+
+class Session:
+    """A session the collector issued: its id, the device it belongs to, and its CSRF token."""
+
+    def __init__(self, session_id: str, device_id: str, csrf_token: str) -> None:
+        self.session_id = session_id
+        self.device_id = device_id
+        self.csrf_token = csrf_token
+
+
+class SessionManager:
+    """Gives every caller a valid session, asking the collector at most once at a time."""
+
+    def __init__(
+        self,
+        cookies: Cookies,
+        new_id: NewId,
+        request_session: Callable[[str, str | None, OnResponse, OnFailure], None],
+    ) -> None:
+        self._cookies = cookies
+        self._new_id = new_id
+        self._request_session = request_session
+        self._current: Session | None = None
+        self._waiting: list[tuple[Callable[[Session], None], OnFailure]] = []
+
+    def device_id(self) -> str:
+        """The device cookie's id; a missing or malformed one is replaced by a new UUID v4."""
+        existing = self._cookies.get(DEVICE_COOKIE)
+        if is_uuid4(existing):
+            return str(existing)
+        device_id = self._new_id()
+        self._cookies.set(DEVICE_COOKIE, device_id, DEVICE_MAX_AGE)
+        return device_id
+
+    def with_session(self, use: Callable[[Session], None], fail: OnFailure) -> None:
+        """Call `use` with a live session, creating or renewing one first when needed."""
+        current = self._current
+        cookie_session = self._cookies.get(SESSION_COOKIE)
+        if (
+            current is not None
+            and cookie_session == current.session_id
+            and self._cookies.get(DEVICE_COOKIE) == current.device_id
+        ):
+            self._extend(current)
+            use(current)
+            return
+        self._waiting.append((use, fail))
+        if len(self._waiting) == 1:
+            self._start_request(cookie_session)
+
+    def forget(self) -> None:
+        """Drop the in-memory session so the next call asks the collector again."""
+        self._current = None
+
+    def _extend(self, session: Session) -> None:
+        self._cookies.set(SESSION_COOKIE, session.session_id, SESSION_MAX_AGE)
+
+    def _start_request(self, cookie_session: str | None) -> None:
+        device_id = self.device_id()
+        # A session the cookie names (another tab's, or a reload's) is renewed, not replaced.
+        self._current = None
+
+        def answered(status: int, body: dict[str, object] | None) -> None:
+            session_id = body.get("session_id") if body else None
+            token = body.get("csrf_token") if body else None
+            if status == 201 and isinstance(session_id, str) and isinstance(token, str):
+                session = Session(session_id, device_id, token)
+                self._current = session
+                # Re-writing the device cookie with each new session keeps an active device's id
+                # past browsers' caps on script-set cookie lifetimes (docs/sessions.md).
+                self._cookies.set(DEVICE_COOKIE, device_id, DEVICE_MAX_AGE)
+                self._extend(session)
+                self._settle(lambda use, fail: use(session))
+            else:
+                message = f"the collector did not create a session (HTTP {status})"
+                self._settle(lambda use, fail: fail(message))
+
+        def failed(message: str) -> None:
+            self._settle(lambda use, fail: fail(f"could not reach the collector: {message}"))
+
+        self._request_session(device_id, cookie_session, answered, failed)
+
+    def _settle(self, each: Callable[[Callable[[Session], None], OnFailure], None]) -> None:
+        waiting, self._waiting = self._waiting, []
+        for use, fail in waiting:
+            each(use, fail)

@@ -1,0 +1,168 @@
+"""Build static/allegro.js: the private Brython runtime plus the SDK's modules, compiled ahead of time.
+
+Usage: python build/bundle.py [--main MODULE] [--out PATH] [--no-minify]
+
+Steps (see docs/build.md): transpile every module of allegro_sdk/ with Brython's own compiler
+running in Node; patch brython.js into a runtime without compiler, globals or eval; emit each
+module as a real JS function; wrap everything in one closure; minify with terser; print sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+from runtime import make_runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_DIR = ROOT / "build"
+SDK_PACKAGE = ROOT / "allegro_sdk"
+# Stand-ins for stdlib modules that the SDK imports only for type checkers; the real ones cost
+# seconds to import in the browser (docs/build.md).
+SHIMS_DIR = BUILD_DIR / "shims"
+DEFAULT_MAIN = "from allegro_sdk.browser.bootstrap import start\nstart()\n"
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    filename: str
+    is_package: bool
+    source: str
+
+
+def discover(package_dir: Path, root: Path) -> list[Module]:
+    """Every .py file of a package, as Brython modules named by their dotted path."""
+    modules = []
+    for path in sorted(package_dir.rglob("*.py")):
+        relative = path.relative_to(root)
+        is_package = path.name == "__init__.py"
+        parts = list(relative.with_suffix("").parts)
+        if is_package:
+            parts.pop()
+        modules.append(
+            Module(".".join(parts), relative.as_posix(), is_package, path.read_text("utf-8"))
+        )
+    return modules
+
+
+def transpile(brython_js: Path, modules: list[Module]) -> list[dict[str, object]]:
+    request = {
+        "brython_js": str(brython_js),
+        "modules": [m.__dict__ for m in modules],
+    }
+    result = subprocess.run(
+        ["node", str(BUILD_DIR / "transpile.cjs")],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"build failed: {result.stderr.strip()}")
+    compiled: list[dict[str, object]] = json.loads(result.stdout)["modules"]
+    return compiled
+
+
+def module_table(compiled: list[dict[str, object]], packages: set[str]) -> str:
+    """A JS object literal: name -> [imports, is_package, real function]. No strings to eval."""
+    entries = []
+    for mod in compiled:
+        name = str(mod["name"])
+        local = "locals_" + str(mod["scope_name"])
+        function = f"function({local}){{\n{mod['js']}\nreturn {local}\n}}"
+        imports = json.dumps(mod["imports"])
+        entries.append(f"{json.dumps(name)}: [{imports}, {json.dumps(name in packages)}, {function}]")
+    return "{\n" + ",\n".join(entries) + "\n}"
+
+
+def assemble(runtime: str, compiled: list[dict[str, object]], packages: set[str]) -> str:
+    main = next(m for m in compiled if m["name"] == "__main__")
+    modules = [m for m in compiled if m["name"] != "__main__"]
+    boot = (BUILD_DIR / "boot.js").read_text("utf-8")
+    # The runtime is strict code, as brython.js is. Brython's generated code is written for
+    # sloppy mode (stock Brython runs it through Function(), whose bodies are sloppy): in strict
+    # mode `for c in "text"` throws. So modules stay outside the runtime's strict function.
+    return (
+        "(function(){\n"
+        # Loading the bundle twice on one page must not start a second SDK.
+        "if (window.allegro && window.allegro.__allegro__) { return; }\n"
+        "var __BRYTHON__ = (function(){\n'use strict';\n"
+        f"{runtime}\n"
+        "return __BRYTHON__;\n})();\n"
+        f"var MODULES = {module_table(modules, packages)};\n"
+        f"var MAIN = function(){{\n{main['js']}\n}};\n"
+        f"{boot}\n"
+        "})();\n"
+    )
+
+
+def minify(source: str) -> str:
+    result = subprocess.run(
+        ["node", str(BUILD_DIR / "minify.cjs")],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"minify failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def sizes(data: bytes) -> dict[str, int]:
+    return {
+        "raw": len(data),
+        "gzip": len(gzip.compress(data, compresslevel=9)),
+        "brotli": len(brotli.compress(data, quality=11)),
+    }
+
+
+def brython_js_path() -> Path:
+    import brython  # noqa: PLC0415 - only the build needs the package
+
+    return Path(brython.__file__).resolve().parent / "data" / "brython.js"
+
+
+def build(main_source: str, out: Path, do_minify: bool) -> dict[str, int]:
+    brython_js = brython_js_path()
+    runtime = make_runtime(brython_js.read_text("utf-8"))
+    modules = discover(SDK_PACKAGE, ROOT) + discover(SHIMS_DIR, SHIMS_DIR)
+    modules.append(Module("__main__", "__main__.py", False, main_source))
+    packages = {m.name for m in modules if m.is_package}
+    compiled = transpile(brython_js, modules)
+    bundle = assemble(runtime, compiled, packages)
+    if do_minify:
+        bundle = minify(bundle)
+    data = bundle.encode("utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    # Pre-compressed copies, for servers that send them as they are (the demo site does).
+    out.with_name(out.name + ".br").write_bytes(brotli.compress(data, quality=11))
+    out.with_name(out.name + ".gz").write_bytes(gzip.compress(data, compresslevel=9))
+    return sizes(data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--main", help="a Python file to run instead of the SDK's bootstrap")
+    parser.add_argument("--out", type=Path, default=ROOT / "static" / "allegro.js")
+    parser.add_argument("--no-minify", action="store_true")
+    args = parser.parse_args(argv)
+    main_source = Path(args.main).read_text("utf-8") if args.main else DEFAULT_MAIN
+    figures = build(main_source, args.out, not args.no_minify)
+    print(
+        f"{args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}: "
+        f"{figures['raw']:,} bytes raw, {figures['gzip']:,} gzip -9, {figures['brotli']:,} brotli -11"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

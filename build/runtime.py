@@ -1,0 +1,161 @@
+"""Turn PyPI's brython.js (3.15.0) into a private, compiler-free, CSP-safe runtime.
+
+Every edit depends on the exact text of brython.js 3.15.0, so each one must match exactly once:
+a Brython upgrade that moves any of them fails the build loudly instead of shipping a broken
+runtime. The reasons for each edit are in docs/build.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BRYTHON_VERSION = "3.15.0"
+
+COMPILER_START = "// >>> brython compiler chain"
+COMPILER_END = "// <<< brython compiler chain"
+
+
+class RuntimePatchError(RuntimeError):
+    """brython.js does not have the layout this build was written for."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace `old` (which must occur exactly once) by `new`; `why` is for error messages."""
+
+    why: str
+    old: str
+    new: str
+
+
+EDITS: tuple[Edit, ...] = (
+    Edit(
+        why="keep the runtime private: never share or publish a global __BRYTHON__",
+        old="var __BRYTHON__=globalThis.__BRYTHON__ ||{}",
+        new="var __BRYTHON__={}",
+    ),
+    Edit(
+        why="the startup feature check uses eval(), a CSP violation without 'unsafe-eval'",
+        old='try{\neval("async function* f(){}")}catch(err){console.warn("Your browser is not fully'
+        ' supported. If you are using "+\n"Microsoft Edge, please upgrade to the latest version")}\n',
+        new="",
+    ),
+    Edit(
+        why="no document-wide observer, no DOMContentLoaded auto-start, no custom element",
+        old="if(!($B.isWebWorker ||$B.isNode)){var startup_observer=new MutationObserver(",
+        new="if(false){var startup_observer=new MutationObserver(",
+    ),
+    Edit(
+        why="no scan of the host page's own <script type=text/python>",
+        old="var python_scripts=[]\nif(!$B.isWebWorker){",
+        new="var python_scripts=[]\nif(false){",
+    ),
+    Edit(
+        why="no global brython() function, no Node export",
+        old="globalThis.brython=__BRYTHON__.brython\nif(__BRYTHON__.isNode){global.__BRYTHON__="
+        "__BRYTHON__\nmodule.exports={__BRYTHON__ }}",
+        new="",
+    ),
+    Edit(
+        why="modules are real JS functions made at build time, never strings passed to Function()",
+        old='mod_js+="return "+prefix+parent_id\nvar $module=new Function(prefix+parent_id,mod_js)(\nmod)',
+        new="var $module=mod_js(mod)",
+    ),
+)
+
+
+def apply_edit(source: str, edit: Edit) -> str:
+    count = source.count(edit.old)
+    if count != 1:
+        raise RuntimePatchError(
+            f"expected exactly one match in brython.js for the edit '{edit.why}', found {count}: "
+            f"is brython {BRYTHON_VERSION} installed?"
+        )
+    return source.replace(edit.old, edit.new)
+
+
+def between(source: str, start: str, end: str, why: str) -> tuple[int, int]:
+    """Offsets of the text from `start` (included) to `end` (excluded), each found exactly once."""
+    for marker in (start, end):
+        if source.count(marker) != 1:
+            raise RuntimePatchError(
+                f"brython.js: expected one '{marker[:60]}' ({why}), found {source.count(marker)}"
+            )
+    first, last = source.index(start), source.index(end)
+    if last < first:
+        raise RuntimePatchError(f"brython.js: markers out of order ({why})")
+    return first, last
+
+
+def strip_compiler(source: str) -> str:
+    """Drop the tokenizer, parser and code generator: every module is compiled at build time."""
+    first, last = between(source, COMPILER_START, COMPILER_END, "compiler chain")
+    return source[:first] + source[last + len(COMPILER_END) :]
+
+
+AST_CLASSES_START = '"use strict";\n__BRYTHON__.ast_classes='
+# The AST classes' file ends with a second IIFE that finalises every builtin type: that one stays.
+AST_CLASSES_END = "ast[op_types[i][op]]]}}})(__BRYTHON__);\n"
+CODEGEN_START = '"use strict";\n(function($B){var _b_=$B.builtins\nfunction ast_dump('
+# The code generator (ast_to_js) also defines the few helpers that generated code calls at run
+# time; these ranges of it are kept, everything else of it goes.
+KEPT_CODEGEN_RANGES = (
+    ("$B.decode_position=function", "function get_source_from_position("),
+    ("$B.scope_name=function", "\n", ),
+    ("function resolve_in_namespace(", "var $operators="),
+    ("var exclude_from_builtins=", "var builtins_scope="),
+)
+BUILTINS_SCOPE = (
+    "var builtins_scope={locals:new Set()}\n"
+    "for(var name in $B.builtins){if(! exclude_from_builtins.includes(name))"
+    "{builtins_scope.locals.add(name)}}\n"
+)
+
+
+def keep_runtime_helpers(source: str) -> str:
+    """Drop the AST classes; replace the code generator by the run-time helpers it defines."""
+    ast_first, ast_last = between(source, AST_CLASSES_START, AST_CLASSES_END, "AST classes")
+    source = source[:ast_first] + source[ast_last + len(AST_CLASSES_END) :]
+    first, codegen_end = between(source, CODEGEN_START, COMPILER_START, "code generator")
+    codegen = source[first:codegen_end]
+    kept = []
+    for start, end in KEPT_CODEGEN_RANGES:
+        if codegen.count(start) != 1:
+            raise RuntimePatchError(f"brython.js code generator: expected one '{start}'")
+        begin = codegen.index(start)
+        stop = codegen.index(end, begin + len(start))
+        kept.append(codegen[begin:stop] + ("\n" if end == "\n" else ""))
+    helpers = (
+        '"use strict";\n(function($B){var _b_=$B.builtins\n'
+        + "".join(kept)
+        + BUILTINS_SCOPE
+        + "})(__BRYTHON__);\n"
+    )
+    return source[:first] + helpers + source[codegen_end:]
+
+
+DOCS_START = "var docs={ArithmeticError:"
+DOCS_END = "\nfor(var key in docs){"
+
+
+def strip_docstrings(source: str) -> str:
+    """Builtins' docstrings are 30 KB that a tracker never shows."""
+    first, last = between(source, DOCS_START, DOCS_END, "builtin docstrings")
+    return source[:first] + "var docs={}" + source[last:]
+
+
+def check_version(source: str) -> None:
+    expected = "// version [" + ", ".join(BRYTHON_VERSION.split(".")) + ", 'final', 0]"
+    if expected not in source[:400]:
+        raise RuntimePatchError(f"brython.js is not version {BRYTHON_VERSION}")
+
+
+def make_runtime(brython_js: str) -> str:
+    """Return the patched runtime source (to be wrapped in the bundle's closure)."""
+    check_version(brython_js)
+    source = brython_js
+    for edit in EDITS:
+        source = apply_edit(source, edit)
+    source = keep_runtime_helpers(source)
+    source = strip_compiler(source)
+    return strip_docstrings(source)

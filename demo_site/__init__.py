@@ -1,0 +1,1 @@
+"""A small publisher site that uses the allegro SDK, for people and for the browser tests."""

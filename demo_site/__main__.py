@@ -1,0 +1,3 @@
+from demo_site.server import main
+
+raise SystemExit(main())

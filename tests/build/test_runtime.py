@@ -1,0 +1,71 @@
+"""build/runtime.py against the brython.js actually installed: every edit still fits it exactly,
+and a brython.js that lacks any of them makes the build fail with a message naming it."""
+
+from __future__ import annotations
+
+import pytest
+from bundle import brython_js_path
+from runtime import (
+    AST_CLASSES_START,
+    CODEGEN_START,
+    COMPILER_END,
+    COMPILER_START,
+    DOCS_START,
+    EDITS,
+    Edit,
+    RuntimePatchError,
+    make_runtime,
+)
+
+
+@pytest.fixture(scope="module")
+def brython_js() -> str:
+    return brython_js_path().read_text("utf-8")
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=[edit.why[:40] for edit in EDITS])
+def test_each_edit_matches_exactly_once(brython_js: str, edit: Edit) -> None:
+    assert brython_js.count(edit.old) == 1, edit.why
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=[edit.why[:40] for edit in EDITS])
+def test_a_missing_edit_fails_naming_it(brython_js: str, edit: Edit) -> None:
+    changed = brython_js.replace(edit.old, "")
+    with pytest.raises(RuntimePatchError) as raised:
+        make_runtime(changed)
+    assert edit.why in str(raised.value)
+    assert "found 0" in str(raised.value)
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=[edit.why[:40] for edit in EDITS])
+def test_a_duplicated_edit_fails_naming_it(brython_js: str, edit: Edit) -> None:
+    changed = brython_js + "\n" + edit.old
+    with pytest.raises(RuntimePatchError, match="found 2") as raised:
+        make_runtime(changed)
+    assert edit.why in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "marker", [COMPILER_START, COMPILER_END, AST_CLASSES_START, CODEGEN_START, DOCS_START]
+)
+def test_a_missing_marker_fails(brython_js: str, marker: str) -> None:
+    with pytest.raises(RuntimePatchError):
+        make_runtime(brython_js.replace(marker, ""))
+
+
+def test_another_version_is_refused(brython_js: str) -> None:
+    older = brython_js.replace("// version [3, 15, 0,", "// version [3, 14, 0,", 1)
+    assert older != brython_js
+    with pytest.raises(RuntimePatchError, match=r"not version 3\.15\.0"):
+        make_runtime(older)
+
+
+def test_the_real_runtime_is_patched(brython_js: str) -> None:
+    runtime = make_runtime(brython_js)
+    for edit in EDITS:
+        if edit.old not in edit.new:
+            assert edit.old not in runtime, edit.why
+    assert COMPILER_START not in runtime
+    assert COMPILER_END not in runtime
+    assert "$B.decode_position=function" in runtime
+    assert len(runtime) < len(brython_js) * 0.75

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from allegro_collector.settings import Settings
+
+from .support import ADMIN_KEY, Collector, make_event, make_settings
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-key"},
+        {"Authorization": ADMIN_KEY},
+        {"Authorization": f"Basic {ADMIN_KEY}"},
+        {"Authorization": "Bearer"},
+    ],
+)
+def test_without_the_admin_key_is_401(collector: Collector, headers: dict[str, str]) -> None:
+    response = collector.client.get("/v1/events", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json() == {"error": {"field": None, "message": "a valid admin key is required"}}
+
+
+def test_no_admin_key_configured_refuses_everyone(
+    start_collector: Callable[[Settings], Collector], settings: Settings
+) -> None:
+    locked = start_collector(make_settings(settings.db_path, admin_key=None))
+    for headers in [{}, {"Authorization": "Bearer x"}, {"Authorization": "Bearer None"}]:
+        assert locked.client.get("/v1/events", headers=headers).status_code == 401
+
+
+def test_newest_first_with_filters_and_limit(collector: Collector) -> None:
+    collector.clock.now = 1_790_000_000_000
+    a, b = collector.new_session(), collector.new_session()
+    a1, a2, b1 = make_event(a), make_event(a), make_event(b)
+    collector.post_events(a, [a1, a2])
+    collector.clock.now += 1
+    collector.post_events(b, [b1])
+
+    def ids(**params: str | int) -> list[str]:
+        return [event["event_id"] for event in collector.stored(**params)]
+
+    everything = [b1["event_id"], a2["event_id"], a1["event_id"]]
+    assert ids() == everything
+    assert ids(limit=2) == everything[:2]
+    assert ids(session_id=a["session_id"]) == [a2["event_id"], a1["event_id"]]
+    assert ids(device_id=b["device_id"]) == [b1["event_id"]]
+    assert ids(session_id=a["session_id"], device_id=b["device_id"]) == []
+    assert ids(session_id="") == everything  # an empty filter is no filter
+
+
+def test_default_limit_is_100(collector: Collector) -> None:
+    session = collector.new_session()
+    collector.post_events(session, [make_event(session) for _ in range(101)])
+    assert len(collector.stored()) == 100
+    assert len(collector.stored(limit=1000)) == 101
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "-1", "ten", "1.5", "9" * 5000, "\u0663"])
+def test_bad_limit_is_400(collector: Collector, limit: str) -> None:
+    response = collector.client.get(
+        "/v1/events", params={"limit": limit}, headers=collector.admin_headers
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "limit"

@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from allegro_collector.settings import SigningKey
+from allegro_collector.tokens import issue
+
+from .support import PREVIOUS_SECRET, SECRET, Collector, make_event, make_settings
+
+
+def test_batch_is_stored_and_read_back(collector: Collector) -> None:
+    session = collector.new_session()
+    events = [make_event(session), make_event(session, event_name="click", data=None)]
+    response = collector.post_events(session, events)
+    assert response.status_code == 200
+    assert response.json() == {"accepted": [e["event_id"] for e in events], "rejected": []}
+    stored = collector.stored(session_id=session["session_id"])
+    assert [e["event_id"] for e in stored] == [events[1]["event_id"], events[0]["event_id"]]
+    assert stored[1]["data"] == {"price": 9.99, "tags": ["a", "b"]}
+    assert stored[1]["page_title"] == "An article"
+    assert isinstance(stored[1]["received_at"], int)
+
+
+def test_repeated_event_id_is_acknowledged_and_stored_once(collector: Collector) -> None:
+    session = collector.new_session()
+    event = make_event(session)
+    assert collector.post_events(session, [event]).json()["accepted"] == [event["event_id"]]
+    retry = collector.post_events(session, [event, event])
+    assert retry.status_code == 200
+    assert retry.json() == {"accepted": [event["event_id"]], "rejected": []}
+    rows = collector.db_rows("SELECT event_id FROM events")
+    assert rows == [(event["event_id"],)]
+
+
+def test_one_bad_event_does_not_cost_its_neighbours(collector: Collector) -> None:
+    session = collector.new_session()
+    good = [make_event(session), make_event(session)]
+    bad = make_event(session, page_title="x" * 3000)
+    response = collector.post_events(session, [good[0], bad, good[1]])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["accepted"] == [good[0]["event_id"], good[1]["event_id"]]
+    [rejection] = body["rejected"]
+    assert rejection["index"] == 1
+    assert rejection["event_id"] == bad["event_id"]
+    assert rejection["error"]["field"] == "events.1.page_title"
+    assert "2048" in rejection["error"]["message"]
+    assert len(collector.db_rows("SELECT * FROM events")) == 2
+
+
+def test_all_rejected_is_422(collector: Collector) -> None:
+    session = collector.new_session()
+    response = collector.post_events(
+        session, [make_event(session, timestamp="now"), 7, make_event(session, extra=1)]
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["accepted"] == []
+    assert [r["error"]["field"] for r in body["rejected"]] == [
+        "events.0.timestamp",
+        "events.1",
+        "events.2.extra",
+    ]
+    assert body["rejected"][1]["event_id"] is None
+    assert collector.db_rows("SELECT * FROM events") == []
+
+
+def test_empty_batch_is_200(collector: Collector) -> None:
+    session = collector.new_session()
+    response = collector.post_events(session, [])
+    assert (response.status_code, response.json()) == (200, {"accepted": [], "rejected": []})
+
+
+def test_text_plain_body_with_token_in_the_body(collector: Collector) -> None:
+    """What navigator.sendBeacon sends: no custom header, a text/plain string body."""
+    session = collector.new_session()
+    event = make_event(session)
+    response = collector.client.post(
+        "/v1/events",
+        content=json.dumps({"csrf_token": session["csrf_token"], "events": [event]}),
+        headers={"Content-Type": "text/plain;charset=UTF-8"},
+    )
+    assert response.status_code == 200
+    assert response.json()["accepted"] == [event["event_id"]]
+
+
+@pytest.mark.parametrize(
+    ("content", "field", "message"),
+    [
+        (b"{not json", None, "not valid JSON"),
+        (b"", None, "empty"),
+        (b"\xff\xfe", None, "UTF-8"),
+        (b'{"events": [NaN]}', None, "NaN"),
+        (b"[" * 100_000, None, "not valid JSON"),
+        (b"[]", None, "JSON object"),
+        (b'{"events": {}}', "events", "valid list"),
+        (b'{"events": [' + b",".join([b"1"] * 1001) + b"]}", "events", "at most 1000"),
+        (b'{"csrf_token": "t"}', "events", "required"),
+        (b'{"events": [], "extra": 1}', "extra", "unknown field"),
+        (b'{"events": [], "csrf_token": 5}', "csrf_token", "valid string"),
+    ],
+)
+def test_bad_envelope_is_400_json(
+    collector: Collector, content: bytes, field: str | None, message: str
+) -> None:
+    session = collector.new_session()
+    response = collector.client.post(
+        "/v1/events",
+        content=content,
+        headers={"Content-Type": "application/json", "X-Allegro-CSRF": session["csrf_token"]},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field
+    assert message in response.json()["error"]["message"]
+
+
+def test_other_content_type_is_415(collector: Collector) -> None:
+    response = collector.client.post("/v1/events", data={"events": "[]"})
+    assert response.status_code == 415
+    assert "content type" in response.json()["error"]["message"]
+
+
+def test_body_over_one_mib_is_413_json(collector: Collector) -> None:
+    session = collector.new_session()
+    body = {"events": [make_event(session, data={"pad": "x" * 1024 * 1024})]}
+    response = collector.client.post(
+        "/v1/events", json=body, headers={"X-Allegro-CSRF": session["csrf_token"]}
+    )
+    assert response.status_code == 413
+    assert "larger than 1048576" in response.json()["error"]["message"]
+
+
+def test_chunked_body_over_one_mib_is_413_json(collector: Collector) -> None:
+    chunks = (b"x" * 65536 for _ in range(17))  # a generator: sent chunked, no Content-Length
+    response = collector.client.post(
+        "/v1/events", content=chunks, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["field"] is None
+
+
+def token_for(collector: Collector, session: dict[str, Any], **changes: Any) -> str:
+    values: dict[str, Any] = {
+        "key": collector.settings.signing_key,
+        "session_id": session["session_id"],
+        "device_id": session["device_id"],
+        "expires_at": session["expires_at"],
+    }
+    values.update(changes)
+    return issue(**values)
+
+
+@pytest.mark.parametrize(
+    ("make_token", "message"),
+    [
+        (lambda c, s: None, "missing"),
+        (lambda c, s: "not-a-token", "malformed"),
+        (lambda c, s: s["csrf_token"][:-4] + "AAAA", "signature"),
+        (lambda c, s: token_for(c, s, key=SigningKey.from_secret("stranger")), "unknown key"),
+        (lambda c, s: token_for(c, s, expires_at=c.clock() - 1), "expired"),
+    ],
+)
+def test_token_problems_are_403_json(collector: Collector, make_token: Any, message: str) -> None:
+    session = collector.new_session()
+    token = make_token(collector, session)
+    headers = {} if token is None else {"X-Allegro-CSRF": token}
+    response = collector.client.post(
+        "/v1/events", json={"events": [make_event(session)]}, headers=headers
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "csrf_token"
+    assert message in response.json()["error"]["message"]
+    assert collector.db_rows("SELECT * FROM events") == []
+
+
+def test_header_token_wins_over_body_token(collector: Collector) -> None:
+    session = collector.new_session()
+    response = collector.client.post(
+        "/v1/events",
+        json={"csrf_token": "forged", "events": []},
+        headers={"X-Allegro-CSRF": session["csrf_token"]},
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("field", ["session_id", "device_id"])
+def test_event_of_another_session_or_device_is_rejected_alone(
+    collector: Collector, field: str
+) -> None:
+    mine, theirs = collector.new_session(), collector.new_session()
+    good = make_event(mine)
+    foreign = make_event(mine, **{field: theirs[field]})
+    response = collector.post_events(mine, [good, foreign])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["accepted"] == [good["event_id"]]
+    assert body["rejected"][0]["error"]["field"] == f"events.1.{field}"
+    assert "CSRF token" in body["rejected"][0]["error"]["message"]
+    only_foreign = collector.post_events(mine, [make_event(mine, **{field: theirs[field]})])
+    assert only_foreign.status_code == 422
+    assert collector.db_rows("SELECT event_id FROM events") == [(good["event_id"],)]
+
+
+def test_token_signed_with_the_previous_secret_is_accepted(
+    start_collector: Any, tmp_path: Any
+) -> None:
+    db = tmp_path / "rotating.sqlite3"
+    before = start_collector(make_settings(db, signing_key=SigningKey.from_secret(PREVIOUS_SECRET)))
+    session = before.new_session()
+    after = start_collector(
+        make_settings(
+            db,
+            signing_key=SigningKey.from_secret(SECRET),
+            previous_signing_key=SigningKey.from_secret(PREVIOUS_SECRET),
+        )
+    )
+    assert after.post_events(session, [make_event(session)]).status_code == 200
+    retired = start_collector(make_settings(db, signing_key=SigningKey.from_secret(SECRET)))
+    refused = retired.post_events(session, [make_event(session)])
+    assert refused.status_code == 403
+    assert "unknown key" in refused.json()["error"]["message"]
+
+
+def test_accepted_events_extend_the_session(collector: Collector) -> None:
+    collector.clock.now = 1_790_000_000_000
+    session = collector.new_session()
+    collector.clock.now += 25 * 60_000
+    assert collector.post_events(session, [make_event(session)]).status_code == 200
+    collector.clock.now += 25 * 60_000  # 50 minutes after creation, 25 after the last event
+    renewed = collector.client.post(
+        "/v1/sessions",
+        json={"device_id": session["device_id"], "session_id": session["session_id"]},
+    )
+    assert renewed.json()["session_id"] == session["session_id"]
+
+
+def test_rejection_echoes_an_invalid_event_id(collector: Collector) -> None:
+    session = collector.new_session()
+    upper = make_event(session, event_id=str(uuid.uuid4()).upper())
+    body = collector.post_events(session, [upper]).json()
+    assert body["rejected"][0]["event_id"] == upper["event_id"]
+    assert body["rejected"][0]["error"]["message"] == "must be a lowercase UUID v4"
+
+
+def test_lone_surrogates_are_never_echoed(collector: Collector) -> None:
+    """JSON may escape lone surrogates; echoing one back would make the answer unencodable."""
+    session = collector.new_session()
+    headers = {"Content-Type": "application/json", "X-Allegro-CSRF": session["csrf_token"]}
+    event = json.dumps(make_event(session, event_id="PLACEHOLDER"))
+    bad_id = event.replace('"PLACEHOLDER"', '"\\ud800"')
+    response = collector.client.post(
+        "/v1/events", content=f'{{"events": [{bad_id}]}}', headers=headers
+    )
+    assert response.status_code == 422
+    assert response.json()["rejected"][0]["event_id"] is None
+    bad_key = '{"events": [], "\\udc00": 1}'
+    response = collector.client.post("/v1/events", content=bad_key, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] is None

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from allegro_collector.schemas import (
+    MAX_DATA_BYTES,
+    Event,
+    EventBatch,
+    SessionRequest,
+    first_error,
+)
+
+
+def event(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "event_name": "page_view",
+        "timestamp": 1_790_000_000_000,
+        "device_id": str(uuid.uuid4()),
+        "session_id": "s-1",
+    }
+    values.update(overrides)
+    return values
+
+
+def error_of(raw: Any, prefix: str | None = "events.3") -> tuple[str | None, str]:
+    with pytest.raises(ValidationError) as caught:
+        Event.model_validate(raw)
+    return first_error(caught.value, prefix)
+
+
+def test_minimal_event_defaults_optional_fields_to_none() -> None:
+    parsed = Event.model_validate(event())
+    assert parsed.customer_id is None and parsed.data is None and parsed.url_in_click is None
+
+
+def test_full_event_is_accepted() -> None:
+    optional = ["customer_id", "url", "referer", "page_title", "content_type", "content_id"]
+    optional += ["publisher", "object_type", "object_id", "context", "conversion_pv_id"]
+    values = {name: f"{name} value" for name in [*optional, "url_in_click"]}
+    parsed = Event.model_validate(event(**values, data={"nested": {"list": [1, 2.5, None]}}))
+    assert parsed.model_dump()["url_in_click"] == "url_in_click value"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"page_title": "x" * 2049}, "events.3.page_title", "at most 2048"),
+        ({"page_title": 5}, "events.3.page_title", "valid string"),
+        ({"event_name": ""}, "events.3.event_name", "at least 1"),
+        ({"event_name": "x" * 129}, "events.3.event_name", "at most 128"),
+        ({"timestamp": "1790000000000"}, "events.3.timestamp", "valid integer"),
+        ({"timestamp": 1.5}, "events.3.timestamp", "valid integer"),
+        ({"timestamp": True}, "events.3.timestamp", "valid integer"),
+        ({"timestamp": -1}, "events.3.timestamp", "greater than or equal"),
+        ({"timestamp": 10**20}, "events.3.timestamp", "less than or equal"),
+        ({"event_id": "not-a-uuid"}, "events.3.event_id", "UUID v4"),
+        ({"event_id": str(uuid.uuid4()).upper()}, "events.3.event_id", "lowercase UUID v4"),
+        ({"device_id": str(uuid.uuid1())}, "events.3.device_id", "UUID v4"),
+        ({"session_id": ""}, "events.3.session_id", "at least 1"),
+        ({"data": [1, 2]}, "events.3.data", "valid dictionary"),
+        ({"data": {"big": "x" * MAX_DATA_BYTES}}, "events.3.data", "more than 16384"),
+        ({"url": "\ud800"}, "events.3.url", "invalid unicode"),
+        ({"data": {"\udfff": 1}}, "events.3.data", "invalid unicode"),
+        ({"colour": "red"}, "events.3.colour", "unknown field"),
+    ],
+)
+def test_bad_field_is_named(overrides: dict[str, Any], field: str, message: str) -> None:
+    found_field, found_message = error_of(event(**overrides))
+    assert found_field == field
+    assert message in found_message
+
+
+def test_missing_field_is_named() -> None:
+    raw = event()
+    del raw["event_name"]
+    assert error_of(raw) == ("events.3.event_name", "Field required")
+
+
+def test_data_just_under_the_limit_is_accepted() -> None:
+    padding = MAX_DATA_BYTES - len('{"k":""}')
+    assert Event.model_validate(event(data={"k": "x" * padding})).data is not None
+
+
+def test_non_object_event() -> None:
+    assert error_of(["not", "an", "object"]) == ("events.3", "must be a JSON object")
+
+
+def test_batch_envelope() -> None:
+    assert EventBatch.model_validate({"events": []}).csrf_token is None
+    for raw, field in [({}, "events"), ({"events": {}}, "events"), ({"events": [], "x": 1}, "x")]:
+        with pytest.raises(ValidationError) as caught:
+            EventBatch.model_validate(raw)
+        assert first_error(caught.value)[0] == field
+    with pytest.raises(ValidationError) as caught:
+        EventBatch.model_validate([])
+    assert first_error(caught.value) == (None, "must be a JSON object")
+
+
+def test_session_request() -> None:
+    device = str(uuid.uuid4())
+    assert SessionRequest.model_validate({"device_id": device}).session_id is None
+    with pytest.raises(ValidationError) as caught:
+        SessionRequest.model_validate({"device_id": "nope"})
+    assert first_error(caught.value) == ("device_id", "must be a lowercase UUID v4")

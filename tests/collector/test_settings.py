@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from allegro_collector.settings import Settings, SigningKey
+
+
+def test_key_id_is_derived_from_the_secret_and_stable() -> None:
+    assert SigningKey.from_secret("a").key_id == SigningKey.from_secret("a").key_id
+    assert SigningKey.from_secret("a").key_id != SigningKey.from_secret("b").key_id
+
+
+def test_secret_is_not_in_the_repr() -> None:
+    assert "hunter2" not in repr(SigningKey.from_secret("hunter2"))
+
+
+def test_empty_secret_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        SigningKey.from_secret("")
+
+
+def test_verification_keys_hold_current_and_previous() -> None:
+    current, previous = SigningKey.from_secret("new"), SigningKey.from_secret("old")
+    settings = Settings(Path("x.db"), current, previous_signing_key=previous)
+    assert settings.verification_keys == {
+        current.key_id: current.secret,
+        previous.key_id: previous.secret,
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"allowed_origins": ("http://ok:1", "example.com")}, "scheme://host"),
+        ({"allowed_origins": ("http://host/path",)}, "scheme://host"),
+        ({"previous_signing_key": SigningKey.from_secret("s")}, "differ"),
+        ({"admin_key": ""}, "admin key"),
+        ({"token_lifetime_ms": 0}, "positive"),
+    ],
+)
+def test_invalid_configuration_is_refused(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings(Path("x.db"), SigningKey.from_secret("s"), **overrides)  # type: ignore[arg-type]
+
+
+def test_wildcard_origin_is_allowed() -> None:
+    assert Settings(Path("x.db"), SigningKey.from_secret("s"), allowed_origins=("*",))

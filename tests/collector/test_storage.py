@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from allegro_collector.schemas import Event
+from allegro_collector.storage import Storage, StorageClosedError
+
+SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
+DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+
+
+def event(**overrides: Any) -> Event:
+    values: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "event_name": "page_view",
+        "timestamp": 1_790_000_000_000,
+        "device_id": DEVICE,
+        "session_id": SESSION,
+        "data": {"price": 9.99, "name": "caf\u00e9"},
+    }
+    values.update(overrides)
+    return Event.model_validate(values)
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Iterator[Storage]:
+    storage = Storage(tmp_path / "events.sqlite3")
+    storage.open()
+    yield storage
+    storage.close()
+
+
+def rows(storage: Storage, sql: str) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(storage.path)) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_wal_mode_and_full_sync(storage: Storage) -> None:
+    assert rows(storage, "PRAGMA journal_mode") == [("wal",)]
+    db = storage._connection()
+    assert db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+
+
+def test_event_round_trip_with_data_as_json_text(storage: Storage) -> None:
+    stored = event(url="http://x/")
+    storage.store_events([stored], received_at=5, session_expires_at=10)
+    [read] = storage.list_events(None, None, 10)
+    assert read == {**stored.model_dump(), "received_at": 5}
+    assert rows(storage, "SELECT data FROM events") == [('{"price":9.99,"name":"café"}',)]
+
+
+def test_repeated_event_id_is_stored_once(storage: Storage) -> None:
+    first = event()
+    storage.store_events([first], received_at=1, session_expires_at=10)
+    again = event(event_id=first.event_id, event_name="changed")
+    storage.store_events([again, again], received_at=2, session_expires_at=10)
+    assert rows(storage, "SELECT event_id, event_name, received_at FROM events") == [
+        (first.event_id, "page_view", 1)
+    ]
+
+
+def test_newest_first_then_by_insertion_order(storage: Storage) -> None:
+    a, b, c = event(), event(), event()
+    storage.store_events([a], received_at=1, session_expires_at=10)
+    storage.store_events([b, c], received_at=2, session_expires_at=10)
+    assert [e["event_id"] for e in storage.list_events(None, None, 10)] == [
+        c.event_id,
+        b.event_id,
+        a.event_id,
+    ]
+    assert [e["event_id"] for e in storage.list_events(None, None, 2)] == [c.event_id, b.event_id]
+
+
+def test_filters(storage: Storage) -> None:
+    other_device = str(uuid.uuid4())
+    mine, other_session, other = event(), event(session_id="s2"), event(device_id=other_device)
+    storage.store_events([mine, other_session, other], received_at=1, session_expires_at=10)
+    assert {e["event_id"] for e in storage.list_events(SESSION, None, 10)} == {
+        mine.event_id,
+        other.event_id,
+    }
+    assert [e["event_id"] for e in storage.list_events(SESSION, DEVICE, 10)] == [mine.event_id]
+    assert [e["event_id"] for e in storage.list_events(None, other_device, 10)] == [other.event_id]
+
+
+def test_session_renewal_needs_same_device_and_a_live_session(storage: Storage) -> None:
+    storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
+    assert not storage.renew_session(SESSION, str(uuid.uuid4()), now_ms=50, expires_at=150)
+    assert not storage.renew_session("unknown", DEVICE, now_ms=50, expires_at=150)
+    assert storage.renew_session(SESSION, DEVICE, now_ms=50, expires_at=150)
+    assert not storage.renew_session(SESSION, DEVICE, now_ms=150, expires_at=250)
+
+
+def test_stored_events_extend_their_session(storage: Storage) -> None:
+    storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
+    storage.store_events([event()], received_at=90, session_expires_at=190)
+    assert rows(storage, "SELECT expires_at FROM sessions") == [(190,)]
+    storage.store_events([event()], received_at=80, session_expires_at=180)
+    assert rows(storage, "SELECT expires_at FROM sessions") == [(190,)]
+
+
+def test_closed_storage_refuses_work(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "events.sqlite3")
+    assert not storage.is_open
+    with pytest.raises(StorageClosedError):
+        storage.list_events(None, None, 1)
+
+
+def test_reopen_keeps_data(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "events.sqlite3")
+    storage.open()
+    storage.store_events([event()], received_at=1, session_expires_at=10)
+    storage.close()
+    storage.open()
+    assert len(storage.list_events(None, None, 10)) == 1
+    storage.close()
