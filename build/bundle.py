@@ -1,4 +1,4 @@
-"""Build static/allegro.js: the private Brython runtime plus the SDK's modules, compiled ahead of time.
+"""Build static/allegro.js: a private Brython runtime plus the SDK's modules, compiled ahead.
 
 Usage: python build/bundle.py [--main MODULE] [--out PATH] [--no-minify]
 
@@ -78,7 +78,9 @@ def module_table(compiled: list[dict[str, object]], packages: set[str]) -> str:
         local = "locals_" + str(mod["scope_name"])
         function = f"function({local}){{\n{mod['js']}\nreturn {local}\n}}"
         imports = json.dumps(mod["imports"])
-        entries.append(f"{json.dumps(name)}: [{imports}, {json.dumps(name in packages)}, {function}]")
+        entries.append(
+            f"{json.dumps(name)}: [{imports}, {json.dumps(name in packages)}, {function}]"
+        )
     return "{\n" + ",\n".join(entries) + "\n}"
 
 
@@ -125,7 +127,7 @@ def sizes(data: bytes) -> dict[str, int]:
 
 
 def brython_js_path() -> Path:
-    import brython  # noqa: PLC0415 - only the build needs the package
+    import brython
 
     return Path(brython.__file__).resolve().parent / "data" / "brython.js"
 
@@ -159,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = build(main_source, args.out, not args.no_minify)
     print(
         f"{args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}: "
-        f"{figures['raw']:,} bytes raw, {figures['gzip']:,} gzip -9, {figures['brotli']:,} brotli -11"
+        f"{figures['raw']:,} bytes raw, {figures['gzip']:,} gzip -9, "
+        f"{figures['brotli']:,} brotli -11"
     )
     return 0
 

@@ -37,7 +37,8 @@ EDITS: tuple[Edit, ...] = (
     Edit(
         why="the startup feature check uses eval(), a CSP violation without 'unsafe-eval'",
         old='try{\neval("async function* f(){}")}catch(err){console.warn("Your browser is not fully'
-        ' supported. If you are using "+\n"Microsoft Edge, please upgrade to the latest version")}\n',
+        ' supported. If you are using "+\n"Microsoft Edge, please upgrade to the latest'
+        ' version")}\n',
         new="",
     ),
     Edit(
@@ -58,7 +59,8 @@ EDITS: tuple[Edit, ...] = (
     ),
     Edit(
         why="modules are real JS functions made at build time, never strings passed to Function()",
-        old='mod_js+="return "+prefix+parent_id\nvar $module=new Function(prefix+parent_id,mod_js)(\nmod)',
+        old='mod_js+="return "+prefix+parent_id\n'
+        "var $module=new Function(prefix+parent_id,mod_js)(\nmod)",
         new="var $module=mod_js(mod)",
     ),
 )
@@ -101,7 +103,10 @@ CODEGEN_START = '"use strict";\n(function($B){var _b_=$B.builtins\nfunction ast_
 # time; these ranges of it are kept, everything else of it goes.
 KEPT_CODEGEN_RANGES = (
     ("$B.decode_position=function", "function get_source_from_position("),
-    ("$B.scope_name=function", "\n", ),
+    (
+        "$B.scope_name=function",
+        "\n",
+    ),
     ("function resolve_in_namespace(", "var $operators="),
     ("var exclude_from_builtins=", "var builtins_scope="),
 )

@@ -38,7 +38,7 @@ def build_api(tracker: Tracker, console: Console) -> tuple[object, CommandQueue]
                 tracker.track(name, data, acknowledged, refused)
             except TrackingError as error:
                 refused(error)
-            except Exception as error:  # noqa: BLE001 - never throw into the host page
+            except Exception as error:
                 refused(TrackingError(f"track() failed inside the SDK: {error}"))
 
         return window.Promise.new(executor)

@@ -32,7 +32,7 @@ def to_python(value: object) -> object:
         return ForeignValue(kind)
     try:
         return javascript.JSON.parse(window.JSON.stringify(value))
-    except Exception as error:  # noqa: BLE001 - a cycle or a BigInt: say so to the caller
+    except Exception as error:
         raise InvalidCallError(f"the value cannot be sent as JSON: {error}") from None
 
 
@@ -48,6 +48,6 @@ def js_error(message: str) -> object:
 def parse_json_object(text: str) -> dict[str, object] | None:
     try:
         parsed = javascript.JSON.parse(text)
-    except Exception:  # noqa: BLE001 - not JSON: the caller treats it as no body
+    except Exception:
         return None
     return parsed if isinstance(parsed, dict) else None

@@ -1,1 +1,1 @@
-"""The SDK's pure core: no browser imports; every effect (cookies, network, clock, ids) is injected."""
+"""The SDK's pure core: no browser imports; every effect (cookies, network, clock) is injected."""

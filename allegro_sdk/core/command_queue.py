@@ -39,5 +39,5 @@ class CommandQueue:
             return
         try:
             self._call(command, self._api)
-        except Exception as error:  # noqa: BLE001 - one failing command never stops the others
+        except Exception as error:
             self._console.error(f"a function pushed to allegro threw: {error}")

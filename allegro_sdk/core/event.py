@@ -28,9 +28,7 @@ def check_event_name(name: object) -> str:
     if name is None:
         raise InvalidCallError("track() needs an event name, e.g. allegro.track('page_view')")
     if not isinstance(name, str):
-        raise InvalidCallError(
-            f"track(): the event name must be a string, got {describe(name)}"
-        )
+        raise InvalidCallError(f"track(): the event name must be a string, got {describe(name)}")
     name = name.strip()
     if not name:
         raise InvalidCallError("track(): the event name must not be empty")

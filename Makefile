@@ -1,0 +1,57 @@
+# make demo: install what is missing, build the SDK, serve collector + demo site on 127.0.0.1.
+# make test: install what is missing (Debian's chromium included), build, run ruff, mypy, pytest.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+COLLECTOR_PORT ?= 8765
+DEMO_PORT ?= 8000
+
+.PHONY: system-deps install build test lint demo bench clean
+
+system-deps:
+	@missing=""; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	python3 -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+build/node_modules/.installed: build/package.json build/package-lock.json
+	cd build && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: system-deps $(VENV)/.installed build/node_modules/.installed
+
+build: install
+	$(PY) build/bundle.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: build lint
+	$(VENV)/bin/pytest
+
+bench: build
+	$(PY) benchmarks/load.py
+
+demo: build
+	@echo "collector: http://127.0.0.1:$(COLLECTOR_PORT)  (events in demo-events.sqlite3, admin key: demo-admin-key)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(VENV)/bin/allegro-collector --host 127.0.0.1 --port $(COLLECTOR_PORT) --db demo-events.sqlite3 \
+	  --allow-origin http://127.0.0.1:$(DEMO_PORT) --admin-key demo-admin-key & \
+	$(PY) -m demo_site --host 127.0.0.1 --port $(DEMO_PORT) --collector http://127.0.0.1:$(COLLECTOR_PORT) & \
+	wait
+
+clean:
+	rm -rf $(VENV) build/node_modules static/allegro.js static/allegro.js.br static/allegro.js.gz

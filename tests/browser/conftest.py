@@ -1,0 +1,156 @@
+"""Fixtures for the SDK's real-browser tests: the built bundle, a real collector and demo site
+on 127.0.0.1, and headless Chromium that records console errors and CSP violations."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from browser_support import launch_chromium
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
+
+from allegro_collector.app import create_app as create_collector
+from allegro_collector.settings import Settings
+from allegro_collector.tokens import SigningKey
+from demo_site.server import create_app as create_demo_site
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "static" / "allegro.js"
+ADMIN_KEY = "browser-tests-admin-key"
+# Records CSP violations and uncaught errors from the first moment of every page.
+RECORDER = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+def serve(app: ASGIApp, sock: socket.socket) -> uvicorn.Server:
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "a test server did not start"
+        time.sleep(0.01)
+    return server
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@dataclass
+class Site:
+    """The demo site and its collector, as a test talks to them."""
+
+    url: str
+    collector_url: str
+    admin: httpx.Client
+    # Host pages that tests write, served by the same real server as the demo site (a page
+    # fulfilled by Playwright itself would count as public and could not reach 127.0.0.1).
+    fixtures: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    def add_page(self, name: str, html: str, csp: str | None) -> str:
+        self.fixtures[name] = (html, csp)
+        return f"{self.url}/fixtures/{name}"
+
+    def stored_events(self, **filters: str) -> list[dict[str, object]]:
+        response = self.admin.get("/v1/events", params={"limit": "1000", **filters})
+        response.raise_for_status()
+        events: list[dict[str, object]] = response.json()["events"]
+        return events
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    assert BUNDLE.is_file(), "static/allegro.js is missing: run `make build` (make test does)"
+    site_sock, collector_sock = free_socket(), free_socket()
+    site_url = f"http://127.0.0.1:{site_sock.getsockname()[1]}"
+    collector_url = f"http://127.0.0.1:{collector_sock.getsockname()[1]}"
+    settings = Settings(
+        db_path=tmp_path_factory.mktemp("collector") / "events.sqlite3",
+        signing_key=SigningKey.from_secret("browser-tests-secret"),
+        allowed_origins=(site_url,),
+        admin_key=ADMIN_KEY,
+    )
+    admin = httpx.Client(
+        base_url=collector_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10
+    )
+    site = Site(site_url, collector_url, admin)
+
+    async def fixture(request: Request) -> Response:
+        html, csp = site.fixtures[request.path_params["name"]]
+        headers = {"Content-Security-Policy": csp} if csp else {}
+        return HTMLResponse(html, headers=headers)
+
+    app = Starlette(
+        routes=[
+            Route("/fixtures/{name}", fixture),
+            Mount("/", create_demo_site(collector_url)),
+        ]
+    )
+    servers = [serve(create_collector(settings), collector_sock), serve(app, site_sock)]
+    yield site
+    admin.close()
+    for server in servers:
+        server.should_exit = True
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Console:
+    """What a page printed: every message, and the errors (which a test usually wants none of)."""
+
+    messages: list[ConsoleMessage] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def texts(self, kind: str) -> list[str]:
+        return [m.text for m in self.messages if m.type == kind]
+
+    @property
+    def errors(self) -> list[str]:
+        return self.texts("error") + self.page_errors
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser: Browser, console: Console) -> Iterator[Page]:
+    context = browser.new_context()
+    context.add_init_script(RECORDER)
+    tab = context.new_page()
+    tab.on("console", lambda message: console.messages.append(message))
+    tab.on("pageerror", lambda error: console.page_errors.append(str(error)))
+    yield tab
+    context.close()
+
+
+def violations(page: Page) -> list[str]:
+    found: list[str] = page.evaluate("window.__violations")
+    return found

@@ -1,0 +1,383 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from allegro_sdk.core.session import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    Session,
+    SessionManager,
+)
+
+from .fakes import FakeCookies, FakeSessionEndpoint, Ids
+
+DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+NEW_DEVICE = "11111111-2222-4333-8444-555555555555"
+SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
+OTHER_SESSION = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+
+
+class Waiter:
+    """One with_session caller: remembers what it was given."""
+
+    def __init__(self) -> None:
+        self.sessions: list[Session] = []
+        self.failures: list[str] = []
+
+    def use(self, session: Session) -> None:
+        self.sessions.append(session)
+
+    def fail(self, message: str) -> None:
+        self.failures.append(message)
+
+
+def make(
+    cookies: dict[str, str] | None = None, *ids: str
+) -> tuple[SessionManager, FakeCookies, FakeSessionEndpoint, Ids]:
+    jar = FakeCookies(cookies)
+    endpoint = FakeSessionEndpoint()
+    new_id = Ids(*(ids or (NEW_DEVICE,)))
+    return SessionManager(jar, new_id, endpoint), jar, endpoint, new_id
+
+
+def ask(manager: SessionManager) -> Waiter:
+    waiter = Waiter()
+    manager.with_session(waiter.use, waiter.fail)
+    return waiter
+
+
+def test_lifetimes() -> None:
+    assert SESSION_MAX_AGE == 1800
+    assert DEVICE_MAX_AGE == 315360000
+    assert (DEVICE_COOKIE, SESSION_COOKIE) == ("allegro_device_id", "allegro_session_id")
+
+
+# --- device id ----------------------------------------------------------------------------------
+
+
+def test_device_id_is_created_once_and_kept() -> None:
+    manager, jar, _, new_id = make()
+    assert manager.device_id() == NEW_DEVICE
+    assert manager.device_id() == NEW_DEVICE
+    assert new_id.calls == 1
+    assert jar.values[DEVICE_COOKIE] == NEW_DEVICE
+    assert jar.writes_of(DEVICE_COOKIE) == [(NEW_DEVICE, 315360000)]
+
+
+def test_existing_valid_device_id_is_kept() -> None:
+    manager, jar, _, new_id = make({DEVICE_COOKIE: DEVICE})
+    assert manager.device_id() == DEVICE
+    assert new_id.calls == 0
+    assert jar.writes == []
+
+
+def test_malformed_device_id_is_replaced() -> None:
+    for bad in ["", "garbage", DEVICE.upper(), "0f1e2d3c-4b5a-1978-8695-a4b3c2d1e0f9"]:
+        manager, jar, _, new_id = make({DEVICE_COOKIE: bad})
+        assert manager.device_id() == NEW_DEVICE
+        assert new_id.calls == 1
+        assert jar.values[DEVICE_COOKIE] == NEW_DEVICE
+        assert jar.writes_of(DEVICE_COOKIE) == [(NEW_DEVICE, DEVICE_MAX_AGE)]
+
+
+# --- creating a session -------------------------------------------------------------------------
+
+
+def test_first_call_requests_a_session_for_the_device() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    waiter = ask(manager)
+    assert len(endpoint.requests) == 1
+    assert endpoint.last.device_id == DEVICE
+    assert endpoint.last.session_id is None
+    assert waiter.sessions == []  # nothing until the collector answers
+    endpoint.answer(SESSION, "token-1")
+    assert len(waiter.sessions) == 1
+    session = waiter.sessions[0]
+    assert (session.session_id, session.device_id, session.csrf_token) == (
+        SESSION,
+        DEVICE,
+        "token-1",
+    )
+    assert waiter.failures == []
+
+
+def test_first_call_without_a_device_creates_one_and_asks_with_it() -> None:
+    manager, jar, endpoint, new_id = make()
+    waiter = ask(manager)
+    assert endpoint.last.device_id == NEW_DEVICE
+    endpoint.answer(SESSION, "token-1")
+    assert waiter.sessions[0].device_id == NEW_DEVICE
+    assert new_id.calls == 1
+    assert jar.values[DEVICE_COOKIE] == NEW_DEVICE
+
+
+def test_ten_calls_before_the_answer_make_one_request() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    waiters = [ask(manager) for _ in range(10)]
+    assert len(endpoint.requests) == 1
+    assert all(waiter.sessions == [] for waiter in waiters)
+    endpoint.answer(SESSION, "token-1")
+    assert len(endpoint.requests) == 1
+    first = waiters[0].sessions[0]
+    for waiter in waiters:
+        assert len(waiter.sessions) == 1
+        assert waiter.sessions[0] is first
+        assert waiter.failures == []
+
+
+def test_waiters_are_served_in_call_order() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    order: list[int] = []
+
+    def waiter(index: int) -> Callable[[Session], None]:
+        return lambda session: order.append(index)
+
+    for index in range(5):
+        manager.with_session(waiter(index), lambda message: None)
+    endpoint.answer(SESSION, "token-1")
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_cookies_written_on_a_new_session() -> None:
+    manager, jar, endpoint, _ = make()
+    ask(manager)
+    endpoint.answer(SESSION, "token-1")
+    assert jar.values[SESSION_COOKIE] == SESSION
+    assert jar.writes_of(SESSION_COOKIE) == [(SESSION, 1800)]
+    assert jar.writes_of(DEVICE_COOKIE)
+    assert all(max_age == 315360000 for _, max_age in jar.writes_of(DEVICE_COOKIE))
+    assert {value for value, _ in jar.writes_of(DEVICE_COOKIE)} == {NEW_DEVICE}
+
+
+def test_device_cookie_is_rewritten_with_each_new_session() -> None:
+    manager, jar, endpoint, new_id = make({DEVICE_COOKIE: DEVICE})
+    ask(manager)
+    endpoint.answer(SESSION, "token-1")
+    assert jar.writes_of(DEVICE_COOKIE) == [(DEVICE, DEVICE_MAX_AGE)]
+    assert new_id.calls == 0
+
+
+def test_second_call_reuses_the_session_without_a_request_and_extends_the_cookie() -> None:
+    manager, jar, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    first = ask(manager)
+    endpoint.answer(SESSION, "token-1")
+    writes_before = len(jar.writes_of(SESSION_COOKIE))
+    second = ask(manager)
+    assert len(endpoint.requests) == 1
+    assert second.sessions == first.sessions  # the same Session, given at once
+    assert second.sessions[0] is first.sessions[0]
+    assert jar.writes_of(SESSION_COOKIE)[writes_before:] == [(SESSION, 1800)]
+
+
+def test_every_reuse_extends_the_cookie() -> None:
+    manager, jar, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    ask(manager)
+    endpoint.answer(SESSION, "token-1")
+    for _ in range(3):
+        ask(manager)
+    assert jar.writes_of(SESSION_COOKIE) == [(SESSION, 1800)] * 4
+    assert len(endpoint.requests) == 1
+
+
+def test_a_session_cookie_from_a_reload_is_renewed() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE, SESSION_COOKIE: SESSION})
+    waiter = ask(manager)
+    assert endpoint.last.session_id == SESSION
+    assert endpoint.last.device_id == DEVICE
+    endpoint.answer(SESSION, "token-2")
+    assert waiter.sessions[0].session_id == SESSION
+    assert waiter.sessions[0].csrf_token == "token-2"
+
+
+def test_cookie_changed_by_another_tab_renews_that_session() -> None:
+    manager, jar, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    ask(manager)
+    endpoint.answer(SESSION, "token-1")
+    jar.values[SESSION_COOKIE] = OTHER_SESSION  # another tab made a new session
+    waiter = ask(manager)
+    assert len(endpoint.requests) == 2
+    assert endpoint.last.session_id == OTHER_SESSION
+    assert endpoint.last.device_id == DEVICE
+    assert waiter.sessions == []
+    endpoint.answer(OTHER_SESSION, "token-other")
+    assert waiter.sessions[0].session_id == OTHER_SESSION
+    assert waiter.sessions[0].csrf_token == "token-other"
+    assert jar.values[SESSION_COOKIE] == OTHER_SESSION
+    # And from then on the renewed session is reused.
+    again = ask(manager)
+    assert again.sessions[0] is waiter.sessions[0]
+    assert len(endpoint.requests) == 2
+
+
+def test_expired_session_cookie_asks_for_a_new_session() -> None:
+    manager, jar, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    ask(manager)
+    endpoint.answer(SESSION, "token-1")
+    del jar.values[SESSION_COOKIE]  # 30 minutes without activity: the browser dropped it
+    ask(manager)
+    assert len(endpoint.requests) == 2
+    assert endpoint.last.session_id is None
+
+
+def test_device_cookie_changed_asks_again_with_the_cookies_device() -> None:
+    manager, jar, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    ask(manager)
+    endpoint.answer(SESSION, "token-1")
+    jar.values[DEVICE_COOKIE] = NEW_DEVICE
+    waiter = ask(manager)
+    assert len(endpoint.requests) == 2
+    assert endpoint.last.device_id == NEW_DEVICE
+    endpoint.answer(OTHER_SESSION, "token-2")
+    assert waiter.sessions[0].device_id == NEW_DEVICE
+
+
+def test_renewal_answer_with_a_new_id_is_used() -> None:
+    # The collector answers a stale session id with a new session; the SDK takes the new one.
+    manager, jar, endpoint, _ = make({DEVICE_COOKIE: DEVICE, SESSION_COOKIE: SESSION})
+    waiter = ask(manager)
+    endpoint.answer(OTHER_SESSION, "token-new")
+    assert waiter.sessions[0].session_id == OTHER_SESSION
+    assert jar.values[SESSION_COOKIE] == OTHER_SESSION
+    assert ask(manager).sessions[0] is waiter.sessions[0]
+    assert len(endpoint.requests) == 1
+
+
+# --- failures -----------------------------------------------------------------------------------
+
+
+def test_non_201_answer_fails_every_waiter() -> None:
+    manager, jar, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    waiters = [ask(manager) for _ in range(3)]
+    endpoint.last.on_response(500, {"error": {"field": None, "message": "down"}})
+    for waiter in waiters:
+        assert waiter.sessions == []
+        assert waiter.failures == ["the collector did not create a session (HTTP 500)"]
+    assert SESSION_COOKIE not in jar.values
+
+
+def test_400_without_a_body_fails() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    waiter = ask(manager)
+    endpoint.last.on_response(400, None)
+    assert waiter.failures == ["the collector did not create a session (HTTP 400)"]
+
+
+def test_201_with_a_malformed_body_fails() -> None:
+    bodies: list[dict[str, object] | None] = [
+        None,
+        {},
+        {"session_id": SESSION},
+        {"session_id": 1, "csrf_token": "t"},
+    ]
+    for body in bodies:
+        manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+        waiter = ask(manager)
+        endpoint.last.on_response(201, body)
+        assert waiter.failures == ["the collector did not create a session (HTTP 201)"]
+        assert waiter.sessions == []
+
+
+def test_network_failure_fails_every_waiter() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    waiters = [ask(manager) for _ in range(3)]
+    endpoint.last.on_failure("connection refused")
+    for waiter in waiters:
+        assert waiter.failures == ["could not reach the collector: connection refused"]
+        assert waiter.sessions == []
+
+
+def test_after_a_failure_the_next_call_asks_again() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    first = ask(manager)
+    endpoint.last.on_failure("offline")
+    second = ask(manager)
+    assert len(endpoint.requests) == 2
+    endpoint.answer(SESSION, "token-1")
+    assert second.sessions[0].session_id == SESSION
+    assert first.sessions == []
+    assert first.failures == ["could not reach the collector: offline"]
+
+
+def test_failure_during_a_renewal_does_not_leave_the_old_session_in_use() -> None:
+    manager, jar, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    ask(manager)
+    endpoint.answer(SESSION, "token-1")
+    jar.values[SESSION_COOKIE] = OTHER_SESSION
+    failed = ask(manager)
+    endpoint.last.on_failure("offline")
+    assert failed.failures == ["could not reach the collector: offline"]
+    ask(manager)
+    assert len(endpoint.requests) == 3
+    assert endpoint.last.session_id == OTHER_SESSION
+
+
+# --- forget and re-entrancy ---------------------------------------------------------------------
+
+
+def test_forget_forces_a_new_request() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    ask(manager)
+    endpoint.answer(SESSION, "token-1")
+    manager.forget()
+    waiter = ask(manager)
+    assert len(endpoint.requests) == 2
+    assert endpoint.last.session_id == SESSION  # the cookie's session is renewed
+    endpoint.answer(SESSION, "token-2")
+    assert waiter.sessions[0].csrf_token == "token-2"
+
+
+def test_forget_before_any_session_is_harmless() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    manager.forget()
+    ask(manager)
+    assert len(endpoint.requests) == 1
+
+
+def test_a_waiter_asking_again_while_being_served_gets_the_session_at_once() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    nested = Waiter()
+
+    def use(session: Session) -> None:
+        manager.with_session(nested.use, nested.fail)
+
+    manager.with_session(use, lambda message: None)
+    endpoint.answer(SESSION, "token-1")
+    assert len(endpoint.requests) == 1
+    assert [session.session_id for session in nested.sessions] == [SESSION]
+
+
+def test_a_waiter_retrying_from_its_failure_starts_a_new_request() -> None:
+    manager, _, endpoint, _ = make({DEVICE_COOKIE: DEVICE})
+    retried = Waiter()
+
+    def fail(message: str) -> None:
+        manager.with_session(retried.use, retried.fail)
+
+    manager.with_session(lambda session: None, fail)
+    endpoint.last.on_failure("offline")
+    assert len(endpoint.requests) == 2
+    endpoint.answer(SESSION, "token-1")
+    assert [session.session_id for session in retried.sessions] == [SESSION]
+
+
+def test_a_synchronous_answer_is_handled() -> None:
+    jar = FakeCookies({DEVICE_COOKIE: DEVICE})
+    calls: list[tuple[str, str | None]] = []
+
+    def answer_at_once(
+        device_id: str,
+        session_id: str | None,
+        on_response: object,
+        on_failure: object,
+    ) -> None:
+        calls.append((device_id, session_id))
+        assert callable(on_response)
+        on_response(201, {"session_id": SESSION, "csrf_token": "t"})
+
+    manager = SessionManager(jar, Ids(), answer_at_once)
+    first = ask(manager)
+    second = ask(manager)
+    assert calls == [(DEVICE, None)]
+    assert first.sessions[0] is second.sessions[0]

@@ -1,0 +1,490 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from allegro_sdk.core.errors import DeliveryError, InvalidCallError, TrackingError
+from allegro_sdk.core.session import SESSION_COOKIE, SessionManager
+from allegro_sdk.core.tracker import CSRF_HEADER, Tracker, acknowledgement
+
+from .fakes import Clock, FakeCookies, FakePostJson, FakeSessionEndpoint, Ids
+
+DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
+EVENT_1 = "e0000001-0000-4000-8000-000000000001"
+EVENT_2 = "e0000002-0000-4000-8000-000000000002"
+EVENT_3 = "e0000003-0000-4000-8000-000000000003"
+NOW = 1_790_000_000_000
+COLLECTOR = "https://collector.example"
+
+# The protocol's event fields; the collector refuses any other top-level field.
+PROTOCOL_FIELDS = {
+    "event_id",
+    "event_name",
+    "timestamp",
+    "device_id",
+    "session_id",
+    "customer_id",
+    "url",
+    "referer",
+    "page_title",
+    "content_type",
+    "content_id",
+    "publisher",
+    "object_type",
+    "object_id",
+    "context",
+    "conversion_pv_id",
+    "url_in_click",
+    "data",
+}
+
+
+class Page:
+    """The injected read_page: returns whatever the test set last, and counts reads."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {
+            "url": "https://site.example/article",
+            "referer": "https://search.example/",
+            "page_title": "An article",
+        }
+        self.reads = 0
+
+    def __call__(self) -> dict[str, str]:
+        self.reads += 1
+        return dict(self.fields)
+
+
+class Outcome:
+    """The promise's two callbacks; records which was called, and with what."""
+
+    def __init__(self) -> None:
+        self.resolved: list[str] = []
+        self.rejected: list[TrackingError] = []
+
+    def resolve(self, event_id: str) -> None:
+        self.resolved.append(event_id)
+
+    def reject(self, error: TrackingError) -> None:
+        self.rejected.append(error)
+
+    @property
+    def settled(self) -> int:
+        return len(self.resolved) + len(self.rejected)
+
+    @property
+    def error(self) -> TrackingError:
+        assert self.resolved == []
+        assert len(self.rejected) == 1
+        return self.rejected[0]
+
+
+class Harness:
+    def __init__(self, collector_url: str = COLLECTOR) -> None:
+        self.cookies = FakeCookies({"allegro_device_id": DEVICE})
+        self.endpoint = FakeSessionEndpoint()
+        self.sessions = SessionManager(self.cookies, Ids(), self.endpoint)
+        self.post = FakePostJson()
+        self.page = Page()
+        self.ids = Ids(EVENT_1, EVENT_2, EVENT_3)
+        self.clock = Clock(NOW)
+        self.tracker = Tracker(
+            collector_url, self.sessions, self.post, self.page, self.ids, self.clock
+        )
+
+    def track(self, name: object, data: object = None) -> Outcome:
+        outcome = Outcome()
+        self.tracker.track(name, data, outcome.resolve, outcome.reject)
+        return outcome
+
+    def answer_session(self, token: str = "token-1", session_id: str = SESSION) -> None:
+        self.endpoint.answer(session_id, token)
+
+    def sent_event(self, index: int = -1) -> dict[str, object]:
+        body = json.loads(self.post.posts[index].body)
+        assert isinstance(body, dict)
+        assert list(body) == ["events"]
+        events = body["events"]
+        assert isinstance(events, list)
+        assert len(events) == 1
+        event = events[0]
+        assert isinstance(event, dict)
+        return event
+
+    def accept(self, event_id: str, index: int = -1) -> None:
+        self.post.posts[index].on_response(200, {"accepted": [event_id], "rejected": []})
+
+
+def test_one_event_is_posted_with_identity_time_and_page() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    assert harness.post.posts == []  # waits for the session
+    harness.answer_session("token-1")
+    assert len(harness.post.posts) == 1
+    post = harness.post.last
+    assert post.url == "https://collector.example/v1/events"
+    assert post.headers == {CSRF_HEADER: "token-1"}
+    assert CSRF_HEADER == "X-Allegro-CSRF"
+    event = harness.sent_event()
+    assert set(event) <= PROTOCOL_FIELDS
+    assert event["event_id"] == EVENT_1
+    assert event["event_name"] == "page_view"
+    assert event["timestamp"] == NOW
+    assert isinstance(event["timestamp"], int)
+    assert event["device_id"] == DEVICE
+    assert event["session_id"] == SESSION
+    assert event["customer_id"] is None
+    assert event["url"] == "https://site.example/article"
+    assert event["referer"] == "https://search.example/"
+    assert event["page_title"] == "An article"
+    assert event["content_id"] is None
+    assert event["data"] is None
+    assert outcome.settled == 0  # nothing until the collector answers
+
+
+def test_body_is_compact_json_the_stdlib_would_write() -> None:
+    harness = Harness()
+    harness.track("x", {"data": {"text": 'é "q" \n 😀', "n": 1.5}})
+    harness.answer_session()
+    body = harness.post.last.body
+    assert body == json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False)
+    assert harness.sent_event()["data"] == {"text": 'é "q" \n 😀', "n": 1.5}
+
+
+def test_trailing_slash_of_the_collector_url_is_dropped() -> None:
+    harness = Harness("https://collector.example/")
+    harness.track("x")
+    harness.answer_session()
+    assert harness.post.last.url == "https://collector.example/v1/events"
+
+
+def test_event_name_is_trimmed() -> None:
+    harness = Harness()
+    harness.track("  article_read ")
+    harness.answer_session()
+    assert harness.sent_event()["event_name"] == "article_read"
+
+
+def test_explicit_values_win_over_page_values() -> None:
+    harness = Harness()
+    harness.track(
+        "article_read",
+        {
+            "page_title": "My own title",
+            "content_id": "article-456",
+            "content_type": "premium",
+            "publisher": "Daily News",
+            "referer": None,
+            "data": {"product_id": "sku-789", "price": 9.99, "currency": "USD"},
+        },
+    )
+    harness.answer_session()
+    event = harness.sent_event()
+    assert event["page_title"] == "My own title"
+    assert event["content_id"] == "article-456"
+    assert event["content_type"] == "premium"
+    assert event["publisher"] == "Daily News"
+    assert event["url"] == "https://site.example/article"  # the page's
+    assert event["referer"] == "https://search.example/"  # None means not given
+    assert event["data"] == {"product_id": "sku-789", "price": 9.99, "currency": "USD"}
+
+
+def test_customer_id_is_attached() -> None:
+    harness = Harness()
+    harness.tracker.customer_id = "customer-42"
+    harness.track("x")
+    harness.answer_session()
+    assert harness.sent_event()["customer_id"] == "customer-42"
+
+
+def test_accepted_event_resolves_with_its_id() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    harness.answer_session()
+    harness.accept(EVENT_1)
+    assert outcome.resolved == [EVENT_1]
+    assert outcome.rejected == []
+
+
+def test_accepted_among_others_resolves() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    harness.answer_session()
+    harness.post.last.on_response(200, {"accepted": ["other", EVENT_1], "rejected": []})
+    assert outcome.resolved == [EVENT_1]
+
+
+def test_rejected_event_is_refused_with_the_collectors_message_and_field() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    harness.answer_session()
+    harness.post.last.on_response(
+        422,
+        {
+            "accepted": [],
+            "rejected": [
+                {
+                    "index": 0,
+                    "event_id": EVENT_1,
+                    "error": {
+                        "field": "events.0.session_id",
+                        "message": "the event's session_id is not the CSRF token's session",
+                    },
+                }
+            ],
+        },
+    )
+    error = outcome.error
+    assert isinstance(error, DeliveryError)
+    assert error.message == (
+        "the collector refused the event: "
+        "the event's session_id is not the CSRF token's session (field events.0.session_id)"
+    )
+
+
+def test_rejection_without_a_field() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    harness.answer_session()
+    harness.post.last.on_response(
+        422,
+        {
+            "accepted": [],
+            "rejected": [
+                {"index": 0, "event_id": EVENT_1, "error": {"field": None, "message": "m"}}
+            ],
+        },
+    )
+    assert outcome.error.message == "the collector refused the event: m"
+
+
+def test_403_is_refused_with_the_error_body() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    harness.answer_session()
+    harness.post.last.on_response(
+        403, {"error": {"field": "csrf_token", "message": "CSRF token has expired"}}
+    )
+    error = outcome.error
+    assert isinstance(error, DeliveryError)
+    assert error.message == (
+        "the collector answered HTTP 403: CSRF token has expired (field csrf_token)"
+    )
+
+
+def test_answer_without_acknowledgement_is_refused() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    harness.answer_session()
+    harness.post.last.on_response(500, None)
+    assert isinstance(outcome.error, DeliveryError)
+    assert (
+        outcome.error.message == "the collector answered HTTP 500 without acknowledging the event"
+    )
+
+
+def test_network_failure_is_refused() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    harness.answer_session()
+    harness.post.last.on_failure("NetworkError when attempting to fetch resource")
+    error = outcome.error
+    assert isinstance(error, DeliveryError)
+    assert error.message == (
+        "could not reach the collector: NetworkError when attempting to fetch resource"
+    )
+
+
+def test_session_failure_is_refused_without_posting() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    harness.endpoint.last.on_response(503, None)
+    assert harness.post.posts == []
+    assert isinstance(outcome.error, DeliveryError)
+    assert outcome.error.message == "the collector did not create a session (HTTP 503)"
+
+
+def test_session_network_failure_is_refused_without_posting() -> None:
+    harness = Harness()
+    outcome = harness.track("page_view")
+    harness.endpoint.last.on_failure("offline")
+    assert harness.post.posts == []
+    assert isinstance(outcome.error, DeliveryError)
+    assert outcome.error.message == "could not reach the collector: offline"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message_part"),
+    [
+        (None, None, "track() needs an event name"),
+        (5, None, "the event name must be a string, got the number 5"),
+        ("   ", None, "the event name must not be empty"),
+        ("n" * 129, None, "the limit is 128"),
+        ("ok", "not an object", "the second argument must be a plain object"),
+        ("ok", {"colour": "red"}, "unknown field 'colour'"),
+        ("ok", {"session_id": SESSION}, "unknown field 'session_id'"),
+        ("ok", {"content_id": 1}, "'content_id' must be a string"),
+        ("ok", {"data": [1]}, "'data' must be a plain object"),
+        ("ok", {"data": {"x": "y" * 20000}}, "the limit is 16384"),
+        ("ok", {"data": {"x": float("nan")}}, "'data' cannot be sent"),
+    ],
+    ids=repr,
+)
+def test_invalid_calls_are_refused_without_any_request(
+    name: object, data: object, message_part: str
+) -> None:
+    harness = Harness()
+    outcome = harness.track(name, data)
+    error = outcome.error
+    assert isinstance(error, InvalidCallError)
+    assert message_part in error.message
+    assert harness.endpoint.requests == []
+    assert harness.post.posts == []
+    assert harness.page.reads == 0
+    assert harness.ids.calls == 0
+
+
+def test_page_is_read_at_call_time_not_at_send_time() -> None:
+    harness = Harness()
+    harness.page.fields = {"url": "https://site.example/first", "page_title": "First"}
+    harness.track("page_view")
+    # The single-page app navigates before the session arrives.
+    harness.page.fields = {"url": "https://site.example/second", "page_title": "Second"}
+    harness.clock.now = NOW + 5000
+    harness.answer_session()
+    event = harness.sent_event()
+    assert event["url"] == "https://site.example/first"
+    assert event["page_title"] == "First"
+    assert event["referer"] is None
+    assert event["timestamp"] == NOW
+    assert harness.page.reads == 1
+
+
+def test_customer_id_is_taken_at_call_time() -> None:
+    harness = Harness()
+    harness.tracker.customer_id = "before"
+    harness.track("x")
+    harness.tracker.customer_id = "after"
+    harness.answer_session()
+    assert harness.sent_event()["customer_id"] == "before"
+
+
+def test_calls_before_the_session_share_one_session_request() -> None:
+    harness = Harness()
+    harness.page.fields = {"url": "https://site.example/1"}
+    first = harness.track("one")
+    harness.page.fields = {"url": "https://site.example/2"}
+    harness.clock.now = NOW + 1
+    second = harness.track("two")
+    assert len(harness.endpoint.requests) == 1
+    harness.answer_session()
+    assert len(harness.post.posts) == 2
+    one, two = harness.sent_event(0), harness.sent_event(1)
+    assert (one["event_id"], one["event_name"], one["url"], one["timestamp"]) == (
+        EVENT_1,
+        "one",
+        "https://site.example/1",
+        NOW,
+    )
+    assert (two["event_id"], two["event_name"], two["url"], two["timestamp"]) == (
+        EVENT_2,
+        "two",
+        "https://site.example/2",
+        NOW + 1,
+    )
+    harness.accept(EVENT_2, index=1)
+    harness.accept(EVENT_1, index=0)
+    assert first.resolved == [EVENT_1]
+    assert second.resolved == [EVENT_2]
+
+
+def test_later_calls_reuse_the_session_and_extend_its_cookie() -> None:
+    harness = Harness()
+    harness.track("one")
+    harness.answer_session()
+    harness.track("two")
+    assert len(harness.endpoint.requests) == 1
+    assert len(harness.post.posts) == 2
+    assert harness.post.last.headers == {CSRF_HEADER: "token-1"}
+    assert harness.sent_event()["session_id"] == SESSION
+    assert harness.cookies.writes_of(SESSION_COOKIE) == [(SESSION, 1800), (SESSION, 1800)]
+
+
+def test_another_answer_for_another_event_does_not_resolve_this_one() -> None:
+    harness = Harness()
+    outcome = harness.track("x")
+    harness.answer_session()
+    harness.post.last.on_response(200, {"accepted": ["someone-else"], "rejected": []})
+    assert (
+        outcome.error.message == "the collector answered HTTP 200 without acknowledging the event"
+    )
+
+
+def test_a_refused_csrf_token_is_not_used_again() -> None:
+    """The collector's token lives 30 minutes from issue; every track() keeps the session cookie
+    alive, so the in-memory session is reused past the token's expiry. Once the collector has
+    answered 403 (expired token), the next track() must not be sent with that same token."""
+    harness = Harness()
+    harness.track("one")
+    harness.answer_session("token-1")
+    harness.post.last.on_response(
+        403, {"error": {"field": "csrf_token", "message": "CSRF token has expired"}}
+    )
+    harness.track("two")
+    if len(harness.endpoint.requests) > 1:
+        harness.answer_session("token-2")
+    assert harness.post.last.headers == {CSRF_HEADER: "token-2"}
+
+
+# --- acknowledgement() directly -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, {"accepted": [EVENT_1], "rejected": []}, None),
+        (
+            422,
+            {
+                "accepted": [],
+                "rejected": [
+                    {"index": 0, "event_id": None, "error": {"field": "f", "message": "m"}},
+                    {"index": 1, "event_id": EVENT_1, "error": {"field": "g", "message": "n"}},
+                ],
+            },
+            "the collector refused the event: n (field g)",
+        ),
+        (
+            422,
+            {"rejected": [{"event_id": EVENT_1, "error": {"field": "f"}}]},
+            "the collector refused the event: no message (field f)",
+        ),
+        (
+            422,
+            {"rejected": [{"event_id": EVENT_1, "error": "plain text"}]},
+            "the collector refused the event: plain text",
+        ),
+        (
+            400,
+            {"error": {"field": "events", "message": "must be a list"}},
+            "the collector answered HTTP 400: must be a list (field events)",
+        ),
+        (
+            413,
+            {"error": {"field": None, "message": "too big"}},
+            "the collector answered HTTP 413: too big",
+        ),
+        (502, None, "the collector answered HTTP 502 without acknowledging the event"),
+        (200, {}, "the collector answered HTTP 200 without acknowledging the event"),
+        (
+            200,
+            {"accepted": "not a list"},
+            "the collector answered HTTP 200 without acknowledging the event",
+        ),
+    ],
+    ids=repr,
+)
+def test_acknowledgement(status: int, body: dict[str, object] | None, expected: str | None) -> None:
+    assert acknowledgement(EVENT_1, status, body) == expected
