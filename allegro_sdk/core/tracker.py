@@ -61,11 +61,25 @@ class Tracker:
         self._sessions.with_session(send, lambda message: reject(DeliveryError(message)))
 
     def _send(
-        self, event: dict[str, object], session: Session, resolve: Resolve, reject: Reject
+        self,
+        event: dict[str, object],
+        session: Session,
+        resolve: Resolve,
+        reject: Reject,
+        renewed: bool = False,
     ) -> None:
         event_id = str(event["event_id"])
 
         def answered(status: int, body: dict[str, object] | None) -> None:
+            if status == 403 and not renewed:
+                # The CSRF token was refused (expired, or the collector's key rotated): renew
+                # the session's token once and send again; a second refusal is final.
+                self._sessions.forget()
+                self._sessions.with_session(
+                    lambda fresh: self._resend(event, fresh, resolve, reject),
+                    lambda message: reject(DeliveryError(message)),
+                )
+                return
             outcome = acknowledgement(event_id, status, body)
             if outcome is None:
                 resolve(event_id)
@@ -77,6 +91,13 @@ class Tracker:
 
         body = encode({"events": [event]})
         self._post_json(self._events_url, body, {CSRF_HEADER: session.csrf_token}, answered, failed)
+
+    def _resend(
+        self, event: dict[str, object], session: Session, resolve: Resolve, reject: Reject
+    ) -> None:
+        event["session_id"] = session.session_id
+        event["device_id"] = session.device_id
+        self._send(event, session, resolve, reject, renewed=True)
 
 
 def acknowledgement(event_id: str, status: int, body: dict[str, object] | None) -> str | None:

@@ -260,13 +260,18 @@ def test_rejection_without_a_field() -> None:
     assert outcome.error.message == "the collector refused the event: m"
 
 
-def test_403_is_refused_with_the_error_body() -> None:
+def test_403_renews_the_token_once_then_is_refused_with_the_error_body() -> None:
     harness = Harness()
     outcome = harness.track("page_view")
     harness.answer_session()
-    harness.post.last.on_response(
-        403, {"error": {"field": "csrf_token", "message": "CSRF token has expired"}}
-    )
+    refusal = {"error": {"field": "csrf_token", "message": "CSRF token has expired"}}
+    harness.post.last.on_response(403, refusal)
+    assert outcome.rejected == [] and len(harness.endpoint.requests) == 2
+    harness.answer_session("token-2")
+    assert len(harness.post.posts) == 2
+    assert harness.post.last.headers == {CSRF_HEADER: "token-2"}
+    harness.post.last.on_response(403, refusal)
+    assert len(harness.endpoint.requests) == 2 and len(harness.post.posts) == 2
     error = outcome.error
     assert isinstance(error, DeliveryError)
     assert error.message == (
