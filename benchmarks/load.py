@@ -1,6 +1,7 @@
 """What the allegro SDK costs a page: the demo article loaded with and without it, in Chromium.
 
-Usage: .venv/bin/python benchmarks/load.py [--runs N] [--warm-runs M] [--json FILE]
+Usage: .venv/bin/python benchmarks/load.py [--runs N] [--warm-runs M] [--bundle PATH] [--json FILE]
+(`make bench` builds static/allegro.js, then runs this; see docs/performance.md.)
 
 Starts its own collector (a subprocess on a free port, a temporary SQLite file) and the demo site
 (uvicorn in a thread, on a free 127.0.0.1 port, pointing at that collector). The demo site is served
@@ -19,7 +20,10 @@ CSP is untouched):
 - page_view acknowledged: `#last-event` says "stored" (a MutationObserver on it), i.e. the
   collector answered the events POST and the Promise of track() resolved.
 - DOMContentLoaded and load: domContentLoadedEventEnd and loadEventEnd of the navigation entry.
-- long tasks: PerformanceObserver 'longtask' entries (main-thread tasks over 50 ms), buffered.
+- allegro.js fetched: responseEnd of its Resource Timing entry.
+- long tasks: PerformanceObserver 'longtask' entries (main-thread tasks over 50 ms), buffered:
+  count, total, longest, and the total of those outside the SDK's start (ending before allegro.js
+  arrived or beginning after the queue drained).
 - script bytes: Resource Timing of the page's script resources (allegro.js is the only one):
   transferSize (bytes over the network, headers included; 0 from the HTTP cache) and
   encodedBodySize (the compressed body).
@@ -195,6 +199,9 @@ class Run:
     longtask_count: int
     longtask_total: float
     longtask_max: float
+    # Long tasks that end before allegro.js arrived or begin after the queue drained (all of
+    # them on the page without the SDK): what the page pays beyond the SDK's start.
+    longtask_outside_start: float
     longtasks: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -215,6 +222,7 @@ FIGURES = (
     Figure("long tasks (count)", lambda r: r.longtask_count),
     Figure("long tasks total (ms)", lambda r: r.longtask_total),
     Figure("longest task (ms)", lambda r: r.longtask_max),
+    Figure("long tasks outside the SDK's start (ms)", lambda r: r.longtask_outside_start),
 )
 
 
@@ -392,6 +400,18 @@ def new_context(browser: Browser) -> BrowserContext:
     return context
 
 
+def outside_start(
+    longtasks: Sequence[tuple[float, float]], fetched: float | None, drained: float | None
+) -> float:
+    """Total duration of the long tasks that are not the SDK's start (allegro.js arriving, its
+    runtime starting, the queue draining)."""
+    if fetched is None or drained is None:
+        return sum(duration for _, duration in longtasks)
+    return sum(
+        duration for start, duration in longtasks if start + duration < fetched or start > drained
+    )
+
+
 def measure(page: Page, name: str, mode: str, problems: Problems) -> Run:
     data: dict[str, Any] = page.evaluate(
         COLLECT, [name == "allegro", LOAD_TIMEOUT_MS, SETTLE_MS, SDK_PATH]
@@ -420,6 +440,7 @@ def measure(page: Page, name: str, mode: str, problems: Problems) -> Run:
         longtask_count=len(durations),
         longtask_total=sum(durations),
         longtask_max=max(durations, default=0.0),
+        longtask_outside_start=outside_start(longtasks, data["sdkResponseEnd"], data["commandEnd"]),
         longtasks=longtasks,
     )
 
@@ -611,6 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text, file=sys.stderr, flush=True)
 
     started = time.monotonic()
+    commit, load_average = git_commit(), os.getloadavg()[0]
     admin_key = secrets.token_urlsafe(24)
     try:
         with tempfile.TemporaryDirectory(prefix="allegro-bench-") as tmp:
@@ -638,8 +660,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     expected = sum(1 for r in runs if r.page == "allegro") + 1  # + the untimed warm-up load
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(
-        f"allegro load benchmark, {now}, commit {git_commit()}, Chromium {version} headless, "
-        f"{os.cpu_count()} CPUs, {args.runs} cold + {args.warm_runs} warm loads per page "
+        f"allegro load benchmark, {now}, commit {commit}, Chromium {version} headless, "
+        f"{os.cpu_count()} CPUs (load average {load_average:.2f} at start), "
+        f"{args.runs} cold + {args.warm_runs} warm loads per page "
         f"({time.monotonic() - started:.0f} s)"
     )
     print()
