@@ -19,26 +19,8 @@ from allegro_collector.schemas import Event, data_json
 
 SCHEMA_VERSION = 1
 
-EVENT_COLUMNS = (
-    "event_id",
-    "event_name",
-    "timestamp",
-    "device_id",
-    "session_id",
-    "customer_id",
-    "url",
-    "referer",
-    "page_title",
-    "content_type",
-    "content_id",
-    "publisher",
-    "object_type",
-    "object_id",
-    "context",
-    "conversion_pv_id",
-    "url_in_click",
-    "data",
-)
+# One column per field of the wire format, in the model's order.
+EVENT_COLUMNS = tuple(Event.model_fields)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (

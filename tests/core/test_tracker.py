@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from allegro_collector.schemas import Event
 from allegro_sdk.core.errors import DeliveryError, InvalidCallError, TrackingError
 from allegro_sdk.core.session import SESSION_COOKIE, SessionManager
 from allegro_sdk.core.tracker import CSRF_HEADER, Tracker, acknowledgement
@@ -18,27 +19,8 @@ EVENT_3 = "e0000003-0000-4000-8000-000000000003"
 NOW = 1_790_000_000_000
 COLLECTOR = "https://collector.example"
 
-# The protocol's event fields; the collector refuses any other top-level field.
-PROTOCOL_FIELDS = {
-    "event_id",
-    "event_name",
-    "timestamp",
-    "device_id",
-    "session_id",
-    "customer_id",
-    "url",
-    "referer",
-    "page_title",
-    "content_type",
-    "content_id",
-    "publisher",
-    "object_type",
-    "object_id",
-    "context",
-    "conversion_pv_id",
-    "url_in_click",
-    "data",
-}
+# The collector's event fields (it refuses any other top-level field): the real contract.
+PROTOCOL_FIELDS = set(Event.model_fields)
 
 
 class Page:
