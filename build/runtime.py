@@ -149,6 +149,43 @@ def strip_docstrings(source: str) -> str:
     return source[:first] + "var docs={}" + source[last:]
 
 
+# Whole source files of brython.js that the SDK never uses, each named by its first lines. A
+# feature removed here fails loudly if used (a missing method or class), never silently; the
+# self-test (tests/sdk_build) checks that the rest of the runtime still behaves as CPython does.
+UNUSED_FILES: dict[str, str] = {
+    "tokenizer token table": "(function($B){const tokens=['ENDMARKER',",
+    "io classes and open()": (
+        '(function($B){"use strict";\nvar _b_=$B.builtins\nfunction make_lines('
+    ),
+    "bytes, bytearray, memoryview and codecs": (
+        "(function($B){var _b_=$B.builtins\nvar from_unicode={},to_unicode={}"
+    ),
+    "complex numbers": "(function($B){var _b_=$B.builtins\nfunction conv_complex(",
+    "sentinel objects": "(function($B){let _b_=$B.builtins\n_b_.sentinel.tp_richcompare=",
+    "match statements": '(function($B){"use strict";\n$B.pattern_match=function(',
+}
+# Every file of brython.js starts with one of these lines.
+FILE_STARTS = ('"use strict";\n', '(function($B){"use strict";', ';(function($B){"use strict";')
+
+
+def drop_file(source: str, start: str, why: str) -> str:
+    """Remove the source file of brython.js that begins with `start`, up to the next file."""
+    if source.count(start) != 1:
+        raise RuntimePatchError(
+            f"brython.js: expected one file starting '{start[:50]}' ({why}), "
+            f"found {source.count(start)}"
+        )
+    first = source.index(start)
+    if source[:first].endswith('"use strict";\n'):
+        first -= len('"use strict";\n')
+    after = first + len(start) + 1
+    ends = [source.find("\n" + marker, after) for marker in FILE_STARTS]
+    last = min((end for end in ends if end >= 0), default=-1)
+    if last < 0:
+        raise RuntimePatchError(f"brython.js: no file follows the one for {why}")
+    return source[:first] + source[last + 1 :]
+
+
 def check_version(source: str) -> None:
     expected = "// version [" + ", ".join(BRYTHON_VERSION.split(".")) + ", 'final', 0]"
     if expected not in source[:400]:
@@ -163,4 +200,6 @@ def make_runtime(brython_js: str) -> str:
         source = apply_edit(source, edit)
     source = keep_runtime_helpers(source)
     source = strip_compiler(source)
+    for why, start in UNUSED_FILES.items():
+        source = drop_file(source, start, why)
     return strip_docstrings(source)

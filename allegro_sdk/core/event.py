@@ -69,7 +69,7 @@ def check_custom_data(value: object) -> dict[str, object]:
     if not isinstance(value, dict):
         raise InvalidCallError(f"track(): 'data' must be a plain object, got {describe(value)}")
     try:
-        size = len(encode(value).encode("utf-8"))
+        size = utf8_length(encode(value))
     except ValueError as error:
         raise InvalidCallError(f"track(): 'data' cannot be sent: {error}") from None
     if size > MAX_DATA_BYTES:
@@ -77,6 +77,15 @@ def check_custom_data(value: object) -> dict[str, object]:
             f"track(): 'data' is {size} bytes as JSON; the limit is {MAX_DATA_BYTES}"
         )
     return value
+
+
+def utf8_length(text: str) -> int:
+    """Bytes of `text` in UTF-8, counted without str.encode (the runtime ships no codecs)."""
+    size = 0
+    for char in text:
+        code = ord(char)
+        size += 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+    return size
 
 
 def merge_fields(page: dict[str, str], explicit: dict[str, object]) -> dict[str, object]:

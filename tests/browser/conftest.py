@@ -13,8 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from browser_support import launch_chromium
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -110,14 +109,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     admin.close()
     for server in servers:
         server.should_exit = True
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @dataclass

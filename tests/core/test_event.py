@@ -15,6 +15,7 @@ from allegro_sdk.core.event import (
     check_fields,
     describe,
     merge_fields,
+    utf8_length,
 )
 
 
@@ -324,3 +325,10 @@ def test_explicit_values_over_page_values_after_validation() -> None:
 )
 def test_describe(value: object, text: str) -> None:
     assert describe(value) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["", "plain", "café", "日本語", "😀 emoji", "\x7f\x80\u07ff\u0800\uffff"]
+)
+def test_utf8_length_matches_the_stdlib_encoder(text: str) -> None:
+    assert utf8_length(text) == len(text.encode("utf-8"))

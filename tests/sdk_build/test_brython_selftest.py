@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import launch_chromium, serve_directory
-from playwright.sync_api import ConsoleMessage, Error, sync_playwright
+from browser_support import serve_directory
+from playwright.sync_api import Browser, ConsoleMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 SELFTEST = ROOT / "build" / "selftest" / "brython_selftest.py"
@@ -83,14 +83,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def selftest_run(site: Path) -> Iterator[SelftestRun]:
-    with (
-        serve_directory(site, {"Content-Security-Policy": CSP}) as base_url,
-        sync_playwright() as playwright,
-    ):
-        browser = launch_chromium(playwright)
+def selftest_run(site: Path, browser: Browser) -> Iterator[SelftestRun]:
+    with serve_directory(site, {"Content-Security-Policy": CSP}) as base_url:
+        context = browser.new_context()
         try:
-            page = browser.new_page()
+            page = context.new_page()
             run = SelftestRun(results={})
 
             def on_console(message: ConsoleMessage) -> None:
@@ -104,16 +101,17 @@ def selftest_run(site: Path) -> Iterator[SelftestRun]:
             assert response is not None
             assert response.headers.get("content-security-policy") == CSP
             # A timeout is reported by the tests below, with whatever the page published.
-            with suppress(Error):
-                page.wait_for_function(
-                    "window.brythonSelftest && window.brythonSelftest.done === true",
-                    timeout=30_000,
-                )
+            # (Polled with evaluate: wait_for_function evaluates a string, which the CSP forbids.)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not page.evaluate(
+                "Boolean(window.brythonSelftest && window.brythonSelftest.done === true)"
+            ):
+                time.sleep(0.05)
             run.results = page.evaluate("window.brythonSelftest || null") or {}
             run.csp_violations = page.evaluate("window.__cspViolations")
             yield run
         finally:
-            browser.close()
+            context.close()
 
 
 def describe(failures: list[dict[str, str]]) -> str:

@@ -12,6 +12,7 @@ from runtime import (
     COMPILER_START,
     DOCS_START,
     EDITS,
+    UNUSED_FILES,
     Edit,
     RuntimePatchError,
     make_runtime,
@@ -69,3 +70,25 @@ def test_the_real_runtime_is_patched(brython_js: str) -> None:
     assert COMPILER_END not in runtime
     assert "$B.decode_position=function" in runtime
     assert len(runtime) < len(brython_js) * 0.75
+
+
+@pytest.mark.parametrize("why", list(UNUSED_FILES))
+def test_each_unused_file_is_found_once_and_dropped(brython_js: str, why: str) -> None:
+    start = UNUSED_FILES[why]
+    assert brython_js.count(start) == 1, why
+    assert start not in make_runtime(brython_js)
+
+
+@pytest.mark.parametrize("why", list(UNUSED_FILES))
+def test_a_missing_unused_file_fails_naming_it(brython_js: str, why: str) -> None:
+    with pytest.raises(RuntimePatchError, match="found 0") as raised:
+        make_runtime(brython_js.replace(UNUSED_FILES[why], ""))
+    assert why in str(raised.value)
+
+
+def test_dropping_a_file_keeps_its_neighbours(brython_js: str) -> None:
+    runtime = make_runtime(brython_js)
+    # The bytes file goes whole; the range file before it and the set file after it stay.
+    assert "$B.set_func_names(memoryview" not in runtime
+    assert "range.$match_sequence_pattern" in runtime
+    assert "function make_new_set(type)" in runtime
