@@ -11,6 +11,7 @@ from allegro_sdk.browser.page import read_page
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.json_encoding import encode
+from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
 
@@ -40,9 +41,8 @@ def start() -> None:
         post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure)
 
     sessions = SessionManager(DocumentCookies(), new_uuid4, request_session)
-    tracker = Tracker(
-        collector, sessions, post_json, read_page, new_uuid4, lambda: int(window.Date.now())
-    )
+    sender = Sender(collector, sessions, post_json, lambda flush: window.setTimeout(flush, 0))
+    tracker = Tracker(sender, read_page, new_uuid4, lambda: int(window.Date.now()))
     api, queue = build_api(tracker, console)
     queued = window.allegro
     window.allegro = api

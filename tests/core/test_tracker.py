@@ -6,8 +6,9 @@ import pytest
 
 from allegro_collector.schemas import Event
 from allegro_sdk.core.errors import DeliveryError, InvalidCallError, TrackingError
+from allegro_sdk.core.sender import CSRF_HEADER, Sender, acknowledgement
 from allegro_sdk.core.session import SESSION_COOKIE, SessionManager
-from allegro_sdk.core.tracker import CSRF_HEADER, Tracker, acknowledgement
+from allegro_sdk.core.tracker import Tracker
 
 from .fakes import Clock, FakeCookies, FakePostJson, FakeSessionEndpoint, Ids
 
@@ -72,9 +73,10 @@ class Harness:
         self.page = Page()
         self.ids = Ids(EVENT_1, EVENT_2, EVENT_3)
         self.clock = Clock(NOW)
-        self.tracker = Tracker(
-            collector_url, self.sessions, self.post, self.page, self.ids, self.clock
-        )
+        # Flushed at once, so each track() posts as soon as its session is there; batching
+        # across calls is tested in test_sender.py.
+        self.sender = Sender(collector_url, self.sessions, self.post, lambda flush: flush())
+        self.tracker = Tracker(self.sender, self.page, self.ids, self.clock)
 
     def track(self, name: object, data: object = None) -> Outcome:
         outcome = Outcome()
