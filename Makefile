@@ -34,12 +34,19 @@ install: system-deps $(VENV)/.installed build/node_modules/.installed
 build: install
 	$(PY) build/bundle.py
 
+# Another Brython release, for the test of a host page that runs its own Brython beside ours.
+HOST_BRYTHON := .cache/brython-3.14.3.js
+$(HOST_BRYTHON): $(VENV)/.installed
+	mkdir -p .cache
+	$(PY) -m pip download -q --no-deps --dest .cache brython==3.14.3
+	$(PY) -c "import zipfile; open('$@', 'wb').write(zipfile.ZipFile('.cache/brython-3.14.3-py2.py3-none-any.whl').read('brython/data/brython.js'))"
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: build lint
+test: build lint $(HOST_BRYTHON)
 	$(VENV)/bin/pytest
 
 bench: build
@@ -54,4 +61,4 @@ demo: build
 	wait
 
 clean:
-	rm -rf $(VENV) build/node_modules static/allegro.js static/allegro.js.br static/allegro.js.gz
+	rm -rf $(VENV) .cache build/node_modules static/allegro.js static/allegro.js.br static/allegro.js.gz
