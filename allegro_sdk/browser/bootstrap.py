@@ -40,9 +40,10 @@ def start() -> None:
             body["session_id"] = session_id
         post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure)
 
-    sessions = SessionManager(DocumentCookies(), new_uuid4, request_session)
+    clock = lambda: int(window.Date.now())  # noqa: E731
+    sessions = SessionManager(DocumentCookies(), new_uuid4, request_session, clock)
     sender = Sender(collector, sessions, post_json, lambda flush: window.setTimeout(flush, 0))
-    tracker = Tracker(sender, read_page, new_uuid4, lambda: int(window.Date.now()))
+    tracker = Tracker(sender, read_page, new_uuid4, clock)
     api, queue = build_api(tracker, console)
     queued = window.allegro
     window.allegro = api

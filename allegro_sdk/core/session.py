@@ -9,21 +9,27 @@ from .ids import is_uuid4
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .ports import Cookies, NewId, OnFailure, OnResponse
+    from .ports import Clock, Cookies, NewId, OnFailure, OnResponse
 
 DEVICE_COOKIE = "allegro_device_id"
 SESSION_COOKIE = "allegro_session_id"
 DEVICE_MAX_AGE = 10 * 365 * 24 * 3600  # 10 years, as the spec says
 SESSION_MAX_AGE = 30 * 60  # 30 minutes, extended by every track()
+# A CSRF token this close to its expiry is renewed before use rather than sent and refused.
+TOKEN_RENEWAL_MARGIN_MS = 60 * 1000
 
 
 class Session:
     """A session the collector issued: its id, the device it belongs to, and its CSRF token."""
 
-    def __init__(self, session_id: str, device_id: str, csrf_token: str) -> None:
+    def __init__(
+        self, session_id: str, device_id: str, csrf_token: str, token_expires_at: int
+    ) -> None:
         self.session_id = session_id
         self.device_id = device_id
         self.csrf_token = csrf_token
+        self.token_expires_at = token_expires_at  # epoch ms
+        self.active_until = 0  # epoch ms: the session cookie's expiry, as last written
 
 
 class SessionManager:
@@ -34,10 +40,12 @@ class SessionManager:
         cookies: Cookies,
         new_id: NewId,
         request_session: Callable[[str, str | None, OnResponse, OnFailure], None],
+        clock: Clock,
     ) -> None:
         self._cookies = cookies
         self._new_id = new_id
         self._request_session = request_session
+        self._clock = clock
         self._current: Session | None = None
         self._waiting: list[tuple[Callable[[Session], None], OnFailure]] = []
 
@@ -51,15 +59,26 @@ class SessionManager:
         return device_id
 
     def with_session(self, use: Callable[[Session], None], fail: OnFailure) -> None:
-        """Call `use` with a live session, creating or renewing one first when needed."""
+        """Call `use` with a live session, creating or renewing one first when needed.
+
+        The session cookie is the source of truth across tabs: a session another tab started is
+        renewed (same id, a token for this tab), an expired one is replaced. Idle time is also
+        checked against the clock, so a session idle for 30 minutes ends even where the cookie
+        outlived it.
+        """
+        now = self._clock()
         current = self._current
         cookie_session = self._cookies.get(SESSION_COOKIE)
+        if current is not None and now >= current.active_until:
+            current = self._current = None
+            cookie_session = None
         if (
             current is not None
             and cookie_session == current.session_id
             and self._cookies.get(DEVICE_COOKIE) == current.device_id
+            and now < current.token_expires_at - TOKEN_RENEWAL_MARGIN_MS
         ):
-            self._extend(current)
+            self._extend(current, now)
             use(current)
             return
         self._waiting.append((use, fail))
@@ -70,8 +89,9 @@ class SessionManager:
         """Drop the in-memory session so the next call asks the collector again."""
         self._current = None
 
-    def _extend(self, session: Session) -> None:
+    def _extend(self, session: Session, now: int) -> None:
         self._cookies.set(SESSION_COOKIE, session.session_id, SESSION_MAX_AGE)
+        session.active_until = now + SESSION_MAX_AGE * 1000
 
     def _start_request(self, cookie_session: str | None) -> None:
         device_id = self.device_id()
@@ -81,13 +101,17 @@ class SessionManager:
         def answered(status: int, body: dict[str, object] | None) -> None:
             session_id = body.get("session_id") if body else None
             token = body.get("csrf_token") if body else None
+            expires_at = body.get("expires_at") if body else None
             if status == 201 and isinstance(session_id, str) and isinstance(token, str):
-                session = Session(session_id, device_id, token)
+                now = self._clock()
+                if not isinstance(expires_at, int) or isinstance(expires_at, bool):
+                    expires_at = now + SESSION_MAX_AGE * 1000
+                session = Session(session_id, device_id, token, expires_at)
                 self._current = session
                 # Re-writing the device cookie with each new session keeps an active device's id
                 # past browsers' caps on script-set cookie lifetimes (docs/sessions.md).
                 self._cookies.set(DEVICE_COOKIE, device_id, DEVICE_MAX_AGE)
-                self._extend(session)
+                self._extend(session, now)
                 self._settle(lambda use, fail: use(session))
             else:
                 message = f"the collector did not create a session (HTTP {status})"

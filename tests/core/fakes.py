@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from allegro_sdk.core.ports import Console, Cookies
 
+# The fakes' "now" (epoch ms); the fake collector's tokens expire 30 minutes after it.
+FAKE_NOW = 1_790_000_000_000
+TOKEN_LIFETIME_MS = 30 * 60 * 1000
+
 OnResponse = Callable[[int, "dict[str, object] | None"], None]
 OnFailure = Callable[[str], None]
 
@@ -68,11 +72,17 @@ class FakeSessionEndpoint:
     def last(self) -> SessionRequest:
         return self.requests[-1]
 
-    def answer(self, session_id: str, csrf_token: str, status: int = 201) -> None:
+    def answer(
+        self,
+        session_id: str,
+        csrf_token: str,
+        status: int = 201,
+        expires_at: int = FAKE_NOW + TOKEN_LIFETIME_MS,
+    ) -> None:
         body: dict[str, object] = {
             "session_id": session_id,
             "csrf_token": csrf_token,
-            "expires_at": 1_790_000_000_000,
+            "expires_at": expires_at,
         }
         self.last.on_response(status, body)
 

@@ -9,7 +9,7 @@ from allegro_sdk.core.errors import DeliveryError, TrackingError
 from allegro_sdk.core.sender import CSRF_HEADER, MAX_BATCH, Sender
 from allegro_sdk.core.session import SessionManager
 
-from .fakes import FakeCookies, FakePostJson, FakeSessionEndpoint
+from .fakes import FAKE_NOW, Clock, FakeCookies, FakePostJson, FakeSessionEndpoint
 
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
@@ -46,7 +46,7 @@ class Deferred:
 def setup() -> tuple[Sender, Deferred, FakeSessionEndpoint, FakePostJson, Outcomes]:
     endpoint = FakeSessionEndpoint()
     sessions = SessionManager(
-        FakeCookies({"allegro_device_id": DEVICE}), lambda: "unused", endpoint
+        FakeCookies({"allegro_device_id": DEVICE}), lambda: "unused", endpoint, Clock(FAKE_NOW)
     )
     post = FakePostJson()
     deferred = Deferred()

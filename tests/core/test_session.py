@@ -11,7 +11,7 @@ from allegro_sdk.core.session import (
     SessionManager,
 )
 
-from .fakes import FakeCookies, FakeSessionEndpoint, Ids
+from .fakes import FAKE_NOW, Clock, FakeCookies, FakeSessionEndpoint, Ids
 
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 NEW_DEVICE = "11111111-2222-4333-8444-555555555555"
@@ -39,7 +39,7 @@ def make(
     jar = FakeCookies(cookies)
     endpoint = FakeSessionEndpoint()
     new_id = Ids(*(ids or (NEW_DEVICE,)))
-    return SessionManager(jar, new_id, endpoint), jar, endpoint, new_id
+    return SessionManager(jar, new_id, endpoint, Clock(FAKE_NOW)), jar, endpoint, new_id
 
 
 def ask(manager: SessionManager) -> Waiter:
@@ -376,8 +376,76 @@ def test_a_synchronous_answer_is_handled() -> None:
         assert callable(on_response)
         on_response(201, {"session_id": SESSION, "csrf_token": "t"})
 
-    manager = SessionManager(jar, Ids(), answer_at_once)
+    manager = SessionManager(jar, Ids(), answer_at_once, Clock(FAKE_NOW))
     first = ask(manager)
     second = ask(manager)
     assert calls == [(DEVICE, None)]
     assert first.sessions[0] is second.sessions[0]
+
+
+# --- time: idle expiry and token renewal ------------------------------------------------------
+
+MINUTE_MS = 60 * 1000
+
+
+def timed() -> tuple[SessionManager, FakeCookies, FakeSessionEndpoint, Clock]:
+    jar = FakeCookies({"allegro_device_id": DEVICE})
+    endpoint = FakeSessionEndpoint()
+    clock = Clock(FAKE_NOW)
+    manager = SessionManager(jar, Ids(), endpoint, clock)
+    ask(manager)
+    endpoint.answer(SESSION, "t1", expires_at=FAKE_NOW + 24 * 60 * MINUTE_MS)
+    return manager, jar, endpoint, clock
+
+
+def test_a_session_idle_29_minutes_is_kept_and_extended() -> None:
+    manager, jar, endpoint, clock = timed()
+    clock.now += 29 * MINUTE_MS
+    waiter = ask(manager)
+    assert len(endpoint.requests) == 1
+    assert waiter.sessions[0].session_id == SESSION
+    assert jar.writes_of("allegro_session_id")[-1] == (SESSION, 1800)
+    # Extended: 29 more minutes later it is still the same session.
+    clock.now += 29 * MINUTE_MS
+    assert ask(manager).sessions[0].session_id == SESSION
+    assert len(endpoint.requests) == 1
+
+
+def test_a_session_idle_31_minutes_is_replaced() -> None:
+    manager, _jar, endpoint, clock = timed()
+    clock.now += 31 * MINUTE_MS
+    waiter = ask(manager)
+    assert len(endpoint.requests) == 2
+    # A new session: the expired one is not offered for renewal, even if its cookie lingers.
+    assert endpoint.last.session_id is None
+    endpoint.answer("new-session", "t2", expires_at=FAKE_NOW + 24 * 60 * MINUTE_MS)
+    assert waiter.sessions[0].session_id == "new-session"
+
+
+def test_a_token_about_to_expire_is_renewed_before_use() -> None:
+    jar = FakeCookies({"allegro_device_id": DEVICE})
+    endpoint = FakeSessionEndpoint()
+    clock = Clock(FAKE_NOW)
+    manager = SessionManager(jar, Ids(), endpoint, clock)
+    ask(manager)
+    endpoint.answer(SESSION, "t1", expires_at=FAKE_NOW + 10 * MINUTE_MS)
+    clock.now += 9 * MINUTE_MS + 30_000  # 30 s before the token's expiry
+    waiter = ask(manager)
+    assert len(endpoint.requests) == 2
+    assert endpoint.last.session_id == SESSION  # renewed: same session, fresh token
+    endpoint.answer(SESSION, "t2", expires_at=clock.now + 30 * MINUTE_MS)
+    assert waiter.sessions[0].csrf_token == "t2"
+
+
+def test_an_answer_without_expiry_is_taken_as_thirty_minutes() -> None:
+    jar = FakeCookies({"allegro_device_id": DEVICE})
+    clock = Clock(FAKE_NOW)
+
+    def answer_at_once(
+        device_id: str, session_id: str | None, on_response: object, on_failure: object
+    ) -> None:
+        assert callable(on_response)
+        on_response(201, {"session_id": SESSION, "csrf_token": "t"})
+
+    manager = SessionManager(jar, Ids(), answer_at_once, clock)
+    assert ask(manager).sessions[0].token_expires_at == FAKE_NOW + 30 * MINUTE_MS

@@ -10,14 +10,14 @@ from allegro_sdk.core.sender import CSRF_HEADER, Sender, acknowledgement
 from allegro_sdk.core.session import SESSION_COOKIE, SessionManager
 from allegro_sdk.core.tracker import Tracker
 
-from .fakes import Clock, FakeCookies, FakePostJson, FakeSessionEndpoint, Ids
+from .fakes import FAKE_NOW, Clock, FakeCookies, FakePostJson, FakeSessionEndpoint, Ids
 
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
 EVENT_1 = "e0000001-0000-4000-8000-000000000001"
 EVENT_2 = "e0000002-0000-4000-8000-000000000002"
 EVENT_3 = "e0000003-0000-4000-8000-000000000003"
-NOW = 1_790_000_000_000
+NOW = FAKE_NOW
 COLLECTOR = "https://collector.example"
 
 # The collector's event fields (it refuses any other top-level field): the real contract.
@@ -68,11 +68,11 @@ class Harness:
     def __init__(self, collector_url: str = COLLECTOR) -> None:
         self.cookies = FakeCookies({"allegro_device_id": DEVICE})
         self.endpoint = FakeSessionEndpoint()
-        self.sessions = SessionManager(self.cookies, Ids(), self.endpoint)
+        self.clock = Clock(NOW)
+        self.sessions = SessionManager(self.cookies, Ids(), self.endpoint, self.clock)
         self.post = FakePostJson()
         self.page = Page()
         self.ids = Ids(EVENT_1, EVENT_2, EVENT_3)
-        self.clock = Clock(NOW)
         # Flushed at once, so each track() posts as soon as its session is there; batching
         # across calls is tested in test_sender.py.
         self.sender = Sender(collector_url, self.sessions, self.post, lambda flush: flush())
