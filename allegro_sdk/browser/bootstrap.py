@@ -6,7 +6,7 @@ from browser import window
 
 from allegro_sdk.browser.api import build_api
 from allegro_sdk.browser.console import BrowserConsole
-from allegro_sdk.browser.cookies import DocumentCookies
+from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.page import read_page
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.transport import post_json
@@ -18,21 +18,32 @@ from allegro_sdk.core.tracker import Tracker
 SCRIPT_SELECTOR = "script[data-collector]"
 
 
-def collector_url(console: BrowserConsole) -> str:
+def script_settings() -> dict[str, str]:
+    """The data-* settings of the SDK's own script tag (read while it is the current script)."""
     script = window.document.currentScript or window.document.querySelector(SCRIPT_SELECTOR)
-    url = script.getAttribute("data-collector") if script else None
+    settings = {}
+    for name in ("data-collector", "data-cookie-domain"):
+        value = script.getAttribute(name) if script else None
+        if value:
+            settings[name] = str(value)
+    return settings
+
+
+def collector_url(settings: dict[str, str], console: BrowserConsole) -> str:
+    url = settings.get("data-collector")
     if not url:
         console.error(
             'the SDK\'s script tag needs data-collector="https://your-collector"; '
             "events cannot be sent until it has one"
         )
         return ""
-    return str(url).rstrip("/")
+    return url.rstrip("/")
 
 
 def start() -> None:
     console = BrowserConsole()
-    collector = collector_url(console)
+    settings = script_settings()
+    collector = collector_url(settings, console)
 
     def request_session(device_id, session_id, on_response, on_failure):  # type: ignore[no-untyped-def]
         body = {"device_id": device_id}
@@ -41,7 +52,8 @@ def start() -> None:
         post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure)
 
     clock = lambda: int(window.Date.now())  # noqa: E731
-    sessions = SessionManager(DocumentCookies(), new_uuid4, request_session, clock)
+    cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
+    sessions = SessionManager(cookies, new_uuid4, request_session, clock)
     sender = Sender(collector, sessions, post_json, lambda flush: window.setTimeout(flush, 0))
     tracker = Tracker(sender, read_page, new_uuid4, clock)
     api, queue = build_api(tracker, console)

@@ -22,3 +22,10 @@ def cookie_assignment(
     if secure:
         parts.append("Secure")
     return "; ".join(parts)
+
+
+def domain_matches(host: str, domain: str) -> bool:
+    """Whether a page on `host` may set cookies for `domain` (".example.com" or "example.com")."""
+    bare = domain.strip().lstrip(".").lower()
+    host = host.lower()
+    return bool(bare) and "." in bare and (host == bare or host.endswith("." + bare))

@@ -37,8 +37,9 @@ document.addEventListener('securitypolicyviolation', function (e) {
 """
 
 
-def serve(app: ASGIApp, sock: socket.socket) -> uvicorn.Server:
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+def serve(app: ASGIApp, sock: socket.socket, **tls: str) -> uvicorn.Server:
+    """Serve `app` on `sock` in a thread (TLS when given ssl_keyfile and ssl_certfile)."""
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", **tls)
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
     deadline = time.monotonic() + 10

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from allegro_sdk.core.cookie_text import cookie_assignment, read_cookie
+from allegro_sdk.core.cookie_text import cookie_assignment, domain_matches, read_cookie
 
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 
@@ -73,3 +73,30 @@ def test_assigned_value_reads_back() -> None:
     # document.cookie shows only name=value pairs; the first pair of the assignment is that.
     pair = assignment.split(";", 1)[0]
     assert read_cookie(f"other=1; {pair}", "allegro_device_id") == DEVICE
+
+
+@pytest.mark.parametrize(
+    ("host", "domain", "matches"),
+    [
+        ("www.example.com", ".example.com", True),
+        ("example.com", ".example.com", True),
+        ("example.com", "example.com", True),
+        ("news.example.com", "example.com", True),
+        ("Example.COM", ".example.com", True),
+        ("badexample.com", ".example.com", False),
+        ("example.org", ".example.com", False),
+        ("example.com", ".www.example.com", False),
+        ("localhost", ".", False),
+        ("example.com", "", False),
+    ],
+)
+def test_domain_matches(host: str, domain: str, matches: bool) -> None:
+    assert domain_matches(host, domain) is matches
+
+
+def test_a_domain_attribute_is_written_when_given() -> None:
+    assignment = cookie_assignment("allegro_session_id", "s", 1800, False, ".example.com")
+    assert (
+        assignment
+        == "allegro_session_id=s; Max-Age=1800; Path=/; SameSite=Lax; Domain=.example.com"
+    )
