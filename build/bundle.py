@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import brotli
 from runtime import make_runtime
+from source_strip import strip_for_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build"
@@ -46,9 +48,8 @@ def discover(package_dir: Path, root: Path) -> list[Module]:
         parts = list(relative.with_suffix("").parts)
         if is_package:
             parts.pop()
-        modules.append(
-            Module(".".join(parts), relative.as_posix(), is_package, path.read_text("utf-8"))
-        )
+        source = strip_for_browser(path.read_text("utf-8"))
+        modules.append(Module(".".join(parts), relative.as_posix(), is_package, source))
     return modules
 
 
@@ -70,13 +71,24 @@ def transpile(brython_js: Path, modules: list[Module]) -> list[dict[str, object]
     return compiled
 
 
+# Brython records every expression's columns (`frame.positions = [[line, col, len], ...]`) to
+# draw carets under it in tracebacks. The runtime reads them only when present; without them a
+# traceback still names the file and line. They are about 2% of the bundle.
+COLUMN_POSITIONS = re.compile(r"^[ \t]*frame\.positions = \[\[[0-9, \[\]]*\]\]\n", re.MULTILINE)
+
+
+def drop_column_positions(js: str) -> str:
+    return COLUMN_POSITIONS.sub("", js)
+
+
 def module_table(compiled: list[dict[str, object]], packages: set[str]) -> str:
     """A JS object literal: name -> [imports, is_package, real function]. No strings to eval."""
     entries = []
     for mod in compiled:
         name = str(mod["name"])
         local = "locals_" + str(mod["scope_name"])
-        function = f"function({local}){{\n{mod['js']}\nreturn {local}\n}}"
+        body = drop_column_positions(str(mod["js"]))
+        function = f"function({local}){{\n{body}\nreturn {local}\n}}"
         imports = json.dumps(mod["imports"])
         entries.append(
             f"{json.dumps(name)}: [{imports}, {json.dumps(name in packages)}, {function}]"
@@ -99,7 +111,7 @@ def assemble(runtime: str, compiled: list[dict[str, object]], packages: set[str]
         f"{runtime}\n"
         "return __BRYTHON__;\n})();\n"
         f"var MODULES = {module_table(modules, packages)};\n"
-        f"var MAIN = function(){{\n{main['js']}\n}};\n"
+        f"var MAIN = function(){{\n{drop_column_positions(str(main['js']))}\n}};\n"
         f"{boot}\n"
         "})();\n"
     )

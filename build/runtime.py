@@ -58,6 +58,12 @@ EDITS: tuple[Edit, ...] = (
         new="",
     ),
     Edit(
+        why="open() is left out with the io file: say so when called, not with a log at start",
+        old="for(var builtin_func of $B.builtin_funcs){",
+        new="_b_.open ||= function(){$B.RAISE(_b_.OSError, 'open() is not in this runtime')}\n"
+        "for(var builtin_func of $B.builtin_funcs){",
+    ),
+    Edit(
         why="modules are real JS functions made at build time, never strings passed to Function()",
         old='mod_js+="return "+prefix+parent_id\n'
         "var $module=new Function(prefix+parent_id,mod_js)(\nmod)",
@@ -154,6 +160,10 @@ def strip_docstrings(source: str) -> str:
 # self-test (tests/sdk_build) checks that the rest of the runtime still behaves as CPython does.
 UNUSED_FILES: dict[str, str] = {
     "tokenizer token table": "(function($B){const tokens=['ENDMARKER',",
+    "script runner and IndexedDB module cache": (
+        "(function($B){var _b_=$B.builtins\n"
+        "if($B.VFS_timestamp && $B.VFS_timestamp > $B.timestamp){"
+    ),
     "io classes and open()": (
         '(function($B){"use strict";\nvar _b_=$B.builtins\nfunction make_lines('
     ),

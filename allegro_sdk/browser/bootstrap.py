@@ -7,7 +7,8 @@ from browser import window
 from allegro_sdk.browser.api import build_api
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
-from allegro_sdk.browser.page import read_page
+from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
+from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.json_encoding import encode
@@ -55,7 +56,15 @@ def start() -> None:
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
     sender = Sender(collector, sessions, post_json, lambda flush: window.setTimeout(flush, 0))
-    tracker = Tracker(sender, read_page, new_uuid4, clock)
+    tracker = Tracker(sender, PageReader(), new_uuid4, clock)
+
+    def track_link(name: object, fields: object) -> None:
+        tracker.track(
+            name, fields, lambda event_id: None, lambda error: console.error(error.message)
+        )
+
+    watch_tracked_links(track_link, sender.flush)
+    flush_when_hidden(sender.flush)
     api, queue = build_api(tracker, console)
     queued = window.allegro
     window.allegro = api

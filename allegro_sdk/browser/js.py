@@ -51,3 +51,20 @@ def parse_json_object(text: str) -> dict[str, object] | None:
     except Exception:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def closest(element: object, selector: str) -> object | None:
+    """element.closest(selector), None when no ancestor matches.
+
+    Brython wraps DOM elements: its closest() raises KeyError where the DOM's returns null, and
+    a wrapped element cannot be handed to a JS function such as Reflect.apply.
+    """
+    try:
+        return element.closest(selector)  # type: ignore[attr-defined, no-any-return]
+    except KeyError:
+        return None
+
+
+def is_missing(value: object) -> bool:
+    """None, or JS null/undefined (an attribute read gives javascript.NULL, not None)."""
+    return value is None or value is javascript.NULL or value is javascript.UNDEFINED

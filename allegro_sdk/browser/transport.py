@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from allegro_sdk.core.ports import OnFailure, OnResponse
 
 
+KEEPALIVE_MAX_BODY = 16 * 1024
+
+
 def post_json(
     url: str, body: str, headers: dict[str, str], on_response: OnResponse, on_failure: OnFailure
 ) -> None:
@@ -25,7 +28,17 @@ async def _post(
 ) -> None:
     all_headers = {"Content-Type": "application/json"}
     all_headers.update(headers)
-    init = to_js({"method": "POST", "body": body, "headers": all_headers, "credentials": "omit"})
+    init = to_js(
+        {
+            "method": "POST",
+            "body": body,
+            "headers": all_headers,
+            "credentials": "omit",
+            # keepalive lets a request outlive the page (a tracked link's navigation); Chrome
+            # gives all of a page's keepalive requests 64 KB together, so only small ones use it.
+            "keepalive": len(body) <= KEEPALIVE_MAX_BODY,
+        }
+    )
     try:
         response = await window.fetch(url, init)
     except Exception as error:

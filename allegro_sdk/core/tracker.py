@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from .sender import Reject, Resolve, Sender
 
 
+PAGE_VIEW = "page_view"
+
+
 class Tracker:
     def __init__(
         self,
@@ -27,6 +30,8 @@ class Tracker:
         self._new_id = new_id
         self._clock = clock
         self.customer_id: str | None = None
+        # The current page's page_view: later events on the page point to it (conversion_pv_id).
+        self._page_view_id: str | None = None
 
     def track(self, name: object, data: object, resolve: Resolve, reject: Reject) -> None:
         """Track one event; exactly one of `resolve(event_id)` or `reject(error)` is called."""
@@ -42,4 +47,8 @@ class Tracker:
         event["event_name"] = event_name
         event["timestamp"] = self._clock()
         event["customer_id"] = self.customer_id
+        if event_name == PAGE_VIEW:
+            self._page_view_id = str(event["event_id"])
+        elif event["conversion_pv_id"] is None:
+            event["conversion_pv_id"] = self._page_view_id
         self._sender.send(event, resolve, reject)

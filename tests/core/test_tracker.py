@@ -477,3 +477,24 @@ def test_a_refused_csrf_token_is_not_used_again() -> None:
 )
 def test_acknowledgement(status: int, body: dict[str, object] | None, expected: str | None) -> None:
     assert acknowledgement(EVENT_1, status, body) == expected
+
+
+# --- conversion_pv_id -----------------------------------------------------------------------
+
+
+def test_later_events_point_to_the_pages_page_view() -> None:
+    harness = Harness()
+    harness.track("page_view")
+    harness.answer_session()
+    harness.track("purchase")
+    harness.track("share", {"conversion_pv_id": "chosen-by-the-caller"})
+    assert harness.sent_event(0)["conversion_pv_id"] is None
+    assert harness.sent_event(1)["conversion_pv_id"] == EVENT_1
+    assert harness.sent_event(2)["conversion_pv_id"] == "chosen-by-the-caller"
+
+
+def test_without_a_page_view_there_is_nothing_to_point_to() -> None:
+    harness = Harness()
+    harness.track("purchase")
+    harness.answer_session()
+    assert harness.sent_event()["conversion_pv_id"] is None

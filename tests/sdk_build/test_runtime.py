@@ -92,3 +92,12 @@ def test_dropping_a_file_keeps_its_neighbours(brython_js: str) -> None:
     assert "$B.set_func_names(memoryview" not in runtime
     assert "range.$match_sequence_pattern" in runtime
     assert "function make_new_set(type)" in runtime
+
+
+def test_column_positions_are_dropped_from_generated_code() -> None:
+    from bundle import drop_column_positions
+
+    js = "a()\n    frame.positions = [[3,0,34],[5,4,32],[7,0,2,9]]\nb()\n"
+    assert drop_column_positions(js) == "a()\nb()\n"
+    kept = "if (frame.positions) { x = frame.positions[0] }\n"
+    assert drop_column_positions(kept) == kept
