@@ -52,6 +52,7 @@ test: build lint $(HOST_BRYTHON)
 
 bench: build
 	$(PY) benchmarks/load.py
+	$(PY) benchmarks/metadata_cost.py
 
 demo: build
 	@echo "collector: http://127.0.0.1:$(COLLECTOR_PORT)  (events in demo-events.sqlite3, admin key: demo-admin-key)"
