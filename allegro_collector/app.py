@@ -19,11 +19,15 @@ from allegro_collector.errors import (
     handle_http_exception,
     handle_unexpected,
 )
+from allegro_collector.ingest import WriteGate, always_open
 from allegro_collector.settings import Settings
 from allegro_collector.storage import Storage
 
 
-def create_app(settings: Settings, *, clock: Clock = epoch_ms) -> Starlette:
+def create_app(
+    settings: Settings, *, clock: Clock = epoch_ms, write_gate: WriteGate = always_open
+) -> Starlette:
+    """`clock` and `write_gate` are test seams: tests move time, and hold or fail batch writes."""
     storage = Storage(settings.db_path)
 
     @asynccontextmanager
@@ -37,7 +41,7 @@ def create_app(settings: Settings, *, clock: Clock = epoch_ms) -> Starlette:
     return Starlette(
         routes=[
             *sessions_api.routes(settings, storage, clock),
-            *events_api.routes(settings, storage, clock),
+            *events_api.routes(settings, storage, clock, write_gate),
             *admin_api.routes(settings, storage),
             *health.routes(storage),
         ],
@@ -47,6 +51,8 @@ def create_app(settings: Settings, *, clock: Clock = epoch_ms) -> Starlette:
                 allow_origins=settings.allowed_origins,
                 allow_methods=("GET", "POST", "OPTIONS"),
                 allow_headers=("Content-Type", events_api.CSRF_HEADER),
+                # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
+                expose_headers=("Retry-After",),
                 max_age=600,
             )
         ],

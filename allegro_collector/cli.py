@@ -12,7 +12,12 @@ from pathlib import Path
 import uvicorn
 
 from allegro_collector.app import create_app
-from allegro_collector.settings import Settings, SigningKey
+from allegro_collector.settings import (
+    DEFAULT_MAX_PENDING_BATCHES,
+    DEFAULT_RETRY_AFTER_SECONDS,
+    Settings,
+    SigningKey,
+)
 
 logger = logging.getLogger("allegro_collector")
 
@@ -36,6 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--previous-secret",
         help="the secret before the last rotation, still accepted [ALLEGRO_PREVIOUS_SECRET]",
+    )
+    parser.add_argument(
+        "--max-pending-batches",
+        type=int,
+        default=DEFAULT_MAX_PENDING_BATCHES,
+        metavar="N",
+        help="event batches waiting for or being written at once; more get 503 "
+        f"(default {DEFAULT_MAX_PENDING_BATCHES})",
+    )
+    parser.add_argument(
+        "--retry-after",
+        type=int,
+        default=DEFAULT_RETRY_AFTER_SECONDS,
+        metavar="SECONDS",
+        help="Retry-After of the 503 answered when the ingest queue is full "
+        f"(default {DEFAULT_RETRY_AFTER_SECONDS})",
     )
     return parser
 
@@ -63,6 +84,8 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         previous_signing_key=None if previous is None else SigningKey.from_secret(previous),
         allowed_origins=tuple(args.allow_origin),
         admin_key=admin_key,
+        max_pending_batches=args.max_pending_batches,
+        retry_after_seconds=args.retry_after,
     )
 
 

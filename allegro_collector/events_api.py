@@ -2,6 +2,8 @@
 
 An event whose session or device differs from the CSRF token's is rejected by itself
 (field `events.N.session_id` / `events.N.device_id`); its neighbours are still stored.
+A batch with events to store needs a place in the bounded ingest queue; when none is free it
+is refused whole with 503 and `Retry-After`, before anything of it is written.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from allegro_collector import tokens
 from allegro_collector.bodies import read_json
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError, error_body
+from allegro_collector.ingest import IngestQueue, WriteGate
 from allegro_collector.schemas import MAX_ID_CHARS, Event, EventBatch, first_error
 from allegro_collector.settings import Settings
 from allegro_collector.storage import Storage
@@ -34,7 +37,13 @@ def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[st
 
 
 async def post_events(
-    request: Request, *, settings: Settings, storage: Storage, clock: Clock
+    request: Request,
+    *,
+    settings: Settings,
+    storage: Storage,
+    clock: Clock,
+    queue: IngestQueue,
+    write_gate: WriteGate,
 ) -> Response:
     try:
         batch = EventBatch.model_validate(await read_json(request, settings.max_body_bytes))
@@ -66,14 +75,28 @@ async def post_events(
             valid.append(event)
 
     if valid:
-        await run_in_threadpool(
-            storage.store_events, valid, now, now + settings.session_lifetime_ms
-        )
+
+        def write() -> None:
+            write_gate()
+            storage.store_events(valid, now, now + settings.session_lifetime_ms)
+
+        with queue.slot():  # 503 when the queue is full; the slot is freed on every exit
+            await run_in_threadpool(write)
     accepted = list(dict.fromkeys(event.event_id for event in valid))
     status = 200 if valid or not batch.events else 422
     return JSONResponse({"accepted": accepted, "rejected": rejected}, status)
 
 
-def routes(settings: Settings, storage: Storage, clock: Clock) -> list[Route]:
-    endpoint = functools.partial(post_events, settings=settings, storage=storage, clock=clock)
+def routes(
+    settings: Settings, storage: Storage, clock: Clock, write_gate: WriteGate
+) -> list[Route]:
+    queue = IngestQueue(settings.max_pending_batches, settings.retry_after_seconds)
+    endpoint = functools.partial(
+        post_events,
+        settings=settings,
+        storage=storage,
+        clock=clock,
+        queue=queue,
+        write_gate=write_gate,
+    )
     return [Route("/v1/events", endpoint, methods=["POST"])]

@@ -9,6 +9,10 @@ from pathlib import Path
 
 MINUTE_MS = 60 * 1000
 MIB = 1024 * 1024
+# Below anyio's 40 worker threads, so a full ingest queue still leaves threads for the other
+# endpoints (and a test holding the write gate shut can still create sessions).
+DEFAULT_MAX_PENDING_BATCHES = 32
+DEFAULT_RETRY_AFTER_SECONDS = 1
 
 _ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
 
@@ -40,6 +44,8 @@ class Settings:
     session_lifetime_ms: int = 30 * MINUTE_MS
     token_lifetime_ms: int = 30 * MINUTE_MS
     max_body_bytes: int = MIB
+    max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES  # waiting for or being written
+    retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS
 
     def __post_init__(self) -> None:
         for origin in self.allowed_origins:
@@ -53,6 +59,10 @@ class Settings:
             raise ValueError("the admin key must not be empty")
         if min(self.session_lifetime_ms, self.token_lifetime_ms, self.max_body_bytes) <= 0:
             raise ValueError("lifetimes and the body limit must be positive")
+        if self.max_pending_batches < 1:
+            raise ValueError("the maximum of pending batches must be at least 1")
+        if self.retry_after_seconds < 1:
+            raise ValueError("Retry-After must be at least 1 second")
 
     @property
     def verification_keys(self) -> dict[str, bytes]:

@@ -10,6 +10,7 @@ module as a real JS function; wrap everything in one closure; minify with terser
 from __future__ import annotations
 
 import argparse
+import ast
 import gzip
 import json
 import re
@@ -25,9 +26,9 @@ from source_strip import strip_for_browser
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build"
 SDK_PACKAGE = ROOT / "allegro_sdk"
-# Stand-ins for stdlib modules that the SDK imports only for type checkers; the real ones cost
-# seconds to import in the browser (docs/build.md).
-SHIMS_DIR = BUILD_DIR / "shims"
+# What SDK code may import in the browser: the stdlib is not shipped (each module would cost most
+# of a second to import), and type-only imports are removed by source_strip.
+IMPORTABLE = ("browser", "javascript", "allegro_sdk")
 DEFAULT_MAIN = "from allegro_sdk.browser.bootstrap import start\nstart()\n"
 
 
@@ -49,8 +50,26 @@ def discover(package_dir: Path, root: Path) -> list[Module]:
         if is_package:
             parts.pop()
         source = strip_for_browser(path.read_text("utf-8"))
+        check_imports(source, relative.as_posix())
         modules.append(Module(".".join(parts), relative.as_posix(), is_package, source))
     return modules
+
+
+def check_imports(source: str, filename: str) -> None:
+    """Fail the build, naming the import, when browser code would import what is not shipped."""
+    for node in ast.walk(ast.parse(source)):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [node.module]
+        for name in names:
+            if name.split(".")[0] not in IMPORTABLE:
+                raise SystemExit(
+                    f"build failed: {filename}:{getattr(node, 'lineno', 0)} imports {name}, "
+                    "which the browser "
+                    f"bundle does not ship (only {', '.join(IMPORTABLE)}; see docs/build.md)"
+                )
 
 
 def transpile(brython_js: Path, modules: list[Module]) -> list[dict[str, object]]:
@@ -77,8 +96,17 @@ def transpile(brython_js: Path, modules: list[Module]) -> list[dict[str, object]
 COLUMN_POSITIONS = re.compile(r"^[ \t]*frame\.positions = \[\[[0-9, \[\]]*\]\]\n", re.MULTILINE)
 
 
-def drop_column_positions(js: str) -> str:
-    return COLUMN_POSITIONS.sub("", js)
+# `$B.set_lineno(frame, N)` only records the line for tracebacks (and a tracer the SDK never
+# installs); the plain assignment it makes is shorter. As a statement it gets a leading `;`
+# (Brython's code leans on automatic semicolons), inside a condition it gets parentheses.
+SET_LINENO_STATEMENT = re.compile(r"^([ \t]*)\$B\.set_lineno\(frame, (\d+)\)", re.MULTILINE)
+SET_LINENO = re.compile(r"\$B\.set_lineno\(frame, (\d+)\)")
+
+
+def compact_generated_code(js: str) -> str:
+    js = COLUMN_POSITIONS.sub("", js)
+    js = SET_LINENO_STATEMENT.sub(r"\1;frame.$lineno = \2", js)
+    return SET_LINENO.sub(r"(frame.$lineno = \1)", js)
 
 
 def module_table(compiled: list[dict[str, object]], packages: set[str]) -> str:
@@ -87,7 +115,7 @@ def module_table(compiled: list[dict[str, object]], packages: set[str]) -> str:
     for mod in compiled:
         name = str(mod["name"])
         local = "locals_" + str(mod["scope_name"])
-        body = drop_column_positions(str(mod["js"]))
+        body = compact_generated_code(str(mod["js"]))
         function = f"function({local}){{\n{body}\nreturn {local}\n}}"
         imports = json.dumps(mod["imports"])
         entries.append(
@@ -111,7 +139,7 @@ def assemble(runtime: str, compiled: list[dict[str, object]], packages: set[str]
         f"{runtime}\n"
         "return __BRYTHON__;\n})();\n"
         f"var MODULES = {module_table(modules, packages)};\n"
-        f"var MAIN = function(){{\n{drop_column_positions(str(main['js']))}\n}};\n"
+        f"var MAIN = function(){{\n{compact_generated_code(str(main['js']))}\n}};\n"
         f"{boot}\n"
         "})();\n"
     )
@@ -147,7 +175,9 @@ def brython_js_path() -> Path:
 def build(main_source: str, out: Path, do_minify: bool) -> dict[str, int]:
     brython_js = brython_js_path()
     runtime = make_runtime(brython_js.read_text("utf-8"))
-    modules = discover(SDK_PACKAGE, ROOT) + discover(SHIMS_DIR, SHIMS_DIR)
+    modules = discover(SDK_PACKAGE, ROOT)
+    main_source = strip_for_browser(main_source)
+    check_imports(main_source, "__main__.py")
     modules.append(Module("__main__", "__main__.py", False, main_source))
     packages = {m.name for m in modules if m.is_package}
     compiled = transpile(brython_js, modules)

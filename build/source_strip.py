@@ -1,8 +1,9 @@
 """Drop what only readers and type checkers use from the SDK's sources before compiling them.
 
-Like `python -OO`, and like TypeScript erasing types: docstrings and annotations cost bytes in
-the bundle (Brython makes an `__annotate__` function for every annotated function) and nothing at
-run time uses them. Line numbers are kept, so tracebacks still point at the right source lines,
+Like `python -OO`, and like TypeScript erasing types: docstrings, annotations and the bodies of
+`if TYPE_CHECKING:` blocks cost bytes in the bundle (Brython compiles even code that never runs,
+and makes an `__annotate__` function for every annotated function) and nothing at run time uses
+them. Line numbers are kept, so tracebacks still point at the right source lines,
 and the result is parsed again so that a transform gone wrong fails the build.
 """
 
@@ -51,10 +52,47 @@ class Spans:
         return text
 
 
+def is_type_checking_block(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and node.test.id == "TYPE_CHECKING"
+        and not node.orelse
+    )
+
+
+def is_typing_only_import(node: ast.AST) -> bool:
+    """`from __future__ import annotations` (annotations are gone) and
+    `from typing import TYPE_CHECKING` (its blocks are gone)."""
+    if not isinstance(node, ast.ImportFrom):
+        return False
+    names = [alias.name for alias in node.names]
+    return (node.module == "__future__" and names == ["annotations"]) or (
+        node.module == "typing" and names == ["TYPE_CHECKING"]
+    )
+
+
+def nodes_outside_type_checking(tree: ast.AST) -> list[ast.AST]:
+    """Every node, except those inside an `if TYPE_CHECKING:` block (which goes whole)."""
+    found, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if not is_type_checking_block(node):
+            todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def strip_for_browser(source: str) -> str:
     tree = ast.parse(source)
     spans = Spans(source)
-    for node in ast.walk(tree):
+    module_level = set(tree.body)
+    for node in nodes_outside_type_checking(tree):
+        if is_type_checking_block(node) or is_typing_only_import(node):
+            # Never run, or only there for what this strip removes: the whole statement goes.
+            start, end = spans.node(node)
+            spans.blank(start, end, "" if node in module_level else "pass")
+            continue
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             first = node.body[0] if node.body else None
             if (

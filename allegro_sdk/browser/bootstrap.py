@@ -10,8 +10,10 @@ from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
+from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.json_encoding import encode
+from allegro_sdk.core.outbox import Outbox
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
@@ -55,7 +57,16 @@ def start() -> None:
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
-    sender = Sender(collector, sessions, post_json, lambda flush: window.setTimeout(flush, 0))
+    outbox = Outbox(LocalStorage(), new_uuid4(), clock, console)
+    sender = Sender(
+        collector,
+        sessions,
+        post_json,
+        lambda flush: window.setTimeout(flush, 0),
+        outbox,
+        lambda delay, task: window.setTimeout(task, delay),
+        lambda: float(window.Math.random()),
+    )
     tracker = Tracker(sender, PageReader(), new_uuid4, clock)
 
     def track_link(name: object, fields: object) -> None:

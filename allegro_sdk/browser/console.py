@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from browser import window
 
-from allegro_sdk.core.ports import Console
-
 PREFIX = "allegro: "
 
 
-class BrowserConsole(Console):
+class BrowserConsole:
     def error(self, message: str) -> None:
         window.console.error(PREFIX + message)
 

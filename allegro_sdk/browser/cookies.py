@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from browser import window
 
 from allegro_sdk.core.cookie_text import cookie_assignment, domain_matches, read_cookie
 from allegro_sdk.core.memory_cookies import MemoryCookies
-from allegro_sdk.core.ports import Console, Cookies
+
+if TYPE_CHECKING:
+    from allegro_sdk.core.ports import Console, Cookies
 
 PROBE_COOKIE = "allegro_cookie_probe"
 
 
-class DocumentCookies(Cookies):
+class DocumentCookies:
     def __init__(self, domain: str | None) -> None:
         self._secure = window.location.protocol == "https:"
         self._domain = domain

@@ -45,11 +45,23 @@ async def _post(
         on_failure(str(getattr(error, "message", error)))
         return
     status = int(response.status)
+    retry_after = seconds(
+        window.Reflect.apply(window.Headers.prototype.get, response.headers, ["Retry-After"])
+    )
     try:
         # Reflect.apply, not response.text(): Brython 3.15 can bind a JS method called from
         # Python to an earlier object of the same class (docs/build.md, "Crossing into JS").
         text = await window.Reflect.apply(window.Response.prototype.text, response, [])
     except Exception:
-        on_response(status, None)
+        on_response(status, None, retry_after)
         return
-    on_response(status, parse_json_object(str(text)))
+    on_response(status, parse_json_object(str(text)), retry_after)
+
+
+def seconds(header: object) -> float | None:
+    """Retry-After as seconds (the HTTP-date form is rare from a collector and is ignored)."""
+    try:
+        value = float(str(header))
+    except ValueError:
+        return None
+    return value if value >= 0 else None

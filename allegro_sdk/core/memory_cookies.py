@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from .ports import Cookies
 
-
-class MemoryCookies(Cookies):
+class MemoryCookies:
     """The device and session last as long as the page: tracking goes on, without continuity."""
 
     def __init__(self) -> None:

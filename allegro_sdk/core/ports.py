@@ -1,7 +1,8 @@
-"""The effects the core needs, as plain callables and small classes the browser layer provides.
+"""The effects the core needs, as plain callables and small protocols the browser layer provides.
 
 Under CPython the tests pass fakes; in the browser, allegro_sdk.browser provides the real ones.
-Kept free of `typing` at run time: Brython would fetch and compile it (docs/build.md).
+Everything here exists for type checkers only: at run time the module is empty, so it costs the
+bundle nothing, and `typing` is never imported in the browser (docs/build.md).
 """
 
 from __future__ import annotations
@@ -10,30 +11,42 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Protocol
 
-    # (status, parsed JSON body or None) on an HTTP answer; (message) when no answer came.
-    OnResponse = Callable[[int, "dict[str, object] | None"], None]
+    # (status, parsed JSON body or None, Retry-After in seconds or None) on an HTTP answer;
+    # (message) when no answer came.
+    OnResponse = Callable[[int, "dict[str, object] | None", "float | None"], None]
     OnFailure = Callable[[str], None]
     PostJson = Callable[[str, str, "dict[str, str]", OnResponse, OnFailure], None]
     Clock = Callable[[], int]
     NewId = Callable[[], str]
+    # Run a function after a delay in milliseconds (setTimeout in the browser).
+    Schedule = Callable[[int, Callable[[], None]], None]
 
+    class Cookies(Protocol):
+        """Read and write first-party cookies (document.cookie in the browser)."""
 
-class Cookies:
-    """Read and write first-party cookies (document.cookie in the browser)."""
+        def get(self, name: str) -> str | None: ...
 
-    def get(self, name: str) -> str | None:
-        raise NotImplementedError
+        def set(self, name: str, value: str, max_age_seconds: int) -> None: ...
 
-    def set(self, name: str, value: str, max_age_seconds: int) -> None:
-        raise NotImplementedError
+    class Console(Protocol):
+        """Where the SDK tells the site developer what went wrong (console.* in the browser)."""
 
+        def error(self, message: str) -> None: ...
 
-class Console:
-    """Where the SDK tells the site developer what went wrong (console.* in the browser)."""
+        def warn(self, message: str) -> None: ...
 
-    def error(self, message: str) -> None:
-        raise NotImplementedError
+    class KeyValueStore(Protocol):
+        """Durable storage of JSON-like values by key (localStorage in the browser).
 
-    def warn(self, message: str) -> None:
-        raise NotImplementedError
+        Any method may raise (storage disabled, quota exceeded): callers carry on without it.
+        """
+
+        def stored_keys(self) -> list[str]: ...
+
+        def load(self, key: str) -> object: ...
+
+        def save(self, key: str, value: object) -> None: ...
+
+        def remove(self, key: str) -> None: ...

@@ -1,8 +1,11 @@
-"""Sends tracked events to the collector in batches, and settles each event's promise.
+"""Sends tracked events to the collector from the outbox, and settles each event's promise.
 
 track() only queues: the events queued in one task go out together in a later task (`defer`), so
-the host page's own code (the queue of pushed functions, a click handler) is never held up by
-session creation or the network.
+the host page's own code is never held up by session creation or the network. One request is in
+flight at a time. An event leaves the outbox when the collector acknowledges it, or refuses it
+for good (a 4xx other than 403, 408 and 429). Network errors, 5xx, 408 and 429 are retried with
+exponential backoff and jitter, honouring Retry-After. A promise that is not settled within
+`timeout_ms` rejects, saying the event is kept and will be sent again (docs/delivery.md).
 """
 
 from __future__ import annotations
@@ -15,15 +18,19 @@ from .json_encoding import encode
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .ports import PostJson
+    from .outbox import Outbox
+    from .ports import PostJson, Schedule
     from .session import Session, SessionManager
 
     Resolve = Callable[[str], None]  # called with the acknowledged event_id
     Reject = Callable[[TrackingError], None]
-    Pending = tuple[dict[str, object], Resolve, Reject]
 
 CSRF_HEADER = "X-Allegro-CSRF"
 MAX_BATCH = 100
+TIMEOUT_MS = 10_000
+FIRST_RETRY_MS = 1_000
+MAX_RETRY_MS = 60_000
+RETRYABLE_STATUSES = (408, 429)
 
 
 class Sender:
@@ -33,61 +40,129 @@ class Sender:
         sessions: SessionManager,
         post_json: PostJson,
         defer: Callable[[Callable[[], None]], None],
+        outbox: Outbox,
+        schedule: Schedule,
+        random: Callable[[], float],
+        timeout_ms: int = TIMEOUT_MS,
     ) -> None:
         self._events_url = collector_url.rstrip("/") + "/v1/events"
         self._sessions = sessions
         self._post_json = post_json
         self._defer = defer
-        self._pending: list[Pending] = []
+        self._outbox = outbox
+        self._schedule = schedule
+        self._random = random
+        self._timeout_ms = timeout_ms
+        self._waiting: dict[str, tuple[Resolve, Reject]] = {}
+        self._flush_planned = False
+        self._in_flight = False
+        self._retry_planned = False
+        self._failures = 0
+        if outbox.events():
+            self._plan_flush()  # what earlier pages left unsent
 
     def send(self, event: dict[str, object], resolve: Resolve, reject: Reject) -> None:
         """Queue one event; exactly one of `resolve(event_id)` or `reject(error)` follows."""
-        self._pending.append((event, resolve, reject))
-        if len(self._pending) == 1:
-            self._defer(self.flush)
+        event_id = str(event["event_id"])
+        self._waiting[event_id] = (resolve, reject)
+        self._outbox.add(event)
+        self._schedule(self._timeout_ms, lambda: self._time_out(event_id))
+        self._plan_flush()
 
     def flush(self) -> None:
-        """Send everything queued, in batches of at most MAX_BATCH events."""
-        pending, self._pending = self._pending, []
-        for start in range(0, len(pending), MAX_BATCH):
-            self._deliver(pending[start : start + MAX_BATCH], renewed=False)
+        """Send what the outbox holds now (one request at a time), unless a retry is waiting."""
+        self._flush_planned = False
+        self._outbox.save()
+        if self._in_flight or self._retry_planned:
+            return
+        batch = self._outbox.events()[:MAX_BATCH]
+        if batch:
+            self._in_flight = True
+            self._deliver(batch, renewed=False)
 
-    def _deliver(self, batch: list[Pending], renewed: bool) -> None:
-        def fail(message: str) -> None:
-            settle_all(batch, lambda _event: message)
+    def _plan_flush(self) -> None:
+        if not self._flush_planned:
+            self._flush_planned = True
+            self._defer(self.flush)
 
-        self._sessions.with_session(lambda session: self._post(batch, session, renewed), fail)
+    def _deliver(self, batch: list[dict[str, object]], renewed: bool) -> None:
+        self._sessions.with_session(
+            lambda session: self._post(batch, session, renewed),
+            lambda message: self._retry_later(None),
+        )
 
-    def _post(self, batch: list[Pending], session: Session, renewed: bool) -> None:
-        for event, _resolve, _reject in batch:
+    def _post(self, batch: list[dict[str, object]], session: Session, renewed: bool) -> None:
+        for event in batch:
             event["session_id"] = session.session_id
             event["device_id"] = session.device_id
 
-        def answered(status: int, body: dict[str, object] | None) -> None:
+        def answered(
+            status: int, body: dict[str, object] | None, retry_after: float | None = None
+        ) -> None:
             if status == 403 and not renewed:
                 # The CSRF token was refused (expired, or the collector's key rotated): renew
                 # the session's token once and send again; a second refusal is final.
                 self._sessions.forget()
                 self._deliver(batch, renewed=True)
-                return
-            settle_all(batch, lambda event: acknowledgement(str(event["event_id"]), status, body))
+            elif status >= 500 or status in RETRYABLE_STATUSES:
+                self._retry_later(retry_after)
+            else:
+                self._settle(batch, status, body)
 
-        def failed(message: str) -> None:
-            settle_all(batch, lambda _event: f"could not reach the collector: {message}")
-
-        body = encode({"events": [event for event, _resolve, _reject in batch]})
+        body = encode({"events": batch})
         headers = {CSRF_HEADER: session.csrf_token}
-        self._post_json(self._events_url, body, headers, answered, failed)
+        self._post_json(
+            self._events_url, body, headers, answered, lambda message: self._retry_later(None)
+        )
 
+    def _settle(
+        self, batch: list[dict[str, object]], status: int, body: dict[str, object] | None
+    ) -> None:
+        """A final answer: every event of the batch is acknowledged or refused for good."""
+        self._in_flight = False
+        self._failures = 0
+        done = set()
+        for event in batch:
+            event_id = str(event["event_id"])
+            problem = acknowledgement(event_id, status, body)
+            done.add(event_id)
+            waiter = self._waiting.pop(event_id, None)
+            if waiter is None:
+                continue
+            resolve, reject = waiter
+            if problem is None:
+                resolve(event_id)
+            else:
+                reject(DeliveryError(problem))
+        self._outbox.remove(done)
+        if self._outbox.events():
+            self._plan_flush()
 
-def settle_all(batch: list[Pending], outcome: Callable[[dict[str, object]], str | None]) -> None:
-    """Resolve each event whose outcome is None; reject the others with their message."""
-    for event, resolve, reject in batch:
-        problem = outcome(event)
-        if problem is None:
-            resolve(str(event["event_id"]))
-        else:
-            reject(DeliveryError(problem))
+    def _retry_later(self, retry_after: float | None) -> None:
+        """Keep the batch in the outbox and try again after a growing, jittered delay."""
+        self._in_flight = False
+        self._retry_planned = True
+        delay = min(MAX_RETRY_MS, FIRST_RETRY_MS * 2**self._failures)
+        delay = int(delay * (0.5 + self._random() / 2))
+        if retry_after is not None:
+            delay = max(delay, int(retry_after * 1000))
+        self._failures += 1
+
+        def retry() -> None:
+            self._retry_planned = False
+            self.flush()
+
+        self._schedule(delay, retry)
+
+    def _time_out(self, event_id: str) -> None:
+        waiter = self._waiting.pop(event_id, None)
+        if waiter is not None:
+            waiter[1](
+                DeliveryError(
+                    f"event {event_id} was not acknowledged within {self._timeout_ms // 1000} s; "
+                    "it is kept and will be sent again"
+                )
+            )
 
 
 def acknowledgement(event_id: str, status: int, body: dict[str, object] | None) -> str | None:

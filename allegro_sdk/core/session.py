@@ -98,7 +98,9 @@ class SessionManager:
         # A session the cookie names (another tab's, or a reload's) is renewed, not replaced.
         self._current = None
 
-        def answered(status: int, body: dict[str, object] | None) -> None:
+        def answered(
+            status: int, body: dict[str, object] | None, retry_after: float | None = None
+        ) -> None:
             session_id = body.get("session_id") if body else None
             token = body.get("csrf_token") if body else None
             expires_at = body.get("expires_at") if body else None

@@ -13,9 +13,10 @@ import pytest
 import uvicorn
 
 from allegro_collector.app import create_app
+from allegro_collector.ingest import HeldGate, WriteGate, always_open
 from allegro_collector.settings import Settings
 
-from .support import Collector, FakeClock, make_settings
+from .support import Collector, FakeClock, StartCollector, make_settings
 
 
 @pytest.fixture
@@ -24,17 +25,24 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def start_collector() -> Iterator[Callable[[Settings], Collector]]:
-    """Start as many collectors as a test needs; all are stopped at teardown."""
+def start_collector() -> Iterator[StartCollector]:
+    """Start as many collectors as a test needs; all are stopped at teardown.
+
+    A `HeldGate` passed as `write_gate` is opened before its collector stops, so a failing test
+    never leaves batch writes (and so the server's shutdown) hanging.
+    """
     stops: list[Callable[[], None]] = []
 
-    def start(settings: Settings) -> Collector:
+    def start(settings: Settings, *, write_gate: WriteGate = always_open) -> Collector:
         clock = FakeClock()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_app(settings, clock=clock), log_config=None, access_log=False, lifespan="on"
+            create_app(settings, clock=clock, write_gate=write_gate),
+            log_config=None,
+            access_log=False,
+            lifespan="on",
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -42,6 +50,8 @@ def start_collector() -> Iterator[Callable[[Settings], Collector]]:
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
 
         def stop() -> None:
+            if isinstance(write_gate, HeldGate):
+                write_gate.open()
             client.close()
             server.should_exit = True
             thread.join(timeout=10)
@@ -60,5 +70,5 @@ def start_collector() -> Iterator[Callable[[Settings], Collector]]:
 
 
 @pytest.fixture
-def collector(start_collector: Callable[[Settings], Collector], settings: Settings) -> Collector:
+def collector(start_collector: StartCollector, settings: Settings) -> Collector:
     return start_collector(settings)

@@ -7,11 +7,12 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from allegro_collector.clock import epoch_ms
+from allegro_collector.ingest import WriteGate
 from allegro_collector.settings import Settings, SigningKey
 
 SECRET = "current-test-secret"
@@ -46,12 +47,16 @@ class Collector:
         return {**response.json(), "device_id": device_id}
 
     def post_events(
-        self, session: dict[str, Any], events: list[Any], **kwargs: Any
+        self,
+        session: dict[str, Any],
+        events: list[Any],
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         return self.client.post(
             "/v1/events",
             json={"events": events},
-            headers={"X-Allegro-CSRF": session["csrf_token"]},
+            headers={"X-Allegro-CSRF": session["csrf_token"], **(headers or {})},
             **kwargs,
         )
 
@@ -64,6 +69,12 @@ class Collector:
     def db_rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         with closing(sqlite3.connect(self.settings.db_path)) as db:
             return db.execute(sql, args).fetchall()
+
+
+class StartCollector(Protocol):
+    """The `start_collector` fixture: serve `create_app(settings, write_gate=...)` over HTTP."""
+
+    def __call__(self, settings: Settings, *, write_gate: WriteGate = ...) -> Collector: ...
 
 
 def make_event(session: dict[str, Any], **overrides: Any) -> dict[str, Any]:

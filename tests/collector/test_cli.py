@@ -42,6 +42,23 @@ def test_flags() -> None:
     assert settings.previous_signing_key == SigningKey.from_secret("s0")
 
 
+def test_ingest_queue_flags() -> None:
+    defaults = build_settings(build_parser().parse_args(["--secret", "s"]), {})
+    assert (defaults.max_pending_batches, defaults.retry_after_seconds) == (32, 1)
+    args = ["--secret", "s", "--max-pending-batches", "5", "--retry-after", "3"]
+    flagged = build_settings(build_parser().parse_args(args), {})
+    assert (flagged.max_pending_batches, flagged.retry_after_seconds) == (5, 3)
+
+
+def test_zero_pending_batches_exits_with_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from allegro_collector.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(["--max-pending-batches", "0", "--secret", "s"], environ={})
+    assert caught.value.code == 2
+    assert "pending batches" in capsys.readouterr().err
+
+
 def test_environment_fills_in_and_flags_win() -> None:
     environ = {
         "ALLEGRO_ADMIN_KEY": "env-key",

@@ -38,6 +38,8 @@ def test_verification_keys_hold_current_and_previous() -> None:
         ({"previous_signing_key": SigningKey.from_secret("s")}, "differ"),
         ({"admin_key": ""}, "admin key"),
         ({"token_lifetime_ms": 0}, "positive"),
+        ({"max_pending_batches": 0}, "pending batches"),
+        ({"retry_after_seconds": 0}, "Retry-After"),
     ],
 )
 def test_invalid_configuration_is_refused(overrides: dict[str, object], message: str) -> None:

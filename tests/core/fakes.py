@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from allegro_sdk.core.ports import Console, Cookies
 
 # The fakes' "now" (epoch ms); the fake collector's tokens expire 30 minutes after it.
 FAKE_NOW = 1_790_000_000_000
@@ -15,7 +14,7 @@ OnResponse = Callable[[int, "dict[str, object] | None"], None]
 OnFailure = Callable[[str], None]
 
 
-class FakeCookies(Cookies):
+class FakeCookies:
     """A dict-backed cookie jar that records every write with its max age."""
 
     def __init__(self, initial: dict[str, str] | None = None) -> None:
@@ -33,7 +32,7 @@ class FakeCookies(Cookies):
         return [(value, max_age) for key, value, max_age in self.writes if key == name]
 
 
-class FakeConsole(Console):
+class FakeConsole:
     def __init__(self) -> None:
         self.errors: list[str] = []
         self.warnings: list[str] = []
@@ -135,3 +134,57 @@ class Clock:
 
     def __call__(self) -> int:
         return self.now
+
+
+class FakeStore:
+    """localStorage as a dict; `broken` makes every call raise, like disabled storage."""
+
+    def __init__(self, values: dict[str, object] | None = None, broken: bool = False) -> None:
+        self.values: dict[str, object] = dict(values or {})
+        self.broken = broken
+
+    def _check(self) -> None:
+        if self.broken:
+            raise RuntimeError("QuotaExceededError")
+
+    def stored_keys(self) -> list[str]:
+        self._check()
+        return list(self.values)
+
+    def load(self, key: str) -> object:
+        self._check()
+        return self.values.get(key)
+
+    def save(self, key: str, value: object) -> None:
+        self._check()
+        self.values[key] = json.loads(json.dumps(value))
+
+    def remove(self, key: str) -> None:
+        self._check()
+        self.values.pop(key, None)
+
+
+class FakeTimers:
+    """setTimeout: keeps (due time, task); the test advances time and runs what is due."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.pending: list[tuple[int, int, Callable[[], None]]] = []
+        self._order = 0
+
+    def __call__(self, delay_ms: int, task: Callable[[], None]) -> None:
+        self._order += 1
+        self.pending.append((self.now + delay_ms, self._order, task))
+
+    def delays(self) -> list[int]:
+        return sorted(due - self.now for due, _order, _task in self.pending)
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+        while True:
+            due = sorted(item for item in self.pending if item[0] <= self.now)
+            if not due:
+                return
+            first = due[0]
+            self.pending.remove(first)
+            first[2]()

@@ -6,10 +6,20 @@ import json
 from collections.abc import Callable
 
 from allegro_sdk.core.errors import DeliveryError, TrackingError
+from allegro_sdk.core.outbox import Outbox
 from allegro_sdk.core.sender import CSRF_HEADER, MAX_BATCH, Sender
 from allegro_sdk.core.session import SessionManager
 
-from .fakes import FAKE_NOW, Clock, FakeCookies, FakePostJson, FakeSessionEndpoint
+from .fakes import (
+    FAKE_NOW,
+    Clock,
+    FakeConsole,
+    FakeCookies,
+    FakePostJson,
+    FakeSessionEndpoint,
+    FakeStore,
+    FakeTimers,
+)
 
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
@@ -25,7 +35,8 @@ class Outcomes:
             assert isinstance(error, DeliveryError)
             self.rejected[event_id] = error.message
 
-        sender.send({"event_id": event_id, "event_name": "x"}, self.resolved.append, reject)
+        event = {"event_id": event_id, "event_name": "x", "timestamp": FAKE_NOW}
+        sender.send(event, self.resolved.append, reject)
 
 
 class Deferred:
@@ -43,20 +54,33 @@ class Deferred:
             task()
 
 
+class Setup:
+    def __init__(self, store: FakeStore | None = None) -> None:
+        self.endpoint = FakeSessionEndpoint()
+        cookies = FakeCookies({"allegro_device_id": DEVICE})
+        self.clock = Clock(FAKE_NOW)
+        sessions = SessionManager(cookies, lambda: "unused", self.endpoint, self.clock)
+        self.post = FakePostJson()
+        self.deferred = Deferred()
+        self.timers = FakeTimers()
+        self.console = FakeConsole()
+        self.store = store or FakeStore()
+        self.outbox = Outbox(self.store, "tab-1", self.clock, self.console)
+        self.sender = Sender(
+            "https://c.example",
+            sessions,
+            self.post,
+            self.deferred,
+            self.outbox,
+            self.timers,
+            lambda: 0.5,
+        )
+        self.outcomes = Outcomes()
+
+
 def setup() -> tuple[Sender, Deferred, FakeSessionEndpoint, FakePostJson, Outcomes]:
-    endpoint = FakeSessionEndpoint()
-    sessions = SessionManager(
-        FakeCookies({"allegro_device_id": DEVICE}), lambda: "unused", endpoint, Clock(FAKE_NOW)
-    )
-    post = FakePostJson()
-    deferred = Deferred()
-    return (
-        Sender("https://c.example", sessions, post, deferred),
-        deferred,
-        endpoint,
-        post,
-        Outcomes(),
-    )
+    s = Setup()
+    return s.sender, s.deferred, s.endpoint, s.post, s.outcomes
 
 
 def ids_in(body: str) -> list[str]:
@@ -101,26 +125,6 @@ def test_each_event_settles_on_its_own() -> None:
     }
 
 
-def test_a_large_queue_goes_out_in_bounded_batches() -> None:
-    sender, deferred, endpoint, post, outcomes = setup()
-    for number in range(MAX_BATCH * 2 + 1):
-        outcomes.send(sender, f"e{number}")
-    deferred.run()
-    endpoint.answer(SESSION, "token-1")
-    assert [len(ids_in(p.body)) for p in post.posts] == [MAX_BATCH, MAX_BATCH, 1]
-
-
-def test_a_send_after_a_flush_schedules_a_new_flush() -> None:
-    sender, deferred, endpoint, post, outcomes = setup()
-    outcomes.send(sender, "a")
-    deferred.run()
-    endpoint.answer(SESSION, "token-1")
-    outcomes.send(sender, "b")
-    assert len(deferred.scheduled) == 1
-    deferred.run()
-    assert [ids_in(p.body) for p in post.posts] == [["a"], ["b"]]
-
-
 def test_a_refused_token_is_renewed_once_for_the_whole_batch() -> None:
     sender, deferred, endpoint, post, outcomes = setup()
     outcomes.send(sender, "a")
@@ -140,23 +144,112 @@ def test_a_refused_token_is_renewed_once_for_the_whole_batch() -> None:
     assert outcomes.rejected == {"a": expected, "b": expected}
 
 
-def test_a_network_failure_rejects_the_batch() -> None:
-    sender, deferred, endpoint, post, outcomes = setup()
-    outcomes.send(sender, "a")
-    outcomes.send(sender, "b")
-    deferred.run()
-    endpoint.answer(SESSION, "token-1")
-    post.last.on_failure("Failed to fetch")
-    assert outcomes.rejected == {
-        "a": "could not reach the collector: Failed to fetch",
-        "b": "could not reach the collector: Failed to fetch",
+def accept_last(s: Setup) -> None:
+    ids = ids_in(s.post.last.body)
+    s.post.last.on_response(200, {"accepted": ids, "rejected": []})
+
+
+def test_a_large_queue_goes_out_in_bounded_batches_one_request_at_a_time() -> None:
+    s = Setup()
+    for number in range(MAX_BATCH * 2 + 1):
+        s.outcomes.send(s.sender, f"e{number}")
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    assert [len(ids_in(p.body)) for p in s.post.posts] == [MAX_BATCH]
+    for _ in range(2):
+        accept_last(s)
+        s.deferred.run()
+    assert [len(ids_in(p.body)) for p in s.post.posts] == [MAX_BATCH, MAX_BATCH, 1]
+    accept_last(s)
+    assert len(s.outcomes.resolved) == MAX_BATCH * 2 + 1
+    assert s.outbox.events() == [] and s.store.values == {}
+
+
+def test_a_send_after_a_flush_schedules_a_new_flush() -> None:
+    s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    accept_last(s)
+    s.outcomes.send(s.sender, "b")
+    assert len(s.deferred.scheduled) == 1
+    s.deferred.run()
+    assert [ids_in(p.body) for p in s.post.posts] == [["a"], ["b"]]
+
+
+def test_events_are_stored_before_they_are_sent_and_removed_when_acknowledged() -> None:
+    s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.deferred.run()
+    assert [e["event_id"] for e in s.store.values["allegro_outbox:tab-1"]] == ["a"]  # type: ignore[union-attr]
+    s.endpoint.answer(SESSION, "token-1")
+    accept_last(s)
+    assert s.store.values == {}
+
+
+def test_failures_are_retried_with_growing_jittered_delays() -> None:
+    s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    waits = []
+    for status in (500, 503, 408):
+        s.post.last.on_response(status, None)
+        due, _order, _task = s.timers.pending[-1]  # the retry just planned
+        waits.append(due - s.timers.now)
+        s.timers.advance(due - s.timers.now)
+    assert waits == [750, 1500, 3000]  # 1 s doubling, times the jitter (0.5 + 0.5 / 2)
+    accept_last(s)
+    assert s.outcomes.resolved == ["a"] and len(s.post.posts) == 4
+
+
+def test_retry_after_is_honoured() -> None:
+    s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    s.post.last.on_response(429, {"error": {"field": None, "message": "slow down"}}, 30.0)
+    s.timers.advance(29_999)
+    assert len(s.post.posts) == 1
+    s.timers.advance(1)
+    assert len(s.post.posts) == 2
+
+
+def test_a_refusal_for_good_removes_the_events_and_rejects_them() -> None:
+    s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.outcomes.send(s.sender, "b")
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    s.post.last.on_response(400, {"error": {"field": "events", "message": "must be a list"}})
+    expected = "the collector answered HTTP 400: must be a list (field events)"
+    assert s.outcomes.rejected == {"a": expected, "b": expected}
+    assert s.outbox.events() == [] and s.timers.delays() == [10_000, 10_000]
+
+
+def test_a_network_failure_keeps_the_batch_and_the_timeout_says_so() -> None:
+    s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    s.post.last.on_failure("Failed to fetch")
+    assert s.outcomes.rejected == {} and [e["event_id"] for e in s.outbox.events()] == ["a"]
+    s.timers.advance(10_000)
+    assert s.outcomes.rejected == {
+        "a": "event a was not acknowledged within 10 s; it is kept and will be sent again"
     }
+    accept_last(s)  # a retry went out meanwhile; its late acknowledgement empties the outbox
+    assert s.outbox.events() == []
 
 
-def test_no_session_rejects_the_batch() -> None:
-    sender, deferred, endpoint, post, outcomes = setup()
-    outcomes.send(sender, "a")
-    deferred.run()
-    endpoint.last.on_response(503, None)
-    assert post.posts == []
-    assert outcomes.rejected == {"a": "the collector did not create a session (HTTP 503)"}
+def test_what_an_earlier_page_left_is_adopted_and_sent() -> None:
+    left = [{"event_id": "old", "event_name": "x", "timestamp": FAKE_NOW - 1000}]
+    store = FakeStore({"allegro_outbox:closed-tab": left, "unrelated": 1})
+    s = Setup(store)
+    assert "allegro_outbox:closed-tab" not in store.values and store.values["unrelated"] == 1
+    assert len(s.deferred.scheduled) == 1
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    assert ids_in(s.post.last.body) == ["old"]
+    accept_last(s)
+    assert "allegro_outbox:tab-1" not in store.values

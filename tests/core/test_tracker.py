@@ -6,11 +6,22 @@ import pytest
 
 from allegro_collector.schemas import Event
 from allegro_sdk.core.errors import DeliveryError, InvalidCallError, TrackingError
+from allegro_sdk.core.outbox import Outbox
 from allegro_sdk.core.sender import CSRF_HEADER, Sender, acknowledgement
 from allegro_sdk.core.session import SESSION_COOKIE, SessionManager
 from allegro_sdk.core.tracker import Tracker
 
-from .fakes import FAKE_NOW, Clock, FakeCookies, FakePostJson, FakeSessionEndpoint, Ids
+from .fakes import (
+    FAKE_NOW,
+    Clock,
+    FakeConsole,
+    FakeCookies,
+    FakePostJson,
+    FakeSessionEndpoint,
+    FakeStore,
+    FakeTimers,
+    Ids,
+)
 
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
@@ -75,7 +86,17 @@ class Harness:
         self.ids = Ids(EVENT_1, EVENT_2, EVENT_3)
         # Flushed at once, so each track() posts as soon as its session is there; batching
         # across calls is tested in test_sender.py.
-        self.sender = Sender(collector_url, self.sessions, self.post, lambda flush: flush())
+        self.timers = FakeTimers()
+        self.outbox = Outbox(FakeStore(), "tab-1", self.clock, FakeConsole())
+        self.sender = Sender(
+            collector_url,
+            self.sessions,
+            self.post,
+            lambda flush: flush(),
+            self.outbox,
+            self.timers,
+            lambda: 0.5,
+        )
         self.tracker = Tracker(self.sender, self.page, self.ids, self.clock)
 
     def track(self, name: object, data: object = None) -> Outcome:
@@ -267,41 +288,53 @@ def test_answer_without_acknowledgement_is_refused() -> None:
     harness = Harness()
     outcome = harness.track("page_view")
     harness.answer_session()
-    harness.post.last.on_response(500, None)
+    harness.post.last.on_response(200, {"accepted": [], "rejected": []})
     assert isinstance(outcome.error, DeliveryError)
     assert (
-        outcome.error.message == "the collector answered HTTP 500 without acknowledging the event"
+        outcome.error.message == "the collector answered HTTP 200 without acknowledging the event"
     )
+    assert harness.outbox.events() == []
 
 
-def test_network_failure_is_refused() -> None:
+def test_a_network_failure_is_retried_and_the_promise_says_so_after_the_timeout() -> None:
     harness = Harness()
     outcome = harness.track("page_view")
     harness.answer_session()
     harness.post.last.on_failure("NetworkError when attempting to fetch resource")
+    assert outcome.rejected == [] and outcome.resolved == []
+    assert [e["event_id"] for e in harness.outbox.events()] == [EVENT_1]
+    harness.timers.advance(10_000)
     error = outcome.error
     assert isinstance(error, DeliveryError)
     assert error.message == (
-        "could not reach the collector: NetworkError when attempting to fetch resource"
+        f"event {EVENT_1} was not acknowledged within 10 s; it is kept and will be sent again"
     )
+    # The retry happened meanwhile and is answered now: the event leaves the outbox.
+    assert len(harness.post.posts) >= 2
+    harness.post.last.on_response(200, {"accepted": [EVENT_1], "rejected": []})
+    assert harness.outbox.events() == []
 
 
-def test_session_failure_is_refused_without_posting() -> None:
+def test_a_session_failure_is_retried_without_posting() -> None:
     harness = Harness()
     outcome = harness.track("page_view")
     harness.endpoint.last.on_response(503, None)
-    assert harness.post.posts == []
-    assert isinstance(outcome.error, DeliveryError)
-    assert outcome.error.message == "the collector did not create a session (HTTP 503)"
+    assert harness.post.posts == [] and outcome.rejected == []
+    assert harness.timers.delays() == [750, 10_000]  # retry in 1 s x jitter 0.75; the timeout
+    harness.timers.advance(750)
+    assert len(harness.endpoint.requests) == 2
+    harness.answer_session()
+    harness.post.last.on_response(200, {"accepted": [EVENT_1], "rejected": []})
+    assert outcome.resolved == [EVENT_1]
 
 
-def test_session_network_failure_is_refused_without_posting() -> None:
+def test_a_session_network_failure_is_retried_without_posting() -> None:
     harness = Harness()
     outcome = harness.track("page_view")
     harness.endpoint.last.on_failure("offline")
-    assert harness.post.posts == []
-    assert isinstance(outcome.error, DeliveryError)
-    assert outcome.error.message == "could not reach the collector: offline"
+    assert harness.post.posts == [] and outcome.rejected == []
+    harness.timers.advance(750)
+    assert len(harness.endpoint.requests) == 2
 
 
 @pytest.mark.parametrize(
@@ -369,6 +402,9 @@ def test_calls_before_the_session_share_one_session_request() -> None:
     second = harness.track("two")
     assert len(harness.endpoint.requests) == 1
     harness.answer_session()
+    # One request at a time: the second event goes when the first request is answered.
+    assert len(harness.post.posts) == 1
+    harness.accept(EVENT_1)
     assert len(harness.post.posts) == 2
     one, two = harness.sent_event(0), harness.sent_event(1)
     assert (one["event_id"], one["event_name"], one["url"], one["timestamp"]) == (
@@ -393,6 +429,7 @@ def test_later_calls_reuse_the_session_and_extend_its_cookie() -> None:
     harness = Harness()
     harness.track("one")
     harness.answer_session()
+    harness.accept(EVENT_1)
     harness.track("two")
     assert len(harness.endpoint.requests) == 1
     assert len(harness.post.posts) == 2
@@ -486,7 +523,9 @@ def test_later_events_point_to_the_pages_page_view() -> None:
     harness = Harness()
     harness.track("page_view")
     harness.answer_session()
+    harness.accept(EVENT_1)
     harness.track("purchase")
+    harness.accept(EVENT_2)
     harness.track("share", {"conversion_pv_id": "chosen-by-the-caller"})
     assert harness.sent_event(0)["conversion_pv_id"] is None
     assert harness.sent_event(1)["conversion_pv_id"] == EVENT_1

@@ -94,10 +94,23 @@ def test_dropping_a_file_keeps_its_neighbours(brython_js: str) -> None:
     assert "function make_new_set(type)" in runtime
 
 
-def test_column_positions_are_dropped_from_generated_code() -> None:
-    from bundle import drop_column_positions
+def test_generated_code_loses_column_positions_and_keeps_line_numbers() -> None:
+    from bundle import compact_generated_code
 
-    js = "a()\n    frame.positions = [[3,0,34],[5,4,32],[7,0,2,9]]\nb()\n"
-    assert drop_column_positions(js) == "a()\nb()\n"
+    js = (
+        "a()\n    frame.positions = [[3,0,34],[5,4,32],[7,0,2,9]]\n"
+        "  $B.set_lineno(frame, 12)\n(x)\nif($B.set_lineno(frame, 13) && y){}\n"
+    )
+    assert compact_generated_code(js) == (
+        "a()\n  ;frame.$lineno = 12\n(x)\nif((frame.$lineno = 13) && y){}\n"
+    )
     kept = "if (frame.positions) { x = frame.positions[0] }\n"
-    assert drop_column_positions(kept) == kept
+    assert compact_generated_code(kept) == kept
+
+
+def test_browser_code_may_not_import_what_the_bundle_does_not_ship() -> None:
+    from bundle import check_imports
+
+    check_imports("import javascript\nfrom browser import window\nfrom .event import x\n", "ok.py")
+    with pytest.raises(SystemExit, match=r"bad\.py:2 imports json"):
+        check_imports("from browser import window\nimport json\n", "bad.py")

@@ -31,10 +31,28 @@ class Erase(ast.NodeTransformer):
             node.returns = None
         return node
 
+    def visit_Module(self, node: ast.Module) -> ast.AST:
+        node.body = [n for n in node.body if not type_only(n)]
+        self.generic_visit(node)
+        return node
+
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
         if node.value is None:
             return ast.Pass()
         return ast.Assign(targets=[node.target], value=node.value)
+
+
+def type_only(node: ast.AST) -> bool:
+    """`if TYPE_CHECKING:` blocks and the imports only annotations need."""
+    if isinstance(node, ast.If):
+        return isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+    if isinstance(node, ast.ImportFrom):
+        names = [alias.name for alias in node.names]
+        return (node.module, names) in (
+            ("__future__", ["annotations"]),
+            ("typing", ["TYPE_CHECKING"]),
+        )
+    return False
 
 
 def is_docstring(node: ast.AST) -> bool:
@@ -53,7 +71,17 @@ def statement_lines(tree: ast.AST) -> list[tuple[str, int]]:
         if isinstance(node, ast.stmt)
         and not isinstance(node, (ast.Pass, ast.Assign, ast.AnnAssign))
         and not is_docstring(node)
+        and not type_only(node)
+        and not inside_type_checking(node, tree)
     ]
+
+
+def inside_type_checking(node: ast.AST, tree: ast.AST) -> bool:
+    return any(
+        type_only(block) and node in list(ast.walk(block)) and node is not block
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If)
+    )
 
 
 @pytest.mark.parametrize("path", SDK_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))

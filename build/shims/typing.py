@@ -1,1 +1,0 @@
-TYPE_CHECKING = False
