@@ -5,8 +5,6 @@ from __future__ import annotations
 import javascript
 from browser import window
 
-from allegro_sdk.core.json_encoding import encode
-
 
 class LocalStorage:
     """Every call may raise (storage disabled, sandboxed, quota exceeded): callers handle it."""
@@ -20,7 +18,9 @@ class LocalStorage:
         return None if text is None else javascript.JSON.parse(str(text))
 
     def save(self, key: str, value: object) -> None:
-        window.localStorage.setItem(key, encode(value))
+        # The browser's own JSON: the outbox holds lists of strings and numbers, which cross to
+        # JS as they are, and native stringify is far faster than Python code in the page.
+        window.localStorage.setItem(key, window.JSON.stringify(javascript.pyobj2jsobj(value)))
 
     def remove(self, key: str) -> None:
         window.localStorage.removeItem(key)

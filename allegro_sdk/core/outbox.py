@@ -5,16 +5,20 @@ refused it for good), so a reload, a closed tab or a dead network loses nothing:
 the site sends what is left. Each tab keeps its own entry (two tabs never overwrite each other's
 events); a page adopts the entries of tabs that are gone. The collector's dedupe by event_id makes
 a second sending of the same event harmless.
+
+Events are kept as their JSON text, encoded once: saving the outbox and building a request are
+string joins, so their cost does not grow with the work of encoding (docs/delivery.md).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .json_encoding import encode
-
 if TYPE_CHECKING:
     from .ports import Clock, Console, KeyValueStore
+
+    # [event_id, timestamp in epoch ms, the event as JSON text]: a list, so it stores as JSON.
+    Entry = list[object]
 
 KEY_PREFIX = "allegro_outbox:"
 MAX_EVENTS = 1000
@@ -38,67 +42,73 @@ class Outbox:
         self._clock = clock
         self._console = console
         self._limits = (max_events, max_bytes, max_age_ms)
-        self._events: list[dict[str, object]] = []
-        self._sizes: dict[str, int] = {}
+        self._entries: list[Entry] = []
+        self._bytes = 0
         self.dropped = 0
         self._storage_broken = False
         self._adopt_others()
 
-    def events(self) -> list[dict[str, object]]:
+    def entries(self) -> list[Entry]:
         """Waiting events, oldest first."""
-        return list(self._events)
+        return list(self._entries)
 
-    def add(self, event: dict[str, object]) -> None:
+    def add(self, event_id: str, timestamp: int, text: str) -> None:
         """Keep an event (in memory until save(): the sender saves before it sends)."""
-        self._events.append(event)
-        self._sizes[str(event["event_id"])] = len(encode(event))
+        self._entries.append([event_id, timestamp, text])
+        self._bytes += len(text)
         self._enforce_limits()
 
     def save(self) -> None:
-        self._persist()
+        try:
+            if self._entries:
+                self._store.save(self._key, self._entries)
+            else:
+                self._store.remove(self._key)
+        except Exception:
+            self._note_storage_failure()
 
     def remove(self, event_ids: set[str]) -> None:
         if not event_ids:
             return
-        self._events = [e for e in self._events if str(e["event_id"]) not in event_ids]
-        for event_id in event_ids:
-            self._sizes.pop(event_id, None)
-        self._persist()
+        kept = [entry for entry in self._entries if entry[0] not in event_ids]
+        self._bytes -= sum(len(str(entry[2])) for entry in self._entries if entry[0] in event_ids)
+        self._entries = kept
+        self.save()
 
     def _adopt_others(self) -> None:
         """Take over what earlier pages (and tabs since closed) left unsent."""
-        adopted: list[dict[str, object]] = []
+        adopted: list[Entry] = []
         try:
             for key in self._store.stored_keys():
                 if key.startswith(KEY_PREFIX) and key != self._key:
                     stored = self._store.load(key)
                     if isinstance(stored, list):
-                        adopted.extend(e for e in stored if is_event(e))
+                        adopted.extend(entry for entry in stored if is_entry(entry))
                     self._store.remove(key)
         except Exception:
             self._note_storage_failure()
             return
-        seen: set[str] = set()
-        for event in sorted(adopted, key=timestamp_of):
-            event_id = str(event["event_id"])
-            if event_id not in seen:
-                seen.add(event_id)
-                self._events.append(event)
-                self._sizes[event_id] = len(encode(event))
+        seen: set[object] = set()
+        for entry in sorted(adopted, key=lambda entry: int(str(entry[1]))):
+            if entry[0] not in seen:
+                seen.add(entry[0])
+                self._entries.append(entry)
+                self._bytes += len(str(entry[2]))
         if adopted:
             self._enforce_limits()
-            self._persist()
+            self.save()
 
     def _enforce_limits(self) -> None:
         max_events, max_bytes, max_age_ms = self._limits
         oldest_allowed = self._clock() - max_age_ms
-        before = len(self._events)
-        self._events = [e for e in self._events if timestamp_of(e) >= oldest_allowed]
-        while len(self._events) > max_events or (
-            self._events and sum(self._size(e) for e in self._events) > max_bytes
+        dropped = 0
+        while self._entries and (
+            len(self._entries) > max_events
+            or self._bytes > max_bytes
+            or int(str(self._entries[0][1])) < oldest_allowed
         ):
-            self._events.pop(0)
-        dropped = before - len(self._events)
+            self._bytes -= len(str(self._entries.pop(0)[2]))
+            dropped += 1
         if dropped:
             if not self.dropped:
                 self._console.warn(
@@ -106,20 +116,6 @@ class Outbox:
                     "dropped; is the collector reachable?"
                 )
             self.dropped += dropped
-            kept = {str(e["event_id"]) for e in self._events}
-            self._sizes = {k: v for k, v in self._sizes.items() if k in kept}
-
-    def _size(self, event: dict[str, object]) -> int:
-        return self._sizes.get(str(event["event_id"]), 0)
-
-    def _persist(self) -> None:
-        try:
-            if self._events:
-                self._store.save(self._key, self._events)
-            else:
-                self._store.remove(self._key)
-        except Exception:
-            self._note_storage_failure()
 
     def _note_storage_failure(self) -> None:
         if not self._storage_broken:
@@ -130,10 +126,13 @@ class Outbox:
             )
 
 
-def is_event(value: object) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("event_id"), str)
-
-
-def timestamp_of(event: dict[str, object]) -> int:
-    value = event.get("timestamp")
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def is_entry(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+        and isinstance(value[2], str)
+        and value[2].startswith("{")
+    )

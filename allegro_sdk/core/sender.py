@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import DeliveryError, TrackingError
-from .json_encoding import encode
+from .json_encoding import encode, encode_string
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .outbox import Outbox
+    from .outbox import Entry, Outbox
     from .ports import PostJson, Schedule
     from .session import Session, SessionManager
 
@@ -58,14 +58,15 @@ class Sender:
         self._in_flight = False
         self._retry_planned = False
         self._failures = 0
-        if outbox.events():
+        if outbox.entries():
             self._plan_flush()  # what earlier pages left unsent
 
     def send(self, event: dict[str, object], resolve: Resolve, reject: Reject) -> None:
         """Queue one event; exactly one of `resolve(event_id)` or `reject(error)` follows."""
         event_id = str(event["event_id"])
         self._waiting[event_id] = (resolve, reject)
-        self._outbox.add(event)
+        timestamp = event.get("timestamp")
+        self._outbox.add(event_id, timestamp if isinstance(timestamp, int) else 0, encode(event))
         self._schedule(self._timeout_ms, lambda: self._time_out(event_id))
         self._plan_flush()
 
@@ -75,7 +76,7 @@ class Sender:
         self._outbox.save()
         if self._in_flight or self._retry_planned:
             return
-        batch = self._outbox.events()[:MAX_BATCH]
+        batch = self._outbox.entries()[:MAX_BATCH]
         if batch:
             self._in_flight = True
             self._deliver(batch, renewed=False)
@@ -85,17 +86,13 @@ class Sender:
             self._flush_planned = True
             self._defer(self.flush)
 
-    def _deliver(self, batch: list[dict[str, object]], renewed: bool) -> None:
+    def _deliver(self, batch: list[Entry], renewed: bool) -> None:
         self._sessions.with_session(
             lambda session: self._post(batch, session, renewed),
             lambda message: self._retry_later(None),
         )
 
-    def _post(self, batch: list[dict[str, object]], session: Session, renewed: bool) -> None:
-        for event in batch:
-            event["session_id"] = session.session_id
-            event["device_id"] = session.device_id
-
+    def _post(self, batch: list[Entry], session: Session, renewed: bool) -> None:
         def answered(
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:
@@ -109,21 +106,27 @@ class Sender:
             else:
                 self._settle(batch, status, body)
 
-        body = encode({"events": batch})
+        # The session's identity goes in front of each stored event's JSON text.
+        identity = (
+            '{"session_id":'
+            + encode_string(session.session_id)
+            + ',"device_id":'
+            + encode_string(session.device_id)
+            + ","
+        )
+        body = '{"events":[' + ",".join(identity + str(entry[2])[1:] for entry in batch) + "]}"
         headers = {CSRF_HEADER: session.csrf_token}
         self._post_json(
             self._events_url, body, headers, answered, lambda message: self._retry_later(None)
         )
 
-    def _settle(
-        self, batch: list[dict[str, object]], status: int, body: dict[str, object] | None
-    ) -> None:
+    def _settle(self, batch: list[Entry], status: int, body: dict[str, object] | None) -> None:
         """A final answer: every event of the batch is acknowledged or refused for good."""
         self._in_flight = False
         self._failures = 0
         done = set()
-        for event in batch:
-            event_id = str(event["event_id"])
+        for entry in batch:
+            event_id = str(entry[0])
             problem = acknowledgement(event_id, status, body)
             done.add(event_id)
             waiter = self._waiting.pop(event_id, None)
@@ -135,7 +138,7 @@ class Sender:
             else:
                 reject(DeliveryError(problem))
         self._outbox.remove(done)
-        if self._outbox.events():
+        if self._outbox.entries():
             self._plan_flush()
 
     def _retry_later(self, retry_after: float | None) -> None:

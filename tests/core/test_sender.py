@@ -162,7 +162,7 @@ def test_a_large_queue_goes_out_in_bounded_batches_one_request_at_a_time() -> No
     assert [len(ids_in(p.body)) for p in s.post.posts] == [MAX_BATCH, MAX_BATCH, 1]
     accept_last(s)
     assert len(s.outcomes.resolved) == MAX_BATCH * 2 + 1
-    assert s.outbox.events() == [] and s.store.values == {}
+    assert s.outbox.entries() == [] and s.store.values == {}
 
 
 def test_a_send_after_a_flush_schedules_a_new_flush() -> None:
@@ -181,7 +181,7 @@ def test_events_are_stored_before_they_are_sent_and_removed_when_acknowledged() 
     s = Setup()
     s.outcomes.send(s.sender, "a")
     s.deferred.run()
-    assert [e["event_id"] for e in s.store.values["allegro_outbox:tab-1"]] == ["a"]  # type: ignore[union-attr]
+    assert [e[0] for e in s.store.values["allegro_outbox:tab-1"]] == ["a"]  # type: ignore[index, union-attr]
     s.endpoint.answer(SESSION, "token-1")
     accept_last(s)
     assert s.store.values == {}
@@ -224,7 +224,7 @@ def test_a_refusal_for_good_removes_the_events_and_rejects_them() -> None:
     s.post.last.on_response(400, {"error": {"field": "events", "message": "must be a list"}})
     expected = "the collector answered HTTP 400: must be a list (field events)"
     assert s.outcomes.rejected == {"a": expected, "b": expected}
-    assert s.outbox.events() == [] and s.timers.delays() == [10_000, 10_000]
+    assert s.outbox.entries() == [] and s.timers.delays() == [10_000, 10_000]
 
 
 def test_a_network_failure_keeps_the_batch_and_the_timeout_says_so() -> None:
@@ -233,17 +233,17 @@ def test_a_network_failure_keeps_the_batch_and_the_timeout_says_so() -> None:
     s.deferred.run()
     s.endpoint.answer(SESSION, "token-1")
     s.post.last.on_failure("Failed to fetch")
-    assert s.outcomes.rejected == {} and [e["event_id"] for e in s.outbox.events()] == ["a"]
+    assert s.outcomes.rejected == {} and [e[0] for e in s.outbox.entries()] == ["a"]
     s.timers.advance(10_000)
     assert s.outcomes.rejected == {
         "a": "event a was not acknowledged within 10 s; it is kept and will be sent again"
     }
     accept_last(s)  # a retry went out meanwhile; its late acknowledgement empties the outbox
-    assert s.outbox.events() == []
+    assert s.outbox.entries() == []
 
 
 def test_what_an_earlier_page_left_is_adopted_and_sent() -> None:
-    left = [{"event_id": "old", "event_name": "x", "timestamp": FAKE_NOW - 1000}]
+    left = [["old", FAKE_NOW - 1000, '{"event_id":"old","event_name":"x"}']]
     store = FakeStore({"allegro_outbox:closed-tab": left, "unrelated": 1})
     s = Setup(store)
     assert "allegro_outbox:closed-tab" not in store.values and store.values["unrelated"] == 1

@@ -293,7 +293,7 @@ def test_answer_without_acknowledgement_is_refused() -> None:
     assert (
         outcome.error.message == "the collector answered HTTP 200 without acknowledging the event"
     )
-    assert harness.outbox.events() == []
+    assert harness.outbox.entries() == []
 
 
 def test_a_network_failure_is_retried_and_the_promise_says_so_after_the_timeout() -> None:
@@ -302,7 +302,7 @@ def test_a_network_failure_is_retried_and_the_promise_says_so_after_the_timeout(
     harness.answer_session()
     harness.post.last.on_failure("NetworkError when attempting to fetch resource")
     assert outcome.rejected == [] and outcome.resolved == []
-    assert [e["event_id"] for e in harness.outbox.events()] == [EVENT_1]
+    assert [e[0] for e in harness.outbox.entries()] == [EVENT_1]
     harness.timers.advance(10_000)
     error = outcome.error
     assert isinstance(error, DeliveryError)
@@ -312,7 +312,7 @@ def test_a_network_failure_is_retried_and_the_promise_says_so_after_the_timeout(
     # The retry happened meanwhile and is answered now: the event leaves the outbox.
     assert len(harness.post.posts) >= 2
     harness.post.last.on_response(200, {"accepted": [EVENT_1], "rejected": []})
-    assert harness.outbox.events() == []
+    assert harness.outbox.entries() == []
 
 
 def test_a_session_failure_is_retried_without_posting() -> None:

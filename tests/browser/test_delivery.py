@@ -1,0 +1,227 @@
+"""Delivery under faults, in Chromium against the real collector: every event stored exactly once.
+
+Faults are injected with Playwright's routing on the collector's URL (refused connections, 5xx,
+429 with Retry-After, the browser going offline), and by reloading or closing pages while events
+are waiting. Each scenario tracks a known set of events, then reads the collector's database.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import Counter
+from collections.abc import Callable
+
+from playwright.sync_api import Page, Route
+
+from .conftest import Console, Site
+from .pages import STRICT_CSP, host_page, sdk_tag, serve_page, snippet, wait_until
+
+
+def open_page(site: Site, page: Page, name: str) -> None:
+    head = snippet("window.allegro = window.allegro || [];") + sdk_tag(site.collector_url)
+    serve_page(
+        page, site, name, host_page(head, name), STRICT_CSP.format(collector=site.collector_url)
+    )
+    wait_until(page, "typeof window.allegro.track === 'function'")
+
+
+def track_all(page: Page, names: list[str]) -> None:
+    """Track each name; promises are left to settle (or time out) on their own."""
+    page.evaluate("(names) => { for (const n of names) allegro.track(n).catch(() => {}); }", names)
+
+
+def stored_counts(site: Site, names: list[str]) -> Counter[str]:
+    wanted = set(names)
+    return Counter(str(e["event_name"]) for e in site.stored_events() if e["event_name"] in wanted)
+
+
+def wait_for_all(
+    site: Site, page: Page, names: list[str], timeout_ms: int = 20_000
+) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for _ in range(timeout_ms // 100):
+        counts = stored_counts(site, names)
+        if set(counts) == set(names):
+            break
+        page.wait_for_timeout(100)
+    return counts
+
+
+def fault(site: Site, answer: Callable[[Route, int], bool]) -> Callable[[Route], None]:
+    """A route handler for POST /v1/events: `answer(route, n)` handles the n-th call itself
+    (returning True) or lets it through to the real collector."""
+    calls = {"n": 0}
+
+    def handle(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        calls["n"] += 1
+        if not answer(route, calls["n"]):
+            route.continue_()
+
+    return handle
+
+
+def cors(site: Site) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": site.url,
+        "Access-Control-Expose-Headers": "Retry-After",
+    }
+
+
+def names(prefix: str, count: int) -> list[str]:
+    tag = secrets.token_hex(3)
+    return [f"{prefix}_{tag}_{n}" for n in range(count)]
+
+
+def test_a_collector_that_refuses_connections_then_comes_back(site: Site, page: Page) -> None:
+    events = names("down", 5)
+    page.route(
+        site.collector_url + "/v1/events",
+        fault(site, lambda route, n: n <= 2 and (route.abort() or True)),
+    )
+    open_page(site, page, "down")
+    track_all(page, events)
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+
+
+def test_server_errors_are_retried(site: Site, page: Page) -> None:
+    events = names("five_hundred", 5)
+
+    def five_hundred(route: Route, n: int) -> bool:
+        if n <= 2:
+            route.fulfill(
+                status=500 + n,
+                headers=cors(site),
+                json={"error": {"field": None, "message": "boom"}},
+            )
+            return True
+        return False
+
+    page.route(site.collector_url + "/v1/events", fault(site, five_hundred))
+    open_page(site, page, "errors")
+    result = page.evaluate("(names) => Promise.all(names.map((n) => allegro.track(n)))", events)
+    assert len(result) == 5
+    assert stored_counts(site, events) == Counter({name: 1 for name in events})
+
+
+def test_retry_after_is_waited_for(site: Site, page: Page) -> None:
+    events = names("slow_down", 1)
+
+    def too_many(route: Route, n: int) -> bool:
+        if n == 1:
+            headers = {**cors(site), "Retry-After": "2"}
+            route.fulfill(
+                status=429, headers=headers, json={"error": {"field": None, "message": "slow down"}}
+            )
+            return True
+        return False
+
+    page.route(site.collector_url + "/v1/events", fault(site, too_many))
+    open_page(site, page, "retry-after")
+    waited = page.evaluate(
+        """async (name) => {
+            const start = performance.now();
+            await allegro.track(name);
+            return performance.now() - start;
+        }""",
+        events[0],
+    )
+    assert waited >= 2000
+    assert stored_counts(site, events) == Counter({events[0]: 1})
+
+
+def test_offline_then_online(site: Site, page: Page) -> None:
+    events = names("offline", 4)
+    open_page(site, page, "offline")
+    page.evaluate("allegro.track('before_going_offline')")
+    page.context.set_offline(True)
+    track_all(page, events)
+    page.wait_for_timeout(1500)
+    assert stored_counts(site, events) == Counter()
+    page.context.set_offline(False)
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+
+
+def test_events_left_by_a_reload_are_sent_by_the_next_page_with_their_ids(
+    site: Site, page: Page
+) -> None:
+    events = names("reload", 3)
+    page.route(
+        site.collector_url + "/v1/events", fault(site, lambda route, n: route.abort() or True)
+    )
+    open_page(site, page, "reload")
+    ids = page.evaluate(
+        "(names) => names.map((n) => { let id; allegro.track(n).catch((e) => {}); return n; })",
+        events,
+    )
+    assert ids == events
+    page.wait_for_timeout(300)  # the batch was tried (and refused) and is kept in localStorage
+    kept = page.evaluate(
+        "Object.keys(localStorage).filter((k) => k.startsWith('allegro_outbox:')).length"
+    )
+    assert kept == 1
+    page.unroute(site.collector_url + "/v1/events")
+    page.reload()
+    wait_until(page, "typeof window.allegro.track === 'function'")
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+
+
+def test_a_tab_closed_right_after_track_loses_nothing(site: Site, page: Page) -> None:
+    events = names("closed", 3)
+    open_page(site, page, "closing")
+    page.evaluate("allegro.track('before_closing')")
+    track_all(page, events)
+    page.close()
+    later = page.context.new_page()
+    open_page(site, later, "after-close")
+    assert wait_for_all(site, later, events) == Counter({name: 1 for name in events})
+
+
+def test_two_tabs_tracking_at_once(site: Site, page: Page) -> None:
+    first, second = names("tab_a", 20), names("tab_b", 20)
+    other = page.context.new_page()
+    open_page(site, page, "tab-a")
+    open_page(site, other, "tab-b")
+    track_all(page, first)
+    track_all(other, second)
+    assert wait_for_all(site, page, first + second) == Counter({n: 1 for n in first + second})
+
+
+def test_soak_a_thousand_events_across_reloads_under_random_faults(
+    site: Site, page: Page, console: Console
+) -> None:
+    rng = random.Random(20261126)
+    events = names("soak", 1000)
+
+    def flaky(route: Route, n: int) -> bool:
+        roll = rng.random()
+        if roll < 0.2:
+            route.abort()
+            return True
+        if roll < 0.35:
+            route.fulfill(
+                status=503,
+                headers={**cors(site), "Retry-After": "0"},
+                json={"error": {"field": None, "message": "busy"}},
+            )
+            return True
+        return False
+
+    page.route(site.collector_url + "/v1/events", fault(site, flaky))
+    open_page(site, page, "soak")
+    for start in range(0, 1000, 100):
+        track_all(page, events[start : start + 100])
+        page.wait_for_timeout(rng.randint(0, 400))
+        page.reload()
+        wait_until(page, "typeof window.allegro.track === 'function'")
+    page.unroute(site.collector_url + "/v1/events")
+    page.reload()
+    counts = wait_for_all(site, page, events, timeout_ms=60_000)
+    lost = [name for name in events if counts[name] == 0]
+    doubled = [name for name in events if counts[name] > 1]
+    stored = sum(counts.values())
+    print(f"soak: {len(events)} tracked, {stored} stored, {len(lost)} lost, {len(doubled)} doubled")
+    assert (lost, doubled) == ([], [])
