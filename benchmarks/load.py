@@ -68,20 +68,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from demo_site.server import create_app as create_demo_site  # noqa: E402
 from demo_site.server import csp, render  # noqa: E402
-
-try:  # the flags the browser tests use; kept identical here if the test helpers are not importable
-    from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE
-except ImportError:  # pragma: no cover - only when tests/ is not shipped
-    CHROMIUM_EXECUTABLE = "/usr/bin/chromium"
-    CHROMIUM_ARGS = (
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    )
+from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # noqa: E402 - the tests' flags
 
 STATIC = ROOT / "static"
 BUNDLE = STATIC / "allegro.js"

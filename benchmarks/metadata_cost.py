@@ -24,20 +24,16 @@ from pathlib import Path
 from playwright.sync_api import Route, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # noqa: E402 - the tests' flags
+
 BUNDLE = ROOT / "static" / "allegro.js"
 REAL_PAGES = ROOT.parent / "shared" / "real-pages"
 PAGE_URL = "https://blog.example.test/post.html"
 CDN = "https://cdn.allegro.test/allegro.js"
 COLLECTOR = "https://collector.allegro.test"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SNIPPET = (
     "<script>window.allegro = window.allegro || [];</script>"
     f'<script async src="{CDN}" data-collector="{COLLECTOR}"></script>'
@@ -109,7 +105,7 @@ def main() -> int:
     results: dict[str, dict[str, list[float]]] = {key: {"first": [], "warm": []} for key in pages}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            executable_path=CHROMIUM_EXECUTABLE, args=list(CHROMIUM_ARGS)
         )
         for _ in range(args.loads):
             for label, html in pages.items():
