@@ -19,6 +19,10 @@ _ESCAPES = {
 
 
 def encode_string(text: str) -> str:
+    if text.isprintable():
+        # The common case, with no control or surrogate characters: two native replaces instead
+        # of a Python loop over every character (which costs milliseconds in the browser).
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     parts = ['"']
     for char in text:
         escaped = _ESCAPES.get(char)

@@ -54,6 +54,7 @@ class Sender:
         self._random = random
         self._timeout_ms = timeout_ms
         self._waiting: dict[str, tuple[Resolve, Reject]] = {}
+        self._fresh: list[dict[str, object]] = []
         self._flush_planned = False
         self._in_flight = False
         self._retry_planned = False
@@ -65,14 +66,22 @@ class Sender:
         """Queue one event; exactly one of `resolve(event_id)` or `reject(error)` follows."""
         event_id = str(event["event_id"])
         self._waiting[event_id] = (resolve, reject)
-        timestamp = event.get("timestamp")
-        self._outbox.add(event_id, timestamp if isinstance(timestamp, int) else 0, encode(event))
+        # Encoded and stored at the flush, in the next task: the caller's task stays short.
+        self._fresh.append(event)
         self._schedule(self._timeout_ms, lambda: self._time_out(event_id))
         self._plan_flush()
 
     def flush(self) -> None:
         """Send what the outbox holds now (one request at a time), unless a retry is waiting."""
         self._flush_planned = False
+        fresh, self._fresh = self._fresh, []
+        for event in fresh:
+            timestamp = event.get("timestamp")
+            self._outbox.add(
+                str(event["event_id"]),
+                timestamp if isinstance(timestamp, int) else 0,
+                encode(event),
+            )
         self._outbox.save()
         if self._in_flight or self._retry_planned:
             return
