@@ -11,6 +11,7 @@
     $B.precompiled[name] = entry[1] ? [entry[2]] : entry[2];
   }
   $B.update_VFS(table);
+  registerNativeFetch($B);
   var main = $B.module.$factory("__main__");
   main.__file__ = "__main__.py";
   $B.imported.__main__ = main;
@@ -25,3 +26,34 @@
     console.error("allegro: the SDK failed to start; events will not be tracked on this page.");
   }
 })(__BRYTHON__);
+
+// The one piece of the SDK written in JavaScript: POST a body and hand back (status, text,
+// Retry-After) or (message). Brython 3.15 loses track of its frames when a Python coroutine awaits
+// fetch (after ~175 requests a page raises RecursionError) and mixes up Python callbacks given to
+// .then(); a plain JS promise chain calling Python back once avoids both (docs/build.md).
+// Python imports it as allegro_sdk.browser.native_fetch.post.
+function registerNativeFetch($B) {
+  function post(url, body, headersJson, keepalive, onResponse, onFailure) {
+    var init = {
+      method: "POST",
+      body: body,
+      headers: JSON.parse(headersJson),
+      credentials: "omit",
+      keepalive: keepalive,
+    };
+    fetch(url, init).then(
+      function (response) {
+        var retryAfter = response.headers.get("Retry-After") || "";
+        return response.text().then(
+          function (text) { onResponse(response.status, text, retryAfter); },
+          function () { onResponse(response.status, "", retryAfter); }
+        );
+      },
+      function (error) { onFailure(String((error && error.message) || error)); }
+    );
+  }
+  var name = "allegro_sdk.browser.native_fetch";
+  var module = $B.module.$factory(name);
+  $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
+  $B.imported[name] = module;
+}

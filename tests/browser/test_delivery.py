@@ -225,3 +225,21 @@ def test_soak_a_thousand_events_across_reloads_under_random_faults(
     stored = sum(counts.values())
     print(f"soak: {len(events)} tracked, {stored} stored, {len(lost)} lost, {len(doubled)} doubled")
     assert (lost, doubled) == ([], [])
+
+
+def test_a_long_lived_page_keeps_delivering(site: Site, page: Page, console: Console) -> None:
+    # 300 requests, one event each: Brython once lost frames on every awaited fetch and raised
+    # RecursionError after about 175 (docs/build.md); the transport no longer awaits in Python.
+    open_page(site, page, "long-lived")
+    events = names("long_lived", 300)
+    acknowledged = page.evaluate(
+        """async (names) => {
+            let count = 0;
+            for (const n of names) { await allegro.track(n); count += 1; }
+            return count;
+        }""",
+        events,
+    )
+    assert acknowledged == 300
+    assert stored_counts(site, events) == Counter({name: 1 for name in events})
+    assert console.errors == []
