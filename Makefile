@@ -53,6 +53,7 @@ test: build lint $(HOST_BRYTHON)
 bench: build
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/metadata_cost.py
+	$(PY) benchmarks/delivery.py
 
 demo: build
 	@echo "collector: http://127.0.0.1:$(COLLECTOR_PORT)  (events in demo-events.sqlite3, admin key: demo-admin-key)"
