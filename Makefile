@@ -57,7 +57,7 @@ bench: build
 
 demo: build
 	@echo "collector: http://127.0.0.1:$(COLLECTOR_PORT)  (events in demo-events.sqlite3, admin key: demo-admin-key)"
-	@trap 'kill 0' EXIT INT TERM; \
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	$(VENV)/bin/allegro-collector --host 127.0.0.1 --port $(COLLECTOR_PORT) --db demo-events.sqlite3 \
 	  --allow-origin http://127.0.0.1:$(DEMO_PORT) --admin-key demo-admin-key & \
 	$(PY) -m demo_site --host 127.0.0.1 --port $(DEMO_PORT) --collector http://127.0.0.1:$(COLLECTOR_PORT) & \
