@@ -1,51 +1,173 @@
-"""The demo publisher site: server-rendered pages with the SDK snippet, and the built SDK.
+"""The demo publisher site: server-rendered pages with the SDK snippet, the built SDK, a tiny
+member login backend and a live view of the collector's stored events.
 
-Pages carry a strict Content-Security-Policy (no 'unsafe-eval', the collector in connect-src), as a
-careful publisher's would; the inline snippet is allowed by a per-response nonce.
+Pages carry a strict Content-Security-Policy (no 'unsafe-eval', no inline script without the
+per-response nonce, the collector in connect-src), as a careful publisher's would.
+See docs/demo-site.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
+import os
+import re
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from allegro_collector.member_tokens import check_secret, mint_member_token
+from demo_site.live import CollectorUnavailable, EventSource, render_events, render_unavailable
+from demo_site.templates import render_template
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = Path(__file__).resolve().parent / "pages"
+ASSETS = Path(__file__).resolve().parent / "assets"
 STATIC = ROOT / "static"
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+DEMO_PASSWORD = "demo"
+MEMBER_TOKEN_LIFETIME_SECONDS = 5 * 60
+MEMBER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+DEVICE_COOKIE = "allegro_device_id"
+MAX_LOGIN_BODY_BYTES = 4096
+
+# The site's plain pages: path -> template in demo_site/templates/.
+PAGES: dict[str, str] = {
+    "/": "home.html",
+    "/articles/orchestra-opens-season": "article-free.html",
+    "/articles/inside-the-conductors-score": "article-premium.html",
+    "/video/first-rehearsal": "video.html",
+    "/shop/season-ticket": "product.html",
+    "/login": "login.html",
+}
 
 
-def render(page: str, collector: str, nonce: str) -> str:
-    template = (PAGES / page).read_text("utf-8")
-    return template.replace("{{collector}}", collector).replace("{{nonce}}", nonce)
+def render(page: str, collector: str, nonce: str, **values: str) -> str:
+    """The template `page` with the collector's address and the response's nonce filled in."""
+    return render_template(page, {"collector": collector, "nonce": nonce, **values})
 
 
 def csp(collector: str, nonce: str) -> str:
     return (
         f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; connect-src 'self' {collector}; "
-        "style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+        "style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
     )
 
 
-def create_app(collector: str, static_dir: Path = STATIC) -> Starlette:
-    collector = collector.rstrip("/")
+@dataclass(frozen=True)
+class MemberLogin:
+    """What the login backend needs to mint member tokens the collector will believe."""
 
-    async def page(request: Request) -> Response:
-        name = request.path_params.get("name", "index")
-        path = PAGES / f"{name}.html"
-        if not name.replace("-", "").isalnum() or not path.is_file():
-            return HTMLResponse("<h1>Not found</h1>", status_code=404)
+    secret: bytes
+    audience: str | None  # None: the origin the page was requested from
+
+
+def create_app(
+    collector: str,
+    static_dir: Path = STATIC,
+    *,
+    admin_key: str | None = None,
+    member_secret: str | bytes | None = None,
+    member_audience: str | None = None,
+) -> Starlette:
+    """The demo site for a collector at `collector` (as the browser reaches it).
+
+    `admin_key` lets the live view read stored events; `member_secret` (shared with the
+    collector, at least 32 bytes) lets the login backend mint member tokens for
+    `member_audience` (default: the site's own origin, as requested).
+    """
+    collector = collector.rstrip("/")
+    events = EventSource(collector, admin_key)
+    members = (
+        MemberLogin(check_secret(member_secret), member_audience)
+        if member_secret is not None
+        else None
+    )
+
+    def html_page(template: str, status_code: int = 200, **values: str) -> HTMLResponse:
         nonce = secrets.token_urlsafe(16)
         return HTMLResponse(
-            render(path.name, collector, nonce),
+            render(template, collector, nonce, **values),
+            status_code=status_code,
             headers={"Content-Security-Policy": csp(collector, nonce)},
+        )
+
+    def page(template: str) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return html_page(template)
+
+        return endpoint
+
+    async def events_html(request: Request) -> tuple[str, str]:
+        visitor = request.cookies.get(DEVICE_COOKIE) or None
+        only_mine = request.query_params.get("mine") == "1"
+        if only_mine and not visitor:
+            return render_events([], None), "this browser has no device id yet"
+        try:
+            found = await run_in_threadpool(events.latest, visitor if only_mine else None)
+        except CollectorUnavailable as problem:
+            return render_unavailable(problem), "not updating"
+        return render_events(found, visitor), f"{len(found)} newest shown"
+
+    async def live(request: Request) -> Response:
+        only_mine = request.query_params.get("mine") == "1"
+        listing, status = await events_html(request)
+        current = 'aria-current="page"'
+        return html_page(
+            "live.html",
+            events=listing,
+            status=status,
+            feed_url="/live/events?mine=1" if only_mine else "/live/events",
+            all_current="" if only_mine else current,
+            mine_current=current if only_mine else "",
+        )
+
+    async def live_events(request: Request) -> Response:
+        listing, status = await events_html(request)
+        return HTMLResponse(listing, headers={"Cache-Control": "no-store", "X-Live-Status": status})
+
+    async def login(request: Request) -> Response:
+        """Check the demo password; answer the customer id and a member token for the SDK."""
+        if members is None:
+            return login_problem(503, "member login is not configured on this demo site")
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return login_problem(415, "send the login as application/json")
+        body = await request.body()
+        if len(body) > MAX_LOGIN_BODY_BYTES:
+            return login_problem(413, "the login request is too large")
+        try:
+            fields = await request.json()
+        except ValueError:
+            return login_problem(400, "the login request is not JSON")
+        name = fields.get("name") if isinstance(fields, dict) else None
+        password = fields.get("password") if isinstance(fields, dict) else None
+        if not isinstance(name, str) or not MEMBER_NAME.fullmatch(name.strip()):
+            return login_problem(400, "a member name is 1 to 64 letters, digits or . _ @ -", "name")
+        if not isinstance(password, str) or not hmac.compare_digest(
+            password.encode(), DEMO_PASSWORD.encode()
+        ):
+            return login_problem(401, f"wrong password: the demo password is '{DEMO_PASSWORD}'")
+        customer_id = name.strip().lower()
+        audience = members.audience or f"{request.url.scheme}://{request.url.netloc}"
+        token = mint_member_token(
+            customer_id, members.secret, audience, MEMBER_TOKEN_LIFETIME_SECONDS
+        )
+        return JSONResponse(
+            {
+                "customer_id": customer_id,
+                "token": token,
+                "expires_in": MEMBER_TOKEN_LIFETIME_SECONDS,
+            },
+            headers={"Cache-Control": "no-store"},
         )
 
     async def sdk(request: Request) -> Response:
@@ -62,12 +184,27 @@ def create_app(collector: str, static_dir: Path = STATIC) -> Starlette:
                 return FileResponse(compressed, media_type="text/javascript", headers=headers)
         return FileResponse(bundle, media_type="text/javascript", headers=headers)
 
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return html_page("not-found.html", status_code=404)
+
     return Starlette(
         routes=[
-            Route("/", page),
+            *(Route(path, page(template)) for path, template in PAGES.items()),
+            Route("/live", live),
+            Route("/live/events", live_events),
+            Route("/api/login", login, methods=["POST"]),
             Route("/static/allegro.js", sdk),
-            Route("/{name}", page),
-        ]
+            Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
+        ],
+        exception_handlers={404: not_found},
+    )
+
+
+def login_problem(status: int, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"field": field, "message": message}},
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -76,7 +213,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--collector", default="http://127.0.0.1:8765")
+    parser.add_argument(
+        "--admin-key",
+        default=os.environ.get("ALLEGRO_ADMIN_KEY"),
+        help="the collector's admin key, for the live view (env ALLEGRO_ADMIN_KEY)",
+    )
+    parser.add_argument(
+        "--member-secret",
+        default=os.environ.get("ALLEGRO_MEMBER_SECRET"),
+        help="the member identity secret shared with the collector, at least 32 bytes "
+        "(env ALLEGRO_MEMBER_SECRET); without it the login form is off",
+    )
+    parser.add_argument(
+        "--member-audience",
+        default=None,
+        help="the audience of member tokens; default: http://HOST:PORT of this site",
+    )
     args = parser.parse_args(argv)
-    print(f"demo site: http://{args.host}:{args.port}/ (collector {args.collector})", flush=True)
-    uvicorn.run(create_app(args.collector), host=args.host, port=args.port, log_level="warning")
+    origin = f"http://{args.host}:{args.port}"
+    try:
+        app = create_app(
+            args.collector,
+            admin_key=args.admin_key,
+            member_secret=args.member_secret,
+            member_audience=args.member_audience or origin,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(
+        f"demo site: {origin}/  (live events: {origin}/live, collector {args.collector})",
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -28,6 +28,8 @@ from demo_site.server import create_app as create_demo_site
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "static" / "allegro.js"
 ADMIN_KEY = "browser-tests-admin-key"
+# The member identity secret the demo site (and, with the member API, the collector) share.
+MEMBER_SECRET = "browser-tests-member-secret-of-32-bytes-or-more"
 # Records CSP violations and uncaught errors from the first moment of every page.
 RECORDER = """
 window.__violations = [];
@@ -103,7 +105,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     app = Starlette(
         routes=[
             Route("/fixtures/{name}", fixture),
-            Mount("/", create_demo_site(collector_url)),
+            Mount(
+                "/",
+                create_demo_site(
+                    collector_url,
+                    admin_key=ADMIN_KEY,
+                    member_secret=MEMBER_SECRET,
+                    member_audience=site_url,
+                ),
+            ),
         ]
     )
     servers = [serve(create_collector(settings), collector_sock), serve(app, site_sock)]

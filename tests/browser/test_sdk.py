@@ -28,7 +28,7 @@ def test_demo_page_stores_its_page_view(site: Site, page: Page, console: Console
     event = stored[0]
     assert event["event_name"] == "page_view"
     assert event["url"] == site.url + "/"
-    assert event["page_title"] == "The Daily Allegro: Local orchestra opens its season"
+    assert event["page_title"] == "The Daily Allegro: music news from the city"
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert event["device_id"] == cookies["allegro_device_id"]
     assert event["session_id"] == cookies["allegro_session_id"]
