@@ -64,6 +64,7 @@ class EventSource:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 body = json.load(response)
         except urllib.error.HTTPError as exc:
+            exc.close()  # it holds the answer's connection
             raise CollectorUnavailable(
                 f"the collector answered {exc.code} to the events request"
             ) from None
