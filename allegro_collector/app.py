@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from allegro_collector import admin_api, events_api, health, sessions_api
+from allegro_collector import admin_api, events_api, health, members_api, sessions_api
 from allegro_collector.clock import Clock, epoch_ms
 from allegro_collector.errors import (
     ApiError,
@@ -42,6 +42,7 @@ def create_app(
         routes=[
             *sessions_api.routes(settings, storage, clock),
             *events_api.routes(settings, storage, clock, write_gate),
+            *members_api.routes(settings, storage, clock),
             *admin_api.routes(settings, storage),
             *health.routes(storage),
         ],

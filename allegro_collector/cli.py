@@ -43,6 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the secret before the last rotation, still accepted [ALLEGRO_PREVIOUS_SECRET]",
     )
     parser.add_argument(
+        "--member-secret",
+        help="identity secret shared with the site's backend, at least 32 bytes; enables "
+        "member.login() [ALLEGRO_MEMBER_SECRET]",
+    )
+    parser.add_argument(
+        "--member-audience",
+        help="the site, as the 'aud' claim of member tokens, e.g. https://news.example "
+        "[ALLEGRO_MEMBER_AUDIENCE]",
+    )
+    parser.add_argument(
         "--max-pending-batches",
         type=int,
         default=DEFAULT_MAX_PENDING_BATCHES,
@@ -66,6 +76,8 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
     admin_key = args.admin_key or environ.get("ALLEGRO_ADMIN_KEY") or None
     secret = args.secret or environ.get("ALLEGRO_SECRET") or None
     previous = args.previous_secret or environ.get("ALLEGRO_PREVIOUS_SECRET") or None
+    member_secret = args.member_secret or environ.get("ALLEGRO_MEMBER_SECRET") or None
+    member_audience = args.member_audience or environ.get("ALLEGRO_MEMBER_AUDIENCE") or None
     if secret is None:
         secret = secrets.token_urlsafe(32)
         logger.warning(
@@ -76,6 +88,8 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         logger.warning(
             "no --admin-key or ALLEGRO_ADMIN_KEY: GET /v1/events answers 401 to every request"
         )
+    if member_secret is None and member_audience is None:
+        logger.warning("no --member-secret and --member-audience: member.login() answers 501")
     if not args.allow_origin:
         logger.warning("no --allow-origin: browsers on other origins cannot send events")
     return Settings(
@@ -86,6 +100,8 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         admin_key=admin_key,
         max_pending_batches=args.max_pending_batches,
         retry_after_seconds=args.retry_after,
+        member_secret=None if member_secret is None else member_secret.encode(),
+        member_audience=member_audience,
     )
 
 

@@ -99,6 +99,15 @@ class SessionRequest(BaseModel):
     session_id: Id | None = None
 
 
+class MemberLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    device_id: UuidV4
+    session_id: Id
+    customer_id: Annotated[LongText, Field(min_length=1)]
+    token: Annotated[str, Field(min_length=1)]
+
+
 def first_error(exc: ValidationError, prefix: str | None = None) -> tuple[str | None, str]:
     """The first problem as (dotted field path, message), e.g. `("events.3.page_title", ...)`."""
     error = exc.errors(include_url=False)[0]

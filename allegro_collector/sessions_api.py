@@ -31,10 +31,12 @@ async def post_session(
     now = clock()
     session_expires_at = now + settings.session_lifetime_ms
     session_id = body.session_id
-    renewed = session_id is not None and await run_in_threadpool(
-        storage.renew_session, session_id, body.device_id, now, session_expires_at
-    )
-    if session_id is None or not renewed:
+    renewed = None
+    if session_id is not None:
+        renewed = await run_in_threadpool(
+            storage.renew_session, session_id, body.device_id, now, session_expires_at
+        )
+    if session_id is None or renewed is None:
         session_id = str(uuid.uuid4())
         await run_in_threadpool(
             storage.create_session, session_id, body.device_id, now, session_expires_at
@@ -42,7 +44,14 @@ async def post_session(
     token_expires_at = now + settings.token_lifetime_ms
     token = tokens.issue(settings.signing_key, session_id, body.device_id, token_expires_at)
     return JSONResponse(
-        {"session_id": session_id, "csrf_token": token, "expires_at": token_expires_at}, 201
+        {
+            "session_id": session_id,
+            "csrf_token": token,
+            "expires_at": token_expires_at,
+            # The member a verified login bound to this session: a reload keeps the member.
+            "customer_id": None if renewed is None else renewed.customer_id,
+        },
+        201,
     )
 
 

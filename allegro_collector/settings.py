@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from allegro_collector.member_tokens import check_secret
+
 MINUTE_MS = 60 * 1000
 MIB = 1024 * 1024
 # Below anyio's 40 worker threads, so a full ingest queue still leaves threads for the other
@@ -46,8 +48,17 @@ class Settings:
     max_body_bytes: int = MIB
     max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES  # waiting for or being written
     retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS
+    # member.login(): the identity secret shared with the site's backend, and the site (JWT aud).
+    member_secret: bytes | None = field(default=None, repr=False)
+    member_audience: str | None = None
 
     def __post_init__(self) -> None:
+        if (self.member_secret is None) != (self.member_audience is None):
+            raise ValueError("member login needs both the identity secret and the audience")
+        if self.member_secret is not None:
+            check_secret(self.member_secret)
+        if self.member_audience == "":
+            raise ValueError("the member audience must not be empty")
         for origin in self.allowed_origins:
             if origin != "*" and not _ORIGIN.match(origin):
                 raise ValueError(f"allowed origin {origin!r} must look like scheme://host[:port]")

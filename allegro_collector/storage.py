@@ -12,12 +12,14 @@ import json
 import sqlite3
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from allegro_collector.schemas import Event, data_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: sessions.customer_id, the member bound by a verified login
 
 # One column per field of the wire format, in the model's order.
 EVENT_COLUMNS = tuple(Event.model_fields)
@@ -27,7 +29,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT PRIMARY KEY,
     device_id TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    customer_id TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     event_id TEXT PRIMARY KEY,
@@ -65,6 +68,21 @@ class StorageClosedError(RuntimeError):
     pass
 
 
+class Binding(Enum):
+    """The outcome of binding a member to a session."""
+
+    BOUND = "bound"
+    SESSION_OVER = "session_over"  # unknown, another device's, or expired
+    OTHER_MEMBER = "other_member"
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A session that was renewed, with the member a verified login bound to it (or None)."""
+
+    customer_id: str | None
+
+
 class Storage:
     """Every method blocks; call them through `run_in_threadpool` from async code."""
 
@@ -87,6 +105,7 @@ class Storage:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA busy_timeout=5000")
             db.executescript(_SCHEMA)
+            _migrate(db)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except BaseException:
             db.close()
@@ -113,15 +132,46 @@ class Storage:
                 (session_id, device_id, now_ms, expires_at),
             )
 
-    def renew_session(self, session_id: str, device_id: str, now_ms: int, expires_at: int) -> bool:
-        """Extend a live session of this device; False when it is unknown, foreign or over."""
+    def renew_session(
+        self, session_id: str, device_id: str, now_ms: int, expires_at: int
+    ) -> LiveSession | None:
+        """Extend a live session of this device; None when it is unknown, foreign or over."""
         with self._lock:
-            cursor = self._connection().execute(
-                "UPDATE sessions SET expires_at = ? "
-                "WHERE session_id = ? AND device_id = ? AND expires_at > ?",
-                (expires_at, session_id, device_id, now_ms),
+            row = (
+                self._connection()
+                .execute(
+                    "UPDATE sessions SET expires_at = ? "
+                    "WHERE session_id = ? AND device_id = ? AND expires_at > ? "
+                    "RETURNING customer_id",
+                    (expires_at, session_id, device_id, now_ms),
+                )
+                .fetchone()
             )
-            return cursor.rowcount == 1
+        return None if row is None else LiveSession(customer_id=row[0])
+
+    def bind_member(
+        self, session_id: str, device_id: str, customer_id: str, now_ms: int
+    ) -> Binding:
+        """Bind a verified member to a live session; the same member again is a no-op."""
+        with self._lock:
+            row = (
+                self._connection()
+                .execute(
+                    "SELECT customer_id FROM sessions "
+                    "WHERE session_id = ? AND device_id = ? AND expires_at > ?",
+                    (session_id, device_id, now_ms),
+                )
+                .fetchone()
+            )
+            if row is None:
+                return Binding.SESSION_OVER
+            if row[0] is not None and row[0] != customer_id:
+                return Binding.OTHER_MEMBER
+            self._connection().execute(
+                "UPDATE sessions SET customer_id = ? WHERE session_id = ?",
+                (customer_id, session_id),
+            )
+        return Binding.BOUND
 
     def store_events(
         self, events: Sequence[Event], received_at: int, session_expires_at: int
@@ -129,13 +179,19 @@ class Storage:
         """Insert new events (a known event_id is skipped) and count them as session activity.
 
         Returns only after the commit, so every event passed in is stored when it returns.
+        An event keeps its `customer_id` only when it is the member a verified login bound to
+        the event's session; any other value (or none bound) is stored as null.
         """
-        rows = [_event_row(event, received_at) for event in events]
         session_ids = sorted({event.session_id for event in events})
         with self._lock:
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
+                members = _bound_members(db, session_ids)
+                rows = [
+                    _event_row(event, received_at, members.get(event.session_id))
+                    for event in events
+                ]
                 db.executemany(_INSERT_EVENT, rows)
                 db.executemany(
                     "UPDATE sessions SET expires_at = max(expires_at, ?) WHERE session_id = ?",
@@ -168,10 +224,30 @@ class Storage:
         return [_stored_event(row) for row in rows]
 
 
-def _event_row(event: Event, received_at: int) -> tuple[object, ...]:
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an older collector up to SCHEMA_VERSION."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+    if "customer_id" not in columns:
+        db.execute("ALTER TABLE sessions ADD COLUMN customer_id TEXT")
+
+
+def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for session_id in session_ids:
+        row = db.execute(
+            "SELECT customer_id FROM sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        if row is not None and row[0] is not None:
+            found[session_id] = row[0]
+    return found
+
+
+def _event_row(event: Event, received_at: int, bound_member: str | None) -> tuple[object, ...]:
     values = event.model_dump()
     data = values["data"]
     values["data"] = None if data is None else data_json(data)
+    if values["customer_id"] != bound_member:
+        values["customer_id"] = None  # the browser's claim is not what a verified login bound
     return (*(values[column] for column in EVENT_COLUMNS), received_at)
 
 

@@ -12,36 +12,70 @@ from allegro_sdk.core.command_queue import CommandQueue
 from allegro_sdk.core.errors import TrackingError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from allegro_sdk.core.member import Members
     from allegro_sdk.core.ports import Console
     from allegro_sdk.core.tracker import Tracker
+
+    Settle = Callable[[object], None]
+    Refuse = Callable[[TrackingError], None]
 
 VERSION = "0.1.0"
 
 
-def build_api(tracker: Tracker, console: Console) -> tuple[object, CommandQueue]:
+def build_api(tracker: Tracker, members: Members, console: Console) -> tuple[object, CommandQueue]:
     """The API object and the queue that runs pushed functions with it."""
     api = window.Object.new()
 
-    def track(*args: object) -> object:
-        # *args: a JS caller may pass any number of arguments; a fixed signature would throw.
-        def executor(resolve: object, reject: object) -> None:
-            def acknowledged(event_id: str) -> None:
-                resolve(to_js({"event_id": event_id}))  # type: ignore[operator]
+    def promise(method: str, run: Callable[[Settle, Refuse], None]) -> object:
+        """A JS Promise settled by `run`; an SDK failure rejects it and is logged, never thrown."""
 
+        def executor(resolve: object, reject: object) -> None:
             def refused(error: TrackingError) -> None:
                 console.error(error.message)
                 reject(js_error(error.message))  # type: ignore[operator]
 
+            def settled(value: object) -> None:
+                resolve(to_js(value))  # type: ignore[operator]
+
             try:
-                name = to_python(args[0]) if args else None
-                data = to_python(args[1]) if len(args) > 1 else None
-                tracker.track(name, data, acknowledged, refused)
+                run(settled, refused)
             except TrackingError as error:
                 refused(error)
             except Exception as error:
-                refused(TrackingError(f"track() failed inside the SDK: {error}"))
+                refused(TrackingError(f"{method}() failed inside the SDK: {error}"))
 
         return window.Promise.new(executor)
+
+    def track(*args: object) -> object:
+        # *args: a JS caller may pass any number of arguments; a fixed signature would throw.
+        def run(settled: Settle, refused: Refuse) -> None:
+            name = to_python(args[0]) if args else None
+            data = to_python(args[1]) if len(args) > 1 else None
+            tracker.track(name, data, lambda event_id: settled({"event_id": event_id}), refused)
+
+        return promise("track", run)
+
+    def login(*args: object) -> object:
+        def run(settled: Settle, refused: Refuse) -> None:
+            credentials = to_python(args[0]) if args else None
+            members.login(credentials, lambda customer: settled({"customer_id": customer}), refused)
+
+        return promise("member.login", run)
+
+    def logout(*args: object) -> object:
+        return promise(
+            "member.logout", lambda settled, refused: members.logout(lambda: settled(None))
+        )
+
+    def current(*args: object) -> object:
+        try:
+            customer_id = members.current()
+        except Exception as error:
+            console.error(f"member.current() failed inside the SDK: {error}")
+            customer_id = None
+        return javascript.NULL if customer_id is None else to_js({"customer_id": customer_id})
 
     queue = CommandQueue(api, lambda command, target: command(target), callable, console)  # type: ignore[operator]
 
@@ -50,7 +84,12 @@ def build_api(tracker: Tracker, console: Console) -> tuple[object, CommandQueue]
             queue.run(command)
         return javascript.UNDEFINED
 
+    member = window.Object.new()
+    member.login = login
+    member.logout = logout
+    member.current = current
     api.track = track
+    api.member = member
     api.push = push
     api.version = VERSION
     api.__allegro__ = True

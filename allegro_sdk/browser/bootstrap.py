@@ -13,6 +13,7 @@ from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.json_encoding import encode
+from allegro_sdk.core.member import Members
 from allegro_sdk.core.outbox import Outbox
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
@@ -57,7 +58,9 @@ def start() -> None:
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
-    outbox = Outbox(LocalStorage(), new_uuid4(), clock, console)
+    storage = LocalStorage()
+    outbox = Outbox(storage, new_uuid4(), clock, console)
+    members = Members(collector, sessions, post_json, storage, console)
     sender = Sender(
         collector,
         sessions,
@@ -67,7 +70,7 @@ def start() -> None:
         lambda delay, task: window.setTimeout(task, delay),
         lambda: float(window.Math.random()),
     )
-    tracker = Tracker(sender, PageReader(), new_uuid4, clock)
+    tracker = Tracker(sender, PageReader(), new_uuid4, clock, members.current)
 
     def track_link(name: object, fields: object) -> None:
         tracker.track(
@@ -76,7 +79,7 @@ def start() -> None:
 
     watch_tracked_links(track_link, sender.flush)
     flush_when_hidden(sender.flush)
-    api, queue = build_api(tracker, console)
+    api, queue = build_api(tracker, members, console)
     queued = window.allegro
     window.allegro = api
     if window.Array.isArray(queued):

@@ -100,6 +100,8 @@ def merge_fields(page: dict[str, str], explicit: dict[str, object]) -> dict[str,
 
 
 def describe(value: object) -> str:
+    if value is None:
+        return "nothing"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):
@@ -110,4 +112,5 @@ def describe(value: object) -> str:
         return "an array"
     if isinstance(value, dict):
         return "an object"
-    return "a " + type(value).__name__
+    # A JS function, Date, Map... (allegro_sdk.browser.js.ForeignValue) names its own kind.
+    return str(getattr(value, "description", "a " + type(value).__name__))

@@ -30,6 +30,7 @@ class Session:
         self.csrf_token = csrf_token
         self.token_expires_at = token_expires_at  # epoch ms
         self.active_until = 0  # epoch ms: the session cookie's expiry, as last written
+        self.customer_id: str | None = None  # the member the collector bound to it, if any
 
 
 class SessionManager:
@@ -48,6 +49,8 @@ class SessionManager:
         self._clock = clock
         self._current: Session | None = None
         self._waiting: list[tuple[Callable[[Session], None], OnFailure]] = []
+        # Told of every session the collector answers with (the member module listens).
+        self.on_session: Callable[[Session], None] | None = None
 
     def device_id(self) -> str:
         """The device cookie's id; a missing or malformed one is replaced by a new UUID v4."""
@@ -89,6 +92,15 @@ class SessionManager:
         """Drop the in-memory session so the next call asks the collector again."""
         self._current = None
 
+    def end(self) -> None:
+        """End the session for every tab: the next call starts a new one."""
+        self._current = None
+        self._cookies.set(SESSION_COOKIE, "", 0)
+
+    def cookie_session_id(self) -> str | None:
+        """The session every tab of the site shares now (the cookie), if any."""
+        return self._cookies.get(SESSION_COOKIE)
+
     def _extend(self, session: Session, now: int) -> None:
         self._cookies.set(SESSION_COOKIE, session.session_id, SESSION_MAX_AGE)
         session.active_until = now + SESSION_MAX_AGE * 1000
@@ -109,11 +121,15 @@ class SessionManager:
                 if not isinstance(expires_at, int) or isinstance(expires_at, bool):
                     expires_at = now + SESSION_MAX_AGE * 1000
                 session = Session(session_id, device_id, token, expires_at)
+                customer_id = body.get("customer_id") if body else None
+                session.customer_id = customer_id if isinstance(customer_id, str) else None
                 self._current = session
                 # Re-writing the device cookie with each new session keeps an active device's id
                 # past browsers' caps on script-set cookie lifetimes (docs/sessions.md).
                 self._cookies.set(DEVICE_COOKIE, device_id, DEVICE_MAX_AGE)
                 self._extend(session, now)
+                if self.on_session is not None:
+                    self.on_session(session)
                 self._settle(lambda use, fail: use(session))
             else:
                 message = f"the collector did not create a session (HTTP {status})"

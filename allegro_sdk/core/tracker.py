@@ -24,12 +24,13 @@ class Tracker:
         read_page: Callable[[], dict[str, str]],
         new_id: NewId,
         clock: Clock,
+        customer: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._sender = sender
         self._read_page = read_page
         self._new_id = new_id
         self._clock = clock
-        self.customer_id: str | None = None
+        self._customer = customer  # the logged-in member's customer id, read at each call
         # The current page's page_view: later events on the page point to it (conversion_pv_id).
         self._page_view_id: str | None = None
 
@@ -46,7 +47,7 @@ class Tracker:
         event["event_id"] = self._new_id()
         event["event_name"] = event_name
         event["timestamp"] = self._clock()
-        event["customer_id"] = self.customer_id
+        event["customer_id"] = self._customer()
         if event_name == PAGE_VIEW:
             self._page_view_id = str(event["event_id"])
         elif event["conversion_pv_id"] is None:

@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from allegro_collector.app import create_app as create_collector
+from allegro_collector.member_tokens import mint_member_token
 from allegro_collector.settings import Settings
 from allegro_collector.tokens import SigningKey
 from demo_site.server import create_app as create_demo_site
@@ -28,8 +29,8 @@ from demo_site.server import create_app as create_demo_site
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "static" / "allegro.js"
 ADMIN_KEY = "browser-tests-admin-key"
-# The member identity secret the demo site (and, with the member API, the collector) share.
-MEMBER_SECRET = "browser-tests-member-secret-of-32-bytes-or-more"
+# The member identity secret the collector and the demo site's login backend share.
+MEMBER_SECRET = "browser-tests-member-identity-secret"
 # Records CSP violations and uncaught errors from the first moment of every page.
 RECORDER = """
 window.__violations = [];
@@ -73,6 +74,10 @@ class Site:
         self.fixtures[name] = (html, csp)
         return f"{self.url}/fixtures/{name}"
 
+    def member_token(self, customer_id: str, secret: str = MEMBER_SECRET) -> str:
+        """What the site's backend would give a browser after its own login check."""
+        return mint_member_token(customer_id, secret, self.url)
+
     def stored_events(self, **filters: str) -> list[dict[str, object]]:
         response = self.admin.get("/v1/events", params={"limit": "1000", **filters})
         response.raise_for_status()
@@ -91,6 +96,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         signing_key=SigningKey.from_secret("browser-tests-secret"),
         allowed_origins=(site_url,),
         admin_key=ADMIN_KEY,
+        member_secret=MEMBER_SECRET.encode(),
+        member_audience=site_url,
     )
     admin = httpx.Client(
         base_url=collector_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import uuid
 from contextlib import closing
@@ -102,3 +103,14 @@ def make_settings(db_path: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+MEMBER_SECRET = "demo-member-identity-secret-0123456789"
+MEMBER_AUDIENCE = ALLOWED_ORIGIN
+
+
+def with_members(settings: Settings) -> Settings:
+    """The same settings with member login enabled."""
+    return dataclasses.replace(
+        settings, member_secret=MEMBER_SECRET.encode(), member_audience=MEMBER_AUDIENCE
+    )

@@ -50,6 +50,27 @@ def test_ingest_queue_flags() -> None:
     assert (flagged.max_pending_batches, flagged.retry_after_seconds) == (5, 3)
 
 
+def test_member_flags_and_environment() -> None:
+    secret = "m" * 32
+    args = ["--secret", "s", "--member-secret", secret, "--member-audience", ALLOWED_ORIGIN]
+    flagged = build_settings(build_parser().parse_args(args), {})
+    assert (flagged.member_secret, flagged.member_audience) == (secret.encode(), ALLOWED_ORIGIN)
+    environ = {"ALLEGRO_MEMBER_SECRET": secret, "ALLEGRO_MEMBER_AUDIENCE": ALLOWED_ORIGIN}
+    from_env = build_settings(build_parser().parse_args(["--secret", "s"]), environ)
+    assert (from_env.member_secret, from_env.member_audience) == (secret.encode(), ALLOWED_ORIGIN)
+
+
+def test_half_a_member_configuration_exits_with_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from allegro_collector.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(["--secret", "s", "--member-audience", ALLOWED_ORIGIN], environ={})
+    assert caught.value.code == 2
+    assert "both the identity secret and the audience" in capsys.readouterr().err
+
+
 def test_zero_pending_batches_exits_with_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     from allegro_collector.cli import main
 
@@ -81,6 +102,7 @@ def test_missing_secret_and_admin_key_warn(caplog: pytest.LogCaptureFixture) -> 
     assert first.signing_key != second.signing_key  # a random secret each start
     messages = " ".join(record.getMessage() for record in caplog.records)
     assert "ALLEGRO_SECRET" in messages and "ALLEGRO_ADMIN_KEY" in messages
+    assert "member.login() answers 501" in messages
 
 
 def test_invalid_configuration_exits_with_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

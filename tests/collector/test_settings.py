@@ -40,6 +40,10 @@ def test_verification_keys_hold_current_and_previous() -> None:
         ({"token_lifetime_ms": 0}, "positive"),
         ({"max_pending_batches": 0}, "pending batches"),
         ({"retry_after_seconds": 0}, "Retry-After"),
+        ({"member_secret": b"x" * 32}, "both the identity secret and the audience"),
+        ({"member_audience": "https://a.example"}, "both the identity secret and the audience"),
+        ({"member_secret": b"short", "member_audience": "https://a.example"}, "32 bytes"),
+        ({"member_secret": b"x" * 32, "member_audience": ""}, "must not be empty"),
     ],
 )
 def test_invalid_configuration_is_refused(overrides: dict[str, object], message: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from allegro_collector.schemas import Event
-from allegro_collector.storage import Storage, StorageClosedError
+from allegro_collector.storage import Binding, LiveSession, Storage, StorageClosedError
 
 SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
@@ -94,8 +94,51 @@ def test_session_renewal_needs_same_device_and_a_live_session(storage: Storage) 
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
     assert not storage.renew_session(SESSION, str(uuid.uuid4()), now_ms=50, expires_at=150)
     assert not storage.renew_session("unknown", DEVICE, now_ms=50, expires_at=150)
-    assert storage.renew_session(SESSION, DEVICE, now_ms=50, expires_at=150)
+    assert storage.renew_session(SESSION, DEVICE, now_ms=50, expires_at=150) == LiveSession(None)
     assert not storage.renew_session(SESSION, DEVICE, now_ms=150, expires_at=250)
+
+
+def test_member_binding(storage: Storage) -> None:
+    storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
+    assert storage.bind_member(SESSION, str(uuid.uuid4()), "c-1", now_ms=10) is Binding.SESSION_OVER
+    assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=100) is Binding.SESSION_OVER
+    assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10) is Binding.BOUND
+    assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=20) is Binding.BOUND
+    assert storage.bind_member(SESSION, DEVICE, "c-2", now_ms=30) is Binding.OTHER_MEMBER
+    assert storage.renew_session(SESSION, DEVICE, now_ms=40, expires_at=140) == LiveSession("c-1")
+
+
+def test_events_keep_only_the_customer_id_bound_to_their_session(storage: Storage) -> None:
+    storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
+    storage.store_events([event(customer_id="c-1")], received_at=1, session_expires_at=100)
+    storage.bind_member(SESSION, DEVICE, "c-1", now_ms=2)
+    storage.store_events(
+        [event(customer_id="c-1"), event(customer_id="c-2")], received_at=3, session_expires_at=100
+    )
+    assert rows(storage, "SELECT customer_id FROM events ORDER BY rowid") == [
+        (None,),
+        ("c-1",),
+        (None,),
+    ]
+
+
+def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(
+            "CREATE TABLE sessions (session_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, "
+            "created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)"
+        )
+        db.execute("INSERT INTO sessions VALUES (?, ?, 0, 100)", (SESSION, DEVICE))
+        db.execute("PRAGMA user_version=1")
+        db.commit()
+    storage = Storage(path)
+    storage.open()
+    try:
+        assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10) is Binding.BOUND
+    finally:
+        storage.close()
+    assert rows(storage, "PRAGMA user_version") == [(2,)]
 
 
 def test_stored_events_extend_their_session(storage: Storage) -> None:

@@ -25,7 +25,10 @@ class FakeCookies:
         return self.values.get(name)
 
     def set(self, name: str, value: str, max_age_seconds: int) -> None:
-        self.values[name] = value
+        if max_age_seconds > 0:
+            self.values[name] = value
+        else:
+            self.values.pop(name, None)  # Max-Age=0 deletes, as in browsers
         self.writes.append((name, value, max_age_seconds))
 
     def writes_of(self, name: str) -> list[tuple[str, int]]:
@@ -77,11 +80,13 @@ class FakeSessionEndpoint:
         csrf_token: str,
         status: int = 201,
         expires_at: int = FAKE_NOW + TOKEN_LIFETIME_MS,
+        customer_id: str | None = None,
     ) -> None:
         body: dict[str, object] = {
             "session_id": session_id,
             "csrf_token": csrf_token,
             "expires_at": expires_at,
+            "customer_id": customer_id,
         }
         self.last.on_response(status, body)
 

@@ -312,7 +312,7 @@ def test_explicit_values_over_page_values_after_validation() -> None:
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (None, "a NoneType"),
+        (None, "nothing"),
         (True, "a boolean"),
         (0, "the number 0"),
         (2.5, "the number 2.5"),
@@ -332,3 +332,10 @@ def test_describe(value: object, text: str) -> None:
 )
 def test_utf8_length_matches_the_stdlib_encoder(text: str) -> None:
     assert utf8_length(text) == len(text.encode("utf-8"))
+
+
+def test_describe_uses_a_foreign_values_own_description() -> None:
+    class Foreign:
+        description = "a JavaScript Date"
+
+    assert describe(Foreign()) == "a JavaScript Date"

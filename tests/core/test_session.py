@@ -449,3 +449,20 @@ def test_an_answer_without_expiry_is_taken_as_thirty_minutes() -> None:
 
     manager = SessionManager(jar, Ids(), answer_at_once, clock)
     assert ask(manager).sessions[0].token_expires_at == FAKE_NOW + 30 * MINUTE_MS
+
+
+def test_end_drops_the_session_for_every_tab_and_the_next_call_starts_a_new_one() -> None:
+    cookies = FakeCookies({DEVICE_COOKIE: DEVICE})
+    endpoint = FakeSessionEndpoint()
+    sessions = SessionManager(cookies, Ids(), endpoint, Clock(FAKE_NOW))
+    seen: list[Session] = []
+    sessions.on_session = seen.append
+    sessions.with_session(lambda session: None, lambda message: None)
+    endpoint.answer(SESSION, "token-1", customer_id="c-42")
+    assert sessions.cookie_session_id() == SESSION
+    assert [(s.session_id, s.customer_id) for s in seen] == [(SESSION, "c-42")]
+    sessions.end()
+    assert sessions.cookie_session_id() is None
+    sessions.with_session(lambda session: None, lambda message: None)
+    assert endpoint.last.session_id is None  # a new session, not a renewal
+    assert cookies.writes_of(SESSION_COOKIE)[-1] == ("", 0)

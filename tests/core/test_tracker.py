@@ -97,7 +97,10 @@ class Harness:
             self.timers,
             lambda: 0.5,
         )
-        self.tracker = Tracker(self.sender, self.page, self.ids, self.clock)
+        self.customer_id: str | None = None
+        self.tracker = Tracker(
+            self.sender, self.page, self.ids, self.clock, lambda: self.customer_id
+        )
 
     def track(self, name: object, data: object = None) -> Outcome:
         outcome = Outcome()
@@ -198,7 +201,7 @@ def test_explicit_values_win_over_page_values() -> None:
 
 def test_customer_id_is_attached() -> None:
     harness = Harness()
-    harness.tracker.customer_id = "customer-42"
+    harness.customer_id = "customer-42"
     harness.track("x")
     harness.answer_session()
     assert harness.sent_event()["customer_id"] == "customer-42"
@@ -386,9 +389,9 @@ def test_page_is_read_at_call_time_not_at_send_time() -> None:
 
 def test_customer_id_is_taken_at_call_time() -> None:
     harness = Harness()
-    harness.tracker.customer_id = "before"
+    harness.customer_id = "before"
     harness.track("x")
-    harness.tracker.customer_id = "after"
+    harness.customer_id = "after"
     harness.answer_session()
     assert harness.sent_event()["customer_id"] == "before"
 

@@ -1,0 +1,77 @@
+"""`POST /v1/members/login`: bind a verified member to the browser's session.
+
+The browser brings the token the site's backend minted (`member_tokens`); the CSRF token proves
+the session and device are the browser's own. Once bound, every event stored for the session
+carries the member's `customer_id`; nothing the browser claims later can change it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from allegro_collector import tokens
+from allegro_collector.bodies import read_json
+from allegro_collector.clock import Clock
+from allegro_collector.errors import ApiError
+from allegro_collector.events_api import CSRF_HEADER
+from allegro_collector.member_tokens import (
+    MemberTokenError,
+    MemberTokenProblem,
+    verify_member_token,
+)
+from allegro_collector.schemas import MemberLogin, first_error
+from allegro_collector.settings import Settings
+from allegro_collector.storage import Binding, Storage
+
+NOT_ENABLED = (
+    "member login is not enabled on this collector: "
+    "start it with --member-secret and --member-audience"
+)
+
+
+async def login(
+    request: Request, *, settings: Settings, storage: Storage, clock: Clock
+) -> Response:
+    if settings.member_secret is None or settings.member_audience is None:
+        raise ApiError(501, NOT_ENABLED)
+    try:
+        body = MemberLogin.model_validate(await read_json(request, settings.max_body_bytes))
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        raise ApiError(400, message, field) from None
+    now = clock()
+    try:
+        claims = tokens.verify(request.headers.get(CSRF_HEADER), settings.verification_keys, now)
+        claims.check_binding(body.session_id, body.device_id)
+    except tokens.TokenError as exc:
+        field = {
+            tokens.TokenProblem.WRONG_SESSION: "session_id",
+            tokens.TokenProblem.WRONG_DEVICE: "device_id",
+        }.get(exc.problem, "csrf_token")
+        raise ApiError(403, exc.message, field) from None
+    try:
+        verify_member_token(
+            body.token, settings.member_secret, settings.member_audience, body.customer_id
+        )
+    except MemberTokenError as exc:
+        field = "customer_id" if exc.problem is MemberTokenProblem.WRONG_CUSTOMER else "token"
+        raise ApiError(401, exc.message, field, {"WWW-Authenticate": "Bearer"}) from None
+    binding = await run_in_threadpool(
+        storage.bind_member, body.session_id, body.device_id, body.customer_id, now
+    )
+    if binding is Binding.SESSION_OVER:
+        raise ApiError(409, "the session has ended; start a new one and log in again", "session_id")
+    if binding is Binding.OTHER_MEMBER:
+        raise ApiError(409, "the session belongs to another member; log out first", "customer_id")
+    return JSONResponse({"customer_id": body.customer_id, "session_id": body.session_id})
+
+
+def routes(settings: Settings, storage: Storage, clock: Clock) -> list[Route]:
+    endpoint = functools.partial(login, settings=settings, storage=storage, clock=clock)
+    return [Route("/v1/members/login", endpoint, methods=["POST"])]

@@ -1,0 +1,164 @@
+"""allegro.member: log a verified member in to the session, out again, and say who it is.
+
+The collector is the authority: it binds the member to the session after checking the token
+the site's backend signed, and stamps `customer_id` on stored events itself. The SDK keeps a
+note of the member per session (`[session_id, customer_id]` in storage) so that every tab, and
+the next page, knows who is logged in for as long as the session lives (docs/member.md).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .errors import DeliveryError, InvalidCallError, TrackingError
+from .event import MAX_FIELD_LENGTH, describe
+from .json_encoding import encode
+from .sender import CSRF_HEADER, error_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .ports import Console, KeyValueStore, PostJson
+    from .session import Session, SessionManager
+
+MEMBER_KEY = "allegro_member"
+USAGE = "member.login() needs { customer_id, token }: the token your backend signed"
+# A refused CSRF token (403) or a session that ended (409 on session_id) is retried once on a
+# fresh session; every other refusal is final.
+RETRY_ONCE = (403, 409)
+
+
+def check_credentials(credentials: object) -> tuple[str, str]:
+    if not isinstance(credentials, dict):
+        raise InvalidCallError(f"{USAGE}; got {describe(credentials)}")
+    customer_id = credentials.get("customer_id")
+    token = credentials.get("token")
+    for name, value in (("customer_id", customer_id), ("token", token)):
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidCallError(f"member.login(): '{name}' must be a non-empty string; {USAGE}")
+    assert isinstance(customer_id, str) and isinstance(token, str)
+    if len(customer_id) > MAX_FIELD_LENGTH:
+        raise InvalidCallError(
+            f"member.login(): 'customer_id' is {len(customer_id)} characters long; "
+            f"the limit is {MAX_FIELD_LENGTH}"
+        )
+    return customer_id, token.strip()
+
+
+class Members:
+    def __init__(
+        self,
+        collector_url: str,
+        sessions: SessionManager,
+        post_json: PostJson,
+        store: KeyValueStore,
+        console: Console,
+    ) -> None:
+        self._login_url = collector_url.rstrip("/") + "/v1/members/login"
+        self._sessions = sessions
+        self._post_json = post_json
+        self._store = store
+        self._console = console
+        self._note: object = None  # the stored note, kept here too where storage fails
+        sessions.on_session = self._learn
+
+    def current(self) -> str | None:
+        """The customer id logged in to the live session, or None."""
+        note = self._load()
+        if (
+            isinstance(note, list)
+            and len(note) == 2
+            and note[0] == self._sessions.cookie_session_id()
+            and isinstance(note[1], str)
+        ):
+            return note[1]
+        return None
+
+    def login(
+        self,
+        credentials: object,
+        resolve: Callable[[str], None],
+        reject: Callable[[TrackingError], None],
+    ) -> None:
+        """Exactly one of `resolve(customer_id)` or `reject(error)` follows."""
+        try:
+            customer_id, token = check_credentials(credentials)
+        except InvalidCallError as error:
+            reject(error)
+            return
+        current = self.current()
+        if current is not None and current != customer_id:
+            self._end_session()  # another member: the same as logging out first
+
+        def post(session: Session, retried: bool) -> None:
+            def answered(
+                status: int, body: dict[str, object] | None, retry_after: float | None = None
+            ) -> None:
+                if status == 200:
+                    self._save([session.session_id, customer_id])
+                    resolve(customer_id)
+                elif status in RETRY_ONCE and not retried:
+                    self._sessions.forget()
+                    self._sessions.with_session(lambda fresh: post(fresh, True), failed)
+                else:
+                    problem = error_text(body.get("error")) if body else f"HTTP {status}"
+                    reject(DeliveryError("member.login() was refused: " + problem))
+
+            body = {
+                "device_id": session.device_id,
+                "session_id": session.session_id,
+                "customer_id": customer_id,
+                "token": token,
+            }
+            self._post_json(
+                self._login_url,
+                encode(body),
+                {CSRF_HEADER: session.csrf_token},
+                answered,
+                lambda message: failed("could not reach the collector: " + message),
+            )
+
+        def failed(message: str) -> None:
+            reject(DeliveryError("member.login() failed: " + message))
+
+        self._sessions.with_session(lambda session: post(session, False), failed)
+
+    def logout(self, done: Callable[[], None]) -> None:
+        """Forget the member and start a new session; `done` follows either way."""
+        self._end_session()
+
+        def not_started(message: str) -> None:
+            self._console.warn(
+                f"member.logout(): logged out; a new session will start later ({message})"
+            )
+            done()
+
+        self._sessions.with_session(lambda session: done(), not_started)
+
+    def _end_session(self) -> None:
+        self._remove()
+        self._sessions.end()
+
+    def _learn(self, session: Session) -> None:
+        """A session answer names its member (a reload, another tab's login): note it."""
+        if session.customer_id is not None:
+            self._save([session.session_id, session.customer_id])
+
+    def _load(self) -> object:
+        self._note = self._with_storage(lambda: self._store.load(MEMBER_KEY), self._note)
+        return self._note
+
+    def _save(self, note: list[str]) -> None:
+        self._note = note
+        self._with_storage(lambda: self._store.save(MEMBER_KEY, note), None)
+
+    def _remove(self) -> None:
+        self._note = None
+        self._with_storage(lambda: self._store.remove(MEMBER_KEY), None)
+
+    def _with_storage(self, action: Callable[[], object], fallback: object) -> object:
+        """Storage may be disabled or full: the note kept in memory then serves this page."""
+        try:
+            return action()
+        except Exception:
+            return fallback

@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from allegro_collector.member_tokens import mint_member_token
+from allegro_collector.settings import Settings
+
+from .support import (
+    MEMBER_AUDIENCE,
+    MEMBER_SECRET,
+    Collector,
+    StartCollector,
+    make_event,
+    with_members,
+)
+
+
+@pytest.fixture
+def members(start_collector: StartCollector, settings: Settings) -> Collector:
+    return start_collector(with_members(settings))
+
+
+def token_for(customer_id: str, **claims: object) -> str:
+    if not claims:
+        return mint_member_token(customer_id, MEMBER_SECRET, MEMBER_AUDIENCE)
+    now = int(time.time())
+    values: dict[str, object] = {"sub": customer_id, "aud": MEMBER_AUDIENCE, "iat": now}
+    values["exp"] = now + 60
+    values.update(claims)
+    return jwt.encode(values, MEMBER_SECRET, algorithm="HS256")
+
+
+def log_in(
+    collector: Collector,
+    session: dict[str, Any],
+    customer_id: str = "c-42",
+    token: str | None = None,
+    **overrides: Any,
+) -> httpx.Response:
+    body = {
+        "device_id": session["device_id"],
+        "session_id": session["session_id"],
+        "customer_id": customer_id,
+        "token": token_for(customer_id) if token is None else token,
+        **overrides,
+    }
+    return collector.client.post(
+        "/v1/members/login", json=body, headers={"X-Allegro-CSRF": session["csrf_token"]}
+    )
+
+
+def error(response: httpx.Response) -> tuple[int, str | None, str]:
+    detail = response.json()["error"]
+    return response.status_code, detail["field"], detail["message"]
+
+
+def test_login_binds_the_member_and_later_events_carry_it(members: Collector) -> None:
+    session = members.new_session()
+    response = log_in(members, session)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"customer_id": "c-42", "session_id": session["session_id"]}
+    event = make_event(session, customer_id="c-42")
+    assert members.post_events(session, [event]).status_code == 200
+    assert members.stored()[0]["customer_id"] == "c-42"
+
+
+def test_customer_ids_no_login_backs_are_not_stored(members: Collector) -> None:
+    """The browser cannot make an event claim a member: only a verified login can."""
+    anonymous = members.new_session()
+    logged_in = members.new_session()
+    assert log_in(members, logged_in, "c-42").status_code == 200
+    claims = [
+        make_event(anonymous, customer_id="c-42"),  # no member bound to this session
+        make_event(logged_in, customer_id="c-99"),  # another member than the bound one
+        make_event(logged_in, customer_id=None),  # tracked before the login finished
+    ]
+    for event in claims:
+        session = anonymous if event["session_id"] == anonymous["session_id"] else logged_in
+        assert members.post_events(session, [event]).json()["accepted"] == [event["event_id"]]
+    assert [stored["customer_id"] for stored in members.stored()] == [None, None, None]
+
+
+def test_renewing_the_session_returns_the_bound_member(members: Collector) -> None:
+    session = members.new_session()
+    assert log_in(members, session).status_code == 200
+    response = members.client.post(
+        "/v1/sessions",
+        json={"device_id": session["device_id"], "session_id": session["session_id"]},
+    )
+    assert response.status_code == 201
+    assert response.json()["session_id"] == session["session_id"]
+    assert response.json()["customer_id"] == "c-42"
+    assert members.new_session()["customer_id"] is None
+
+
+def test_same_member_again_is_accepted(members: Collector) -> None:
+    session = members.new_session()
+    assert log_in(members, session).status_code == 200
+    assert log_in(members, session).status_code == 200
+
+
+def test_another_member_on_a_bound_session_is_refused(members: Collector) -> None:
+    session = members.new_session()
+    assert log_in(members, session, "c-42").status_code == 200
+    assert error(log_in(members, session, "c-43")) == (
+        409,
+        "customer_id",
+        "the session belongs to another member; log out first",
+    )
+    assert members.db_rows("SELECT customer_id FROM sessions") == [("c-42",)]
+
+
+def test_ended_session_is_refused(start_collector: StartCollector, settings: Settings) -> None:
+    """A session can end before its CSRF token does when sessions are set shorter than tokens."""
+    short = dataclasses.replace(with_members(settings), session_lifetime_ms=10 * 60_000)
+    members = start_collector(short)
+    members.clock.now = 1_790_000_000_000
+    session = members.new_session()
+    members.clock.now += 11 * 60_000
+    assert error(log_in(members, session)) == (
+        409,
+        "session_id",
+        "the session has ended; start a new one and log in again",
+    )
+    assert members.db_rows("SELECT customer_id FROM sessions") == [(None,)]
+
+
+@pytest.mark.parametrize(
+    ("claims", "field", "message"),
+    [
+        ({"aud": "https://other.example"}, "token", "member token is for another site (aud)"),
+        ({"exp": int(time.time()) - 60, "iat": int(time.time()) - 120}, "token", "has expired"),
+        ({"exp": int(time.time()) + 7200}, "token", "the most allowed is 3600 s"),
+        ({"iat": int(time.time()) + 600, "exp": int(time.time()) + 660}, "token", "in the future"),
+        ({"sub": "c-99"}, "customer_id", "does not match the member token's subject (sub)"),
+    ],
+)
+def test_bad_claims_are_refused_and_bind_nothing(
+    members: Collector, claims: dict[str, object], field: str, message: str
+) -> None:
+    session = members.new_session()
+    status, found_field, found_message = error(
+        log_in(members, session, token=token_for("c-42", **claims))
+    )
+    assert (status, found_field) == (401, field)
+    assert message in found_message
+    assert members.db_rows("SELECT customer_id FROM sessions") == [(None,)]
+
+
+def test_forged_and_unsigned_tokens_are_refused(members: Collector) -> None:
+    session = members.new_session()
+    forged = mint_member_token("c-42", "an-attacker-guessed-secret-32-bytes!", MEMBER_AUDIENCE)
+    assert error(log_in(members, session, token=forged)) == (
+        401,
+        "token",
+        "member token has an invalid signature",
+    )
+    header, payload, _ = token_for("c-42").split(".")
+    none_header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"  # {"alg":"none","typ":"JWT"}
+    for token in (f"{none_header}.{payload}.", f"{header}.{payload}.", "garbage"):
+        status, field, _ = error(log_in(members, session, token=token))
+        assert (status, field) == (401, "token")
+    assert members.db_rows("SELECT customer_id FROM sessions") == [(None,)]
+
+
+def test_csrf_token_must_be_the_sessions(members: Collector) -> None:
+    mine = members.new_session()
+    other = members.new_session()
+    response = members.client.post(
+        "/v1/members/login",
+        json={
+            "device_id": mine["device_id"],
+            "session_id": mine["session_id"],
+            "customer_id": "c-42",
+            "token": token_for("c-42"),
+        },
+        headers={"X-Allegro-CSRF": other["csrf_token"]},
+    )
+    assert error(response)[:2] == (403, "session_id")
+    response = members.client.post(
+        "/v1/members/login",
+        json={
+            "device_id": mine["device_id"],
+            "session_id": mine["session_id"],
+            "customer_id": "c-42",
+            "token": token_for("c-42"),
+        },
+    )
+    assert error(response) == (403, "csrf_token", "CSRF token is missing")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"customer_id": ""}, "customer_id"),
+        ({"customer_id": 42}, "customer_id"),
+        ({"token": ""}, "token"),
+        ({"device_id": "not-a-uuid"}, "device_id"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_malformed_bodies_name_the_field(
+    members: Collector, overrides: dict[str, object], field: str
+) -> None:
+    session = members.new_session()
+    fields: dict[str, Any] = {"token": token_for("c-42"), **overrides}
+    status, found, _ = error(log_in(members, session, **fields))
+    assert (status, found) == (400, field)
+
+
+def test_login_is_refused_when_not_configured(collector: Collector) -> None:
+    session = collector.new_session()
+    status, field, message = error(log_in(collector, session))
+    assert (status, field) == (501, None)
+    assert "--member-secret and --member-audience" in message
+
+
+def test_a_new_device_id_is_not_a_member(members: Collector) -> None:
+    session = members.new_session()
+    assert log_in(members, session).status_code == 200
+    stranger = members.new_session(str(uuid.uuid4()))
+    assert stranger["customer_id"] is None

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from allegro_sdk.core.errors import DeliveryError, InvalidCallError
+from allegro_sdk.core.member import MEMBER_KEY, Members
+from allegro_sdk.core.session import SESSION_COOKIE, SessionManager
+
+from .fakes import (
+    FAKE_NOW,
+    Clock,
+    FakeConsole,
+    FakeCookies,
+    FakePostJson,
+    FakeSessionEndpoint,
+    FakeStore,
+    Ids,
+)
+
+DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
+NEXT_SESSION = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+LOGIN_URL = "https://collector.example/v1/members/login"
+
+
+class Harness:
+    def __init__(self, store: FakeStore | None = None, cookies: FakeCookies | None = None) -> None:
+        self.cookies = cookies or FakeCookies({"allegro_device_id": DEVICE})
+        self.endpoint = FakeSessionEndpoint()
+        self.sessions = SessionManager(self.cookies, Ids(), self.endpoint, Clock(FAKE_NOW))
+        self.post = FakePostJson()
+        self.store = store or FakeStore()
+        self.console = FakeConsole()
+        self.members = Members(
+            "https://collector.example/", self.sessions, self.post, self.store, self.console
+        )
+        self.resolved: list[str] = []
+        self.rejected: list[Exception] = []
+
+    def login(self, credentials: object) -> None:
+        self.members.login(credentials, self.resolved.append, self.rejected.append)
+
+    def answer_login(self, status: int = 200, body: dict[str, object] | None = None) -> None:
+        self.post.last.on_response(status, body, None)
+
+    def logged_in(self, customer_id: str = "c-42") -> None:
+        self.login({"customer_id": customer_id, "token": "jwt"})
+        self.endpoint.answer(SESSION, "csrf-1")
+        self.answer_login(200, {"customer_id": customer_id, "session_id": SESSION})
+
+
+def test_login_creates_the_session_then_posts_the_token_with_csrf() -> None:
+    harness = Harness()
+    harness.login({"customer_id": "c-42", "token": " jwt "})
+    assert harness.post.posts == []  # waits for the session the login creates
+    assert harness.endpoint.last.session_id is None
+    harness.endpoint.answer(SESSION, "csrf-1")
+    post = harness.post.last
+    assert post.url == LOGIN_URL
+    assert post.headers == {"X-Allegro-CSRF": "csrf-1"}
+    assert json.loads(post.body) == {
+        "device_id": DEVICE,
+        "session_id": SESSION,
+        "customer_id": "c-42",
+        "token": "jwt",
+    }
+    assert harness.members.current() is None  # not before the collector says so
+    harness.answer_login(200, {"customer_id": "c-42", "session_id": SESSION})
+    assert harness.resolved == ["c-42"]
+    assert harness.members.current() == "c-42"
+    assert harness.store.values[MEMBER_KEY] == [SESSION, "c-42"]
+
+
+@pytest.mark.parametrize(
+    ("credentials", "message"),
+    [
+        (None, "member.login() needs { customer_id, token }"),
+        ("c-42", "needs { customer_id, token }: the token your backend signed; got a string"),
+        ({"token": "jwt"}, "'customer_id' must be a non-empty string"),
+        ({"customer_id": 42, "token": "jwt"}, "'customer_id' must be a non-empty string"),
+        ({"customer_id": "c-42"}, "'token' must be a non-empty string"),
+        ({"customer_id": "c-42", "token": "  "}, "'token' must be a non-empty string"),
+        ({"customer_id": "c" * 2049, "token": "jwt"}, "2049 characters long; the limit is 2048"),
+    ],
+)
+def test_bad_calls_reject_without_a_request(credentials: object, message: str) -> None:
+    harness = Harness()
+    harness.login(credentials)
+    assert len(harness.rejected) == 1
+    assert isinstance(harness.rejected[0], InvalidCallError)
+    assert message in str(harness.rejected[0])
+    assert harness.endpoint.requests == [] and harness.post.posts == []
+
+
+def test_refused_token_rejects_with_the_collectors_reason_and_binds_nothing() -> None:
+    harness = Harness()
+    harness.login({"customer_id": "c-42", "token": "forged"})
+    harness.endpoint.answer(SESSION, "csrf-1")
+    harness.answer_login(
+        401, {"error": {"field": "token", "message": "member token has an invalid signature"}}
+    )
+    assert [str(error) for error in harness.rejected] == [
+        "member.login() was refused: member token has an invalid signature (field token)"
+    ]
+    assert isinstance(harness.rejected[0], DeliveryError)
+    assert harness.members.current() is None
+    assert MEMBER_KEY not in harness.store.values
+
+
+def test_refused_csrf_token_is_renewed_once() -> None:
+    harness = Harness()
+    harness.login({"customer_id": "c-42", "token": "jwt"})
+    harness.endpoint.answer(SESSION, "csrf-old")
+    harness.answer_login(403, {"error": {"field": "csrf_token", "message": "expired"}})
+    harness.endpoint.answer(SESSION, "csrf-new")
+    assert harness.post.last.headers == {"X-Allegro-CSRF": "csrf-new"}
+    harness.answer_login(403, {"error": {"field": "csrf_token", "message": "expired"}})
+    assert "refused: expired (field csrf_token)" in str(harness.rejected[0])
+    assert len(harness.post.posts) == 2
+
+
+def test_unreachable_collector_rejects() -> None:
+    harness = Harness()
+    harness.login({"customer_id": "c-42", "token": "jwt"})
+    harness.endpoint.last.on_failure("TypeError: Failed to fetch")
+    assert [str(error) for error in harness.rejected] == [
+        "member.login() failed: could not reach the collector: TypeError: Failed to fetch"
+    ]
+    harness = Harness()
+    harness.login({"customer_id": "c-42", "token": "jwt"})
+    harness.endpoint.answer(SESSION, "csrf-1")
+    harness.post.last.on_failure("TypeError: Failed to fetch")
+    assert "could not reach the collector" in str(harness.rejected[0])
+
+
+def test_logout_forgets_the_member_and_starts_a_new_session() -> None:
+    harness = Harness()
+    harness.logged_in()
+    done: list[bool] = []
+    harness.members.logout(lambda: done.append(True))
+    assert harness.members.current() is None
+    assert MEMBER_KEY not in harness.store.values
+    assert harness.cookies.get(SESSION_COOKIE) is None
+    assert harness.endpoint.last.session_id is None  # a new session, not a renewal
+    assert done == []
+    harness.endpoint.answer(NEXT_SESSION, "csrf-2")
+    assert done == [True]
+    assert harness.cookies.get(SESSION_COOKIE) == NEXT_SESSION
+
+
+def test_logout_resolves_and_warns_when_no_new_session_can_start() -> None:
+    harness = Harness()
+    harness.logged_in()
+    done: list[bool] = []
+    harness.members.logout(lambda: done.append(True))
+    harness.endpoint.last.on_failure("offline")
+    assert done == [True]
+    assert harness.members.current() is None
+    assert "logged out; a new session will start later" in harness.console.warnings[0]
+
+
+def test_logging_in_as_another_member_starts_a_new_session_first() -> None:
+    harness = Harness()
+    harness.logged_in("c-42")
+    harness.login({"customer_id": "c-43", "token": "jwt"})
+    assert harness.members.current() is None
+    assert harness.endpoint.last.session_id is None
+    harness.endpoint.answer(NEXT_SESSION, "csrf-2")
+    assert json.loads(harness.post.last.body)["session_id"] == NEXT_SESSION
+
+
+def test_the_member_lasts_as_long_as_its_session() -> None:
+    harness = Harness()
+    harness.logged_in()
+    harness.cookies.set(SESSION_COOKIE, NEXT_SESSION, 1800)  # another tab's new session
+    assert harness.members.current() is None
+
+
+def test_a_session_answer_naming_a_member_teaches_this_tab() -> None:
+    """A reload, or another tab's login: the collector's renewal answer names the member."""
+    store = FakeStore()
+    harness = Harness(store)
+    harness.sessions.with_session(lambda session: None, lambda message: None)
+    harness.endpoint.answer(SESSION, "csrf-1", customer_id="c-42")
+    assert harness.members.current() == "c-42"
+    assert store.values[MEMBER_KEY] == [SESSION, "c-42"]
+
+
+def test_another_page_reads_the_stored_member() -> None:
+    store = FakeStore({MEMBER_KEY: [SESSION, "c-42"]})
+    cookies = FakeCookies({"allegro_device_id": DEVICE, SESSION_COOKIE: SESSION})
+    assert Harness(store, cookies).members.current() == "c-42"
+    assert Harness(FakeStore({MEMBER_KEY: "junk"}), cookies).members.current() is None
+
+
+def test_broken_storage_keeps_the_member_in_memory() -> None:
+    harness = Harness(FakeStore(broken=True))
+    harness.logged_in()
+    assert harness.resolved == ["c-42"]
+    assert harness.members.current() == "c-42"
+    harness.members.logout(lambda: None)
+    assert harness.members.current() is None
