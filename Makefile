@@ -55,11 +55,17 @@ bench: build
 	$(PY) benchmarks/metadata_cost.py
 	$(PY) benchmarks/delivery.py
 
+# Demo-only secrets, shared by the two servers through the environment (never use them elsewhere).
+DEMO_ENV := ALLEGRO_ADMIN_KEY=demo-admin-key \
+	ALLEGRO_MEMBER_SECRET=demo-member-identity-secret-not-for-production \
+	ALLEGRO_MEMBER_AUDIENCE=http://127.0.0.1:$(DEMO_PORT)
+
 demo: build
 	@echo "collector: http://127.0.0.1:$(COLLECTOR_PORT)  (events in demo-events.sqlite3, admin key: demo-admin-key)"
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	export $(DEMO_ENV); \
 	$(VENV)/bin/allegro-collector --host 127.0.0.1 --port $(COLLECTOR_PORT) --db demo-events.sqlite3 \
-	  --allow-origin http://127.0.0.1:$(DEMO_PORT) --admin-key demo-admin-key & \
+	  --allow-origin http://127.0.0.1:$(DEMO_PORT) & \
 	$(PY) -m demo_site --host 127.0.0.1 --port $(DEMO_PORT) --collector http://127.0.0.1:$(COLLECTOR_PORT) & \
 	wait
 

@@ -226,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--member-audience",
-        default=None,
-        help="the audience of member tokens; default: http://HOST:PORT of this site",
+        default=os.environ.get("ALLEGRO_MEMBER_AUDIENCE"),
+        help="the audience of member tokens, the collector's --member-audience "
+        "(env ALLEGRO_MEMBER_AUDIENCE); default: http://HOST:PORT of this site",
     )
     args = parser.parse_args(argv)
     origin = f"http://{args.host}:{args.port}"
