@@ -1,0 +1,298 @@
+"""The demo site in real headless Chromium: every page tracks its page_view with the metadata its
+markup declares, the buttons and links track their events, the live view updates itself, and a
+member logs in through the form and out again. Screenshots of the home page and the live view at
+desktop and phone widths are saved to test-artifacts/screenshots/ and checked for content."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+import uuid
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.demo_site.expected import PAGE_METADATA, expected_metadata
+
+from .conftest import ROOT, Console, Site, violations
+
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+METADATA_FIELDS = (
+    "url",
+    "referer",
+    "page_title",
+    "content_type",
+    "content_id",
+    "publisher",
+    "object_type",
+    "object_id",
+    "context",
+    "url_in_click",
+)
+VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
+# Words that must not be visible on a page that works.
+TROUBLE = re.compile(r"error|traceback|exception|cannot show|not found|did not answer", re.I)
+
+
+def page_view_id(page: Page) -> str:
+    """Wait for the page's snippet to report its stored page_view; its event id."""
+    page.locator("#last-event", has_text="stored").wait_for(timeout=15000)
+    return str(page.text_content("#last-event")).rsplit(" ", 1)[-1]
+
+
+def stored(site: Site, event_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The stored event with this id (events sent by a beacon may take a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in site.stored_events() if e["event_id"] == event_id]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"event {event_id} was not stored"
+        time.sleep(0.1)
+
+
+def stored_named(site: Site, device_id: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in site.stored_events(device_id=device_id) if e["event_name"] == name]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no {name} event stored for device {device_id}"
+        time.sleep(0.1)
+
+
+def cookies(page: Page) -> dict[str, str]:
+    return {str(c["name"]): str(c["value"]) for c in page.context.cookies()}
+
+
+@pytest.mark.parametrize("path", list(PAGE_METADATA))
+def test_every_page_stores_its_page_view_with_the_declared_metadata(
+    site: Site, page: Page, console: Console, path: str
+) -> None:
+    page.goto(site.url + path)
+    event = stored(site, page_view_id(page))
+    assert event["event_name"] == "page_view"
+    expected = expected_metadata(path, site.url)
+    assert {f: event[f] for f in METADATA_FIELDS} == {f: expected.get(f) for f in METADATA_FIELDS}
+    jar = cookies(page)
+    assert event["device_id"] == jar["allegro_device_id"]
+    assert event["session_id"] == jar["allegro_session_id"]
+    assert event["customer_id"] is None
+    assert console.errors == []
+    assert violations(page) == []
+
+
+def test_the_buy_button_tracks_a_purchase_with_custom_data(
+    site: Site, page: Page, console: Console
+) -> None:
+    page.goto(site.url + "/shop/season-ticket")
+    view_id = page_view_id(page)
+    page.click("#buy")
+    page.locator("#purchase-status", has_text="stored").wait_for(timeout=15000)
+    purchase = stored(site, str(page.text_content("#purchase-status")).rsplit(" ", 1)[-1])
+    assert purchase["event_name"] == "purchase"
+    assert purchase["data"] == {"product_id": "sku-season-2026", "price": 89, "currency": "EUR"}
+    assert purchase["content_id"] == "sku-season-2026"
+    assert purchase["content_type"] == "product"
+    assert purchase["conversion_pv_id"] == view_id
+    assert console.errors == []
+    assert violations(page) == []
+
+
+def test_a_home_page_link_tracks_the_click(site: Site, page: Page, console: Console) -> None:
+    page.goto(site.url + "/")
+    page_view_id(page)
+    page.click("text=Local orchestra opens its season")
+    page.wait_for_url(site.url + "/articles/orchestra-opens-season")
+    click = stored_named(site, cookies(page)["allegro_device_id"], "link_click")
+    assert click["url_in_click"] == site.url + "/articles/orchestra-opens-season"
+    assert click["content_id"] == "article-1001"
+    assert click["url"] == site.url + "/"
+    assert console.errors == []
+
+
+def test_the_play_button_tracks_video_play(site: Site, page: Page, console: Console) -> None:
+    page.goto(site.url + "/video/first-rehearsal")
+    page_view_id(page)
+    page.click("#play")
+    page.locator("#play-status", has_text="stored").wait_for(timeout=15000)
+    play = stored(site, str(page.text_content("#play-status")).rsplit(" ", 1)[-1])
+    assert play["event_name"] == "video_play"
+    assert play["content_id"] == "video-2001"
+    assert play["data"] == {"video_id": "video-2001", "position_seconds": 0}
+    assert console.errors == []
+
+
+def live_item(page: Page, event_id: str) -> Any:
+    return page.locator(f'#events li[data-event-id="{event_id}"]')
+
+
+def test_the_live_view_shows_new_events_without_a_reload(
+    site: Site, page: Page, console: Console
+) -> None:
+    page.goto(site.url + "/live")
+    own_view = page_view_id(page)
+    live_item(page, own_view).wait_for(timeout=15000)  # its own page_view, by polling
+    page.evaluate("window.__sameDocument = true")
+    # Another tab of the same browser buys something.
+    shop = page.context.new_page()
+    shop.goto(site.url + "/shop/season-ticket")
+    page_view_id(shop)
+    shop.click("#buy")
+    shop.locator("#purchase-status", has_text="stored").wait_for(timeout=15000)
+    purchase_id = str(shop.text_content("#purchase-status")).rsplit(" ", 1)[-1]
+    item = live_item(page, purchase_id)
+    item.wait_for(timeout=15000)
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.locator("#events li.event").first.get_attribute("data-event-id") == purchase_id
+    assert "mine" in str(item.get_attribute("class"))
+    text = item.inner_text()
+    assert "You pressed Buy: sku-season-2026 for 89 EUR." in text
+    assert "your device" in text
+    device, session = cookies(page)["allegro_device_id"], cookies(page)["allegro_session_id"]
+    assert device in text and session in text and purchase_id in text
+    assert "none (anonymous)" in text
+    assert "sku-season-2026" in item.locator("pre.data").inner_text()
+    assert console.errors == []
+    assert violations(page) == []
+
+
+def test_log_in_track_see_the_customer_then_log_out(
+    site: Site, page: Page, console: Console
+) -> None:
+    customer = f"ada-{uuid.uuid4().hex[:8]}"
+    page.goto(site.url + "/login")
+    page_view_id(page)
+    assert page.text_content("#member-status") == "Not signed in"
+    # A wrong password is refused by the site's backend; nothing reaches the collector.
+    page.fill("#login-name", customer)
+    page.fill("#login-password", "not-the-password")
+    page.click("#login-submit")
+    page.locator("#login-message", has_text="wrong password").wait_for(timeout=15000)
+    # The demo password logs in: backend token, then allegro.member.login, then a tracked login.
+    page.fill("#login-password", "demo")
+    page.click("#login-submit")
+    page.locator("#login-message", has_text="login event stored").wait_for(timeout=15000)
+    assert page.text_content("#member-status") == f"Signed in as {customer}"
+    assert page.is_visible("#logout") and not page.is_visible("#login-form")
+    login_id = re.findall(r"event_id (\S+)", str(page.text_content("#login-message")))[0]
+    login_event = stored(site, login_id)
+    assert login_event["event_name"] == "login"
+    assert login_event["customer_id"] == customer
+    member_session = cookies(page)["allegro_session_id"]
+    assert login_event["session_id"] == member_session
+    # Track on another page: the member stays, and the stored event carries the customer id.
+    page.goto(site.url + "/shop/season-ticket")
+    page_view_id(page)
+    assert page.text_content("#member-status") == f"Signed in as {customer}"
+    page.click("#buy")
+    page.locator("#purchase-status", has_text="stored").wait_for(timeout=15000)
+    purchase_id = str(page.text_content("#purchase-status")).rsplit(" ", 1)[-1]
+    purchase = stored(site, purchase_id)
+    assert purchase["customer_id"] == customer
+    assert purchase["session_id"] == member_session
+    # The live view shows the customer on the member's events.
+    page.goto(site.url + "/live?mine=1")
+    item = live_item(page, purchase_id)
+    item.wait_for(timeout=15000)
+    assert item.locator("dd.customer").inner_text() == customer
+    assert f"Logged in as {customer}." in item.locator(".explain").inner_text()
+    # Log out: a new session, and later events carry no customer id.
+    page.goto(site.url + "/login")
+    page_view_id(page)
+    page.click("#logout")
+    page.locator("#login-message", has_text="Logged out").wait_for(timeout=15000)
+    assert page.text_content("#member-status") == "Not signed in"
+    assert page.is_visible("#login-form")
+    page.goto(site.url + "/")
+    after = stored(site, page_view_id(page))
+    assert after["customer_id"] is None
+    assert after["session_id"] != member_session
+    assert page.text_content("#member-status") == "Not signed in"
+    page.goto(site.url + "/live?mine=1")
+    live_item(page, after["event_id"]).locator("dd.anonymous").wait_for(timeout=15000)
+    # The only console error is Chromium's note on the wrong password's 401 answer.
+    assert console.errors == [
+        "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+    ]
+    assert violations(page) == []
+
+
+# --- screenshots -----------------------------------------------------------------------------
+
+
+def colour_spread(browser: Browser, png: bytes) -> dict[str, float]:
+    """Decode the PNG in Chromium: its size, distinct colours and the commonest colour's share."""
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        result: dict[str, float] = tab.evaluate(
+            """async (data) => {
+                const image = new Image();
+                image.src = 'data:image/png;base64,' + data;
+                await image.decode();
+                const canvas = document.createElement('canvas');
+                canvas.width = image.width; canvas.height = image.height;
+                const context = canvas.getContext('2d');
+                context.drawImage(image, 0, 0);
+                const pixels = context.getImageData(0, 0, image.width, image.height).data;
+                const counts = new Map();
+                for (let i = 0; i < pixels.length; i += 4) {
+                    const key = (pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2];
+                    counts.set(key, (counts.get(key) || 0) + 1);
+                }
+                const top = Math.max(...counts.values());
+                return {colours: counts.size, top_share: top / (pixels.length / 4),
+                        width: image.width, height: image.height};
+            }""",
+            base64.b64encode(png).decode(),
+        )
+        return result
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("path", ["/", "/live"])
+def test_screenshots_of_the_home_page_and_the_live_view_show_content(
+    site: Site, browser: Browser, console: Console, path: str, viewport: str
+) -> None:
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.on("console", lambda message: console.messages.append(message))
+        page.on("pageerror", lambda error: console.page_errors.append(str(error)))
+        page.goto(site.url + path)
+        view_id = page_view_id(page)
+        if path == "/live":
+            live_item(page, view_id).wait_for(timeout=15000)
+        name = "home" if path == "/" else "live"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        target = SCREENSHOTS / f"{name}-{width}.png"
+        png = page.screenshot(path=str(target))
+        assert target.stat().st_size > 10_000
+        text = page.inner_text("body")
+        assert TROUBLE.search(text) is None, TROUBLE.search(text)
+        assert len(text) > 400
+        # Tidy at this width: nothing wider than the viewport, the masthead and heading shown.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        for selector in (".masthead", "h1", "main"):
+            box = page.locator(selector).first.bounding_box()
+            assert box and box["width"] > 100 and box["height"] > 20, selector
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, selector
+        if path == "/":
+            cards = page.locator(".card")
+            assert cards.count() == 4
+            assert all((cards.nth(i).bounding_box() or {}).get("width", 0) > 200 for i in range(4))
+        else:
+            item = live_item(page, view_id)
+            assert item.is_visible() and "your device" in item.inner_text()
+        spread = colour_spread(browser, png)
+        assert (spread["width"], spread["height"]) == (width, height)
+        assert spread["colours"] > 50 and spread["top_share"] < 0.9, spread
+        assert console.errors == []
+    finally:
+        context.close()
