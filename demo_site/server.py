@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hmac
+import json
 import os
 import re
 import secrets
@@ -141,12 +142,16 @@ def create_app(
             return login_problem(503, "member login is not configured on this demo site")
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return login_problem(415, "send the login as application/json")
-        body = await request.body()
-        if len(body) > MAX_LOGIN_BODY_BYTES:
-            return login_problem(413, "the login request is too large")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():  # bounded: never more than the limit in memory
+            size += len(chunk)
+            if size > MAX_LOGIN_BODY_BYTES:
+                return login_problem(413, "the login request is too large")
+            chunks.append(chunk)
         try:
-            fields = await request.json()
-        except ValueError:
+            fields = json.loads(b"".join(chunks))
+        except (ValueError, RecursionError):
             return login_problem(400, "the login request is not JSON")
         name = fields.get("name") if isinstance(fields, dict) else None
         password = fields.get("password") if isinstance(fields, dict) else None
