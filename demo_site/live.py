@@ -1,9 +1,10 @@
-"""The live view: the collector's stored events, read server-side and rendered as HTML.
+"""The live view: the collector's stored events, read server-side and rendered as HTML
+(by the templates `_events.html` and `_event.html`, which escape every value).
 
 The demo site asks the collector's admin API (`GET /v1/events`, newest first) with the admin key,
 so the key never reaches the browser; the page polls `/live/events` for a fresh fragment.
 The request is made with the standard library's urllib in a worker thread: one small GET every
-couple of seconds needs no connection pool, and the demo site gains no runtime dependency.
+couple of seconds needs no connection pool, and the demo site needs no HTTP client library.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape
 from typing import Any
 
 METADATA_FIELDS = (
@@ -79,107 +79,60 @@ class EventSource:
         return [event for event in events if isinstance(event, dict)]
 
 
-def _text(value: object) -> str:
-    return escape(str(value), quote=True)
+@dataclass(frozen=True)
+class EventView:
+    """One stored event as the live view shows it: plain values, rendered (and HTML-escaped) by
+    the templates `_events.html` and `_event.html`. Every text here may come from any browser."""
 
+    event_id: str
+    name: str
+    mine: bool  # sent by the visitor's own device
+    time_iso: str | None  # when the collector received it, for <time datetime>
+    time_text: str  # the same, as HH:MM:SS UTC
+    device_id: str
+    session_id: str
+    customer: str | None  # the verified member's customer id, if any
+    # For the sentence on what the visitor did (see _event.html):
+    title: str  # the page's title, else its address
+    content_type: str | None
+    click_target: str
+    product: str
+    price: str  # "89.0 EUR", or "" when the purchase has none
+    metadata: list[tuple[str, str]]  # the non-empty METADATA_FIELDS, in that order
+    data_json: str | None  # the custom data, indented JSON; None when there is none
 
-def _time(received_at: object) -> str:
-    if not isinstance(received_at, int):
-        return ""
-    moment = datetime.fromtimestamp(received_at / 1000, tz=UTC)
-    return (
-        f'<time datetime="{moment.isoformat(timespec="milliseconds")}">{moment:%H:%M:%S} UTC</time>'
-    )
-
-
-def explain(event: Mapping[str, Any], mine: bool) -> str:
-    """One sentence, in plain words, on what the visitor did to cause this event (as HTML)."""
-    who = "You" if mine else "A visitor"
-    name = event.get("event_name")
-    title = event.get("page_title") or event.get("url") or "a page"
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
-    assert isinstance(data, dict)
-    if name == "page_view":
+    @classmethod
+    def of(cls, event: Mapping[str, Any], visitor_device: str | None) -> EventView:
+        received = event.get("received_at")
+        moment = (
+            datetime.fromtimestamp(received / 1000, tz=UTC) if isinstance(received, int) else None
+        )
+        raw_data = event.get("data")
+        data = raw_data if isinstance(raw_data, dict) else {}
+        customer = event.get("customer_id")
         kind = event.get("content_type")
-        what = f" ({_text(kind)})" if kind else ""
-        sentence = f"{who} opened “{_text(title)}”{what}."
-    elif name == "link_click":
-        target = event.get("url_in_click") or "a link"
-        sentence = f"{who} clicked a link to {_text(target)} on “{_text(title)}”."
-    elif name == "purchase":
-        price = " ".join(_text(data[key]) for key in ("price", "currency") if key in data)
-        product = _text(data.get("product_id", "a product"))
-        sentence = f"{who} pressed Buy: {product}" + (f" for {price}" if price else "") + "."
-    elif name == "video_play":
-        sentence = f"{who} pressed play on “{_text(title)}”."
-    elif name == "login":
-        sentence = f"{who} logged in; the collector verified the member token."
-    else:
-        sentence = f"{who} triggered <code>{_text(name)}</code> on “{_text(title)}”."
-    customer = event.get("customer_id")
-    if customer:
-        sentence += f" Logged in as <strong>{_text(customer)}</strong>."
-    return sentence
-
-
-def _row(label: str, value: str, css: str = "") -> str:
-    attribute = f' class="{css}"' if css else ""
-    return f"<dt>{label}</dt><dd{attribute}>{value}</dd>"
-
-
-def render_event(event: Mapping[str, Any], visitor_device: str | None) -> str:
-    mine = bool(visitor_device) and event.get("device_id") == visitor_device
-    customer = event.get("customer_id")
-    ids = [
-        _row("event id", f"<code>{_text(event.get('event_id', ''))}</code>"),
-        _row(
-            "device",
-            f"<code>{_text(event.get('device_id', ''))}</code>"
-            + (' <span class="badge">your device</span>' if mine else ""),
-        ),
-        _row("session", f"<code>{_text(event.get('session_id', ''))}</code>"),
-        _row(
-            "customer",
-            f"<code>{_text(customer)}</code>" if customer else "none (anonymous)",
-            "customer" if customer else "customer anonymous",
-        ),
-    ]
-    metadata = [
-        _row(_text(field), _text(event[field]))
-        for field in METADATA_FIELDS
-        if event.get(field) not in (None, "")
-    ]
-    data = event.get("data")
-    data_html = (
-        f'<pre class="data">{_text(json.dumps(data, indent=2, ensure_ascii=False))}</pre>'
-        if data
-        else '<p class="empty">no custom data</p>'
-    )
-    css = "event mine" if mine else "event"
-    return (
-        f'<li class="{css}" data-event-id="{_text(event.get("event_id", ""))}">'
-        f'<div class="event-head"><span class="event-name">{_text(event.get("event_name"))}'
-        f"</span> {_time(event.get('received_at'))}</div>"
-        f'<p class="explain">{explain(event, mine)}</p>'
-        f'<dl class="ids">{"".join(ids)}</dl>'
-        "<h3>metadata</h3>"
-        + (
-            f'<dl class="meta">{"".join(metadata)}</dl>'
-            if metadata
-            else '<p class="empty">none</p>'
+        return cls(
+            event_id=str(event.get("event_id", "")),
+            name=str(event.get("event_name")),
+            mine=bool(visitor_device) and event.get("device_id") == visitor_device,
+            time_iso=moment.isoformat(timespec="milliseconds") if moment else None,
+            time_text=f"{moment:%H:%M:%S} UTC" if moment else "",
+            device_id=str(event.get("device_id", "")),
+            session_id=str(event.get("session_id", "")),
+            customer=str(customer) if customer else None,
+            title=str(event.get("page_title") or event.get("url") or "a page"),
+            content_type=str(kind) if kind else None,
+            click_target=str(event.get("url_in_click") or "a link"),
+            product=str(data.get("product_id", "a product")),
+            price=" ".join(str(data[key]) for key in ("price", "currency") if key in data),
+            metadata=[
+                (field, str(event[field]))
+                for field in METADATA_FIELDS
+                if event.get(field) not in (None, "")
+            ],
+            data_json=json.dumps(raw_data, indent=2, ensure_ascii=False) if raw_data else None,
         )
-        + f"<h3>data</h3>{data_html}</li>"
-    )
 
 
-def render_events(events: Sequence[Mapping[str, Any]], visitor_device: str | None) -> str:
-    if not events:
-        return (
-            '<li class="notice">No events stored yet. Open a page of this site (this one counts '
-            "too) and its <code>page_view</code> appears here.</li>"
-        )
-    return "\n".join(render_event(event, visitor_device) for event in events)
-
-
-def render_unavailable(problem: CollectorUnavailable) -> str:
-    return f'<li class="notice unavailable">Cannot show events: {_text(problem)}.</li>'
+def event_views(events: Sequence[Mapping[str, Any]], visitor_device: str | None) -> list[EventView]:
+    return [EventView.of(event, visitor_device) for event in events]

@@ -14,24 +14,26 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
 
 from allegro_collector.member_tokens import check_secret, mint_member_token
-from demo_site.live import CollectorUnavailable, EventSource, render_events, render_unavailable
-from demo_site.templates import render_template
+from demo_site.live import CollectorUnavailable, EventSource, event_views
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = Path(__file__).resolve().parent / "assets"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 STATIC = ROOT / "static"
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 DEMO_PASSWORD = "demo"
@@ -51,9 +53,28 @@ PAGES: dict[str, str] = {
 }
 
 
-def render(page: str, collector: str, nonce: str, **values: str) -> str:
+def template_environment(directory: Path = TEMPLATE_DIR) -> Environment:
+    """The Jinja environment of the site's templates (plain HTML files in `directory`)."""
+    return Environment(
+        loader=FileSystemLoader(directory),
+        # Every {{ value }} of an .html template is HTML-escaped, so stored event data (sent by
+        # any browser) cannot become markup; nothing untrusted is ever marked |safe.
+        autoescape=select_autoescape(["html"]),
+        # A value the page needs but was not given is a bug in the page: raise, never print "".
+        undefined=StrictUndefined,
+        # Block tags on their own line leave no blank line; files keep their final newline.
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+TEMPLATES = Jinja2Templates(env=template_environment())
+
+
+def render(page: str, collector: str, nonce: str, **values: object) -> str:
     """The template `page` with the collector's address and the response's nonce filled in."""
-    return render_template(page, {"collector": collector, "nonce": nonce, **values})
+    return TEMPLATES.get_template(page).render(collector=collector, nonce=nonce, **values)
 
 
 def csp(collector: str, nonce: str) -> str:
@@ -94,47 +115,60 @@ def create_app(
         else None
     )
 
-    def html_page(template: str, status_code: int = 200, **values: str) -> HTMLResponse:
+    def html_page(
+        request: Request,
+        template: str,
+        values: Mapping[str, object] | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        """The page `template` with the collector's address and a fresh CSP nonce."""
         nonce = secrets.token_urlsafe(16)
-        return HTMLResponse(
-            render(template, collector, nonce, **values),
+        return TEMPLATES.TemplateResponse(
+            request,
+            template,
+            {"collector": collector, "nonce": nonce, **(values or {})},
             status_code=status_code,
             headers={"Content-Security-Policy": csp(collector, nonce)},
         )
 
     def page(template: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            return html_page(template)
+            return html_page(request, template)
 
         return endpoint
 
-    async def events_html(request: Request) -> tuple[str, str]:
+    async def listing(request: Request) -> dict[str, object]:
+        """The values of `_events.html`: the events, or the problem, and a one-line status."""
         visitor = request.cookies.get(DEVICE_COOKIE) or None
         only_mine = request.query_params.get("mine") == "1"
         if only_mine and not visitor:
-            return render_events([], None), "this browser has no device id yet"
+            return {"events": [], "problem": None, "status": "this browser has no device id yet"}
         try:
             found = await run_in_threadpool(events.latest, visitor if only_mine else None)
         except CollectorUnavailable as problem:
-            return render_unavailable(problem), "not updating"
-        return render_events(found, visitor), f"{len(found)} newest shown"
+            return {"events": [], "problem": str(problem), "status": "not updating"}
+        return {
+            "events": event_views(found, visitor),
+            "problem": None,
+            "status": f"{len(found)} newest shown",
+        }
 
     async def live(request: Request) -> Response:
         only_mine = request.query_params.get("mine") == "1"
-        listing, status = await events_html(request)
-        current = 'aria-current="page"'
+        feed_url = "/live/events?mine=1" if only_mine else "/live/events"
+        values = await listing(request)
         return html_page(
-            "live.html",
-            events=listing,
-            status=status,
-            feed_url="/live/events?mine=1" if only_mine else "/live/events",
-            all_current="" if only_mine else current,
-            mine_current=current if only_mine else "",
+            request, "live.html", {**values, "only_mine": only_mine, "feed_url": feed_url}
         )
 
     async def live_events(request: Request) -> Response:
-        listing, status = await events_html(request)
-        return HTMLResponse(listing, headers={"Cache-Control": "no-store", "X-Live-Status": status})
+        values = await listing(request)
+        return TEMPLATES.TemplateResponse(
+            request,
+            "_events.html",
+            values,
+            headers={"Cache-Control": "no-store", "X-Live-Status": str(values["status"])},
+        )
 
     async def login(request: Request) -> Response:
         """Check the demo password; answer the customer id and a member token for the SDK."""
@@ -190,7 +224,7 @@ def create_app(
         return FileResponse(bundle, media_type="text/javascript", headers=headers)
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return html_page("not-found.html", status_code=404)
+        return html_page(request, "not-found.html", status_code=404)
 
     return Starlette(
         routes=[

@@ -85,14 +85,14 @@ class Site:
         return events
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def start_site(data_dir: Path) -> tuple[Site, list[uvicorn.Server]]:
+    """A real collector (its database in `data_dir`) and the demo site, each on a free port."""
     assert BUNDLE.is_file(), "static/allegro.js is missing: run `make build` (make test does)"
     site_sock, collector_sock = free_socket(), free_socket()
     site_url = f"http://127.0.0.1:{site_sock.getsockname()[1]}"
     collector_url = f"http://127.0.0.1:{collector_sock.getsockname()[1]}"
     settings = Settings(
-        db_path=tmp_path_factory.mktemp("collector") / "events.sqlite3",
+        db_path=data_dir / "events.sqlite3",
         signing_key=SigningKey.from_secret("browser-tests-secret"),
         allowed_origins=(site_url,),
         admin_key=ADMIN_KEY,
@@ -124,10 +124,29 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         ]
     )
     servers = [serve(create_collector(settings), collector_sock), serve(app, site_sock)]
-    yield site
-    admin.close()
+    return site, servers
+
+
+def stop_site(site: Site, servers: list[uvicorn.Server]) -> None:
+    site.admin.close()
     for server in servers:
         server.should_exit = True
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    site, servers = start_site(tmp_path_factory.mktemp("collector"))
+    yield site
+    stop_site(site, servers)
+
+
+@pytest.fixture
+def own_site(tmp_path: Path) -> Iterator[Site]:
+    """A collector and demo site of this test alone: for events the other tests must not see
+    (the live view lists every device's events)."""
+    site, servers = start_site(tmp_path)
+    yield site
+    stop_site(site, servers)
 
 
 @dataclass

@@ -6,11 +6,13 @@ desktop and phone widths are saved to test-artifacts/screenshots/ and checked fo
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
@@ -155,6 +157,67 @@ def test_the_live_view_shows_new_events_without_a_reload(
     assert device in text and session in text and purchase_id in text
     assert "none (anonymous)" in text
     assert "sku-season-2026" in item.locator("pre.data").inner_text()
+    assert console.errors == []
+    assert violations(page) == []
+
+
+def store_event(site: Site, **fields: Any) -> str:
+    """Store one event as any browser could (a session, then the event); its event id."""
+    device_id = str(uuid.uuid4())
+    with httpx.Client(base_url=site.collector_url, timeout=10) as client:
+        session = client.post("/v1/sessions", json={"device_id": device_id}).json()
+        event = {
+            "event_id": str(uuid.uuid4()),
+            "event_name": "page_view",
+            "timestamp": int(time.time() * 1000),
+            "device_id": device_id,
+            "session_id": session["session_id"],
+            **fields,
+        }
+        answer = client.post(
+            "/v1/events",
+            json={"events": [event]},
+            headers={"X-Allegro-CSRF": session["csrf_token"]},
+        )
+    assert answer.json()["accepted"] == [event["event_id"]], answer.text
+    return str(event["event_id"])
+
+
+def test_the_live_view_shows_hostile_event_data_as_text(
+    own_site: Site, browser: Browser, page: Page, console: Console
+) -> None:
+    """Any browser can send any page title or data: the live view shows it as text and makes no
+    element of it, both as the server renders the page and as polling swaps the list in.
+    (On a site of its own: the other tests' live views must not list this text.)"""
+    site = own_site
+    title = "<img src=x onerror=alert(1)>"
+    data = {"x": "<script>alert(2)</script>", "y": "</pre><b onclick=alert(3)>bold</b>"}
+    event_id = store_event(site, page_title=title, data=data)
+
+    def shown_as_text(tab: Page) -> None:
+        item = live_item(tab, event_id)
+        item.wait_for(timeout=15000)
+        assert tab.locator("#events img, #events script, #events b").count() == 0
+        assert item.locator("dt:text-is('page_title') + dd").inner_text() == title
+        assert f"A visitor opened “{title}”." in item.locator(".explain").inner_text()
+        assert json.loads(item.locator("pre.data").inner_text()) == data
+
+    # The page as the server rendered it: no script of the page runs.
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        static_page = context.new_page()
+        static_page.goto(site.url + "/live")
+        shown_as_text(static_page)
+    finally:
+        context.close()
+    # The list demo.js fetched from /live/events and set as innerHTML (its first poll always does).
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(site.url + "/live")
+    page.locator("#live-status", has_text="updated").wait_for(timeout=15000)
+    shown_as_text(page)
+    page_view_id(page)
+    assert dialogs == []
     assert console.errors == []
     assert violations(page) == []
 

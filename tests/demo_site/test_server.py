@@ -23,6 +23,7 @@ from tests.core.page_snapshots import snapshot_from_html
 
 from .conftest import ADMIN_KEY, MEMBER_SECRET, Served, StartSite, unused_port
 from .expected import PAGE_METADATA, expected_metadata
+from .markup import LIVE_ELEMENTS, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_PAGES = [*PAGES, "/live"]
@@ -214,7 +215,7 @@ def test_the_feed_lists_stored_events_newest_first_and_marks_the_visitors_device
     assert "none (anonymous)" in mine_item
     assert 'class="event"' in other_item and "your device" not in other_item
     assert "A visitor pressed Buy: sku-season-2026 for 89.0 EUR." in other_item
-    assert "&quot;currency&quot;: &quot;EUR&quot;" in other_item
+    assert "&#34;currency&#34;: &#34;EUR&#34;" in other_item  # the data, as escaped JSON
     assert "<dt>content_id</dt><dd>sku-season-2026</dd>" in other_item
     # The admin key stays on the server.
     assert ADMIN_KEY not in html
@@ -237,16 +238,33 @@ def test_only_this_device(site: Served, collector: Served) -> None:
 
 
 def test_stored_text_is_escaped(site: Served, collector: Served) -> None:
-    store(
+    """Any browser can store any text: in the live view it is shown as text, never markup."""
+    device = str(uuid.uuid4())
+    event = store(
         collector,
-        str(uuid.uuid4()),
-        event_name="<img src=x onerror=alert(1)>",
-        page_title="<script>alert(1)</script>",
-        data={"note": "</pre><b>bold</b>"},
+        device,
+        event_name="<b>shout</b>",
+        page_title="<img src=x onerror=alert(1)>",
+        url='http://127.0.0.1:8000/?q="><script>alert(2)</script>',
+        data={"x": "<script>alert(3)</script>", "note": "</pre><b>bold</b>"},
     )
-    html = site.client.get("/live/events").text
-    assert "<script>" not in html and "<img" not in html and "<b>" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    for path in ("/live/events", "/live"):
+        html = site.client.get(path, headers=device_cookie(device)).text
+        assert "<img" not in html and "<b>" not in html
+        if path == "/live":  # the list in the page
+            listing = re.search(r'<ol id="events"[^>]*>(.*)</ol>', html, re.S)
+            assert listing
+            html = listing.group(1)
+        events = html.strip()
+        elements, text = parse(events)
+        assert {tag for tag, _ in elements} <= LIVE_ELEMENTS  # nothing the data made
+        assert [a for _, a in elements if "onerror" in a or "src" in a] == []
+        assert [a["data-event-id"] for tag, a in elements if tag == "li"] == [event["event_id"]]
+        assert "You triggered <b>shout</b> on “<img src=x onerror=alert(1)>”." in text
+        assert '?q="><script>alert(2)</script>' in text
+        assert '"x": "<script>alert(3)</script>"' in text and "</pre><b>bold</b>" in text
+        assert "&lt;img src=x onerror=alert(1)&gt;" in events  # escaped once, not twice
+        assert "&amp;lt;" not in events
 
 
 def test_the_live_page_renders_the_events_at_once(site: Served, collector: Served) -> None:

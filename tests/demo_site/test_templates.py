@@ -1,44 +1,81 @@
-"""The demo's tiny template language."""
+"""The demo's Jinja templates: every page renders, values are escaped, a missing value raises."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
 import pytest
+from jinja2 import nodes
 
-from demo_site.server import PAGES
-from demo_site.templates import TEMPLATES, TemplateError, render_template
+from demo_site.live import event_views
+from demo_site.server import PAGES, TEMPLATE_DIR, render, template_environment
 
-
-def test_includes_and_values(tmp_path: Path) -> None:
-    (tmp_path / "_part.html").write_text("<b>{{ who }}</b>")
-    (tmp_path / "page.html").write_text("<p>{{> _part.html}} and {{what}}</p>")
-    html = render_template("page.html", {"who": "<i>", "what": "x"}, tmp_path)
-    assert html == "<p><b><i></b> and x</p>"  # values are inserted as given
+PAGE_TEMPLATES = sorted({*PAGES.values(), "live.html", "not-found.html"})
+LIVE_VALUES = {"events": [], "problem": None, "status": "", "only_mine": False, "feed_url": "/f"}
 
 
-def test_a_placeholder_without_a_value_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "page.html").write_text("<p>{{missing}}</p>")
-    with pytest.raises(TemplateError, match=r"page.html: no value for \{\{missing\}\}"):
-        render_template("page.html", {}, tmp_path)
+def values_for(template: str) -> dict[str, object]:
+    return LIVE_VALUES if template == "live.html" else {}
 
 
-def test_includes_cannot_loop(tmp_path: Path) -> None:
-    (tmp_path / "a.html").write_text("{{> a.html}}")
-    with pytest.raises(TemplateError, match="too deeply"):
-        render_template("a.html", {}, tmp_path)
-
-
-def test_json_in_pages_is_left_alone(tmp_path: Path) -> None:
-    (tmp_path / "page.html").write_text('{"a": {"b": 1}} {{x}}')
-    assert render_template("page.html", {"x": "y"}, tmp_path) == '{"a": {"b": 1}} y'
-
-
-@pytest.mark.parametrize("template", sorted({*PAGES.values(), "live.html", "not-found.html"}))
+@pytest.mark.parametrize("template", PAGE_TEMPLATES)
 def test_every_page_template_renders_with_the_sites_values(template: str) -> None:
-    values = {"collector": "http://c", "nonce": "n"}
-    if template == "live.html":
-        values |= dict.fromkeys(("events", "status", "feed_url", "all_current", "mine_current"), "")
-    html = render_template(template, values, TEMPLATES)
-    assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
-    assert html.count('<script async src="/static/allegro.js"') == 1
+    html = render(template, "http://c", "n", **values_for(template))
+    assert html.startswith("<!doctype html>") and html.endswith("</html>\n")
+    assert html.count('<script async src="/static/allegro.js" data-collector="http://c">') == 1
+    assert html.count('<script nonce="n">') == 1
+    assert "{{" not in html and "{%" not in html and "\n\n" not in html
+
+
+@pytest.mark.parametrize("template", PAGE_TEMPLATES)
+def test_a_page_without_a_value_it_needs_raises(template: str) -> None:
+    with pytest.raises(jinja2.UndefinedError, match="'nonce' is undefined"):
+        template_environment().get_template(template).render(
+            collector="http://c", **values_for(template)
+        )
+
+
+def test_the_live_page_needs_its_own_values() -> None:
+    for missing in LIVE_VALUES:
+        values = {key: value for key, value in LIVE_VALUES.items() if key != missing}
+        with pytest.raises(jinja2.UndefinedError, match=f"'{missing}' is undefined"):
+            render("live.html", "http://c", "n", **values)
+
+
+def test_values_are_html_escaped_in_text_and_attributes() -> None:
+    html = render("not-found.html", 'http://c/"><script>alert(1)</script>', "n")
+    assert 'data-collector="http://c/&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert html.count("<script") == 3  # the snippet, the SDK tag, demo.js: nothing injected
+
+
+def test_html_files_are_autoescaped_and_includes_work(tmp_path: Path) -> None:
+    (tmp_path / "_part.html").write_text("<b>{{ who }}</b>\n")
+    (tmp_path / "page.html").write_text('<p>\n{% include "_part.html" %}\n{{ what }}</p>\n')
+    environment = template_environment(tmp_path)
+    html = environment.get_template("page.html").render(who="<i>", what="a & b")
+    assert html == "<p>\n<b>&lt;i&gt;</b>\na &amp; b</p>\n"
+    with pytest.raises(jinja2.UndefinedError, match="'what' is undefined"):
+        environment.get_template("page.html").render(who="x")
+
+
+def test_no_template_turns_escaping_off() -> None:
+    """Everything a template shows is our own text or an escaped value: no |safe, no
+    {% autoescape false %} (untrusted event data must never be marked safe)."""
+    environment = template_environment()
+    for path in sorted(TEMPLATE_DIR.glob("*.html")):
+        tree = environment.parse(path.read_text("utf-8"))
+        assert [f.name for f in tree.find_all(nodes.Filter) if f.name == "safe"] == [], path.name
+        assert list(tree.find_all(nodes.EvalContextModifier)) == [], path.name
+
+
+def test_the_events_fragment_renders_alone() -> None:
+    fragment = template_environment().get_template("_events.html")
+    event = {"event_id": "e1", "event_name": "page_view", "device_id": "d", "session_id": "s"}
+    html = fragment.render(events=event_views([event], None), problem=None)
+    assert html.startswith('<li class="event" data-event-id="e1">')
+    assert fragment.render(events=[], problem="it broke <here>") == (
+        '<li class="notice unavailable">Cannot show events: it broke &lt;here&gt;.</li>\n'
+    )
+    with pytest.raises(jinja2.UndefinedError, match="'problem' is undefined"):
+        fragment.render(events=[])
