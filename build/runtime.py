@@ -69,6 +69,18 @@ EDITS: tuple[Edit, ...] = (
         "var $module=new Function(prefix+parent_id,mod_js)(\nmod)",
         new="var $module=mod_js(mod)",
     ),
+    Edit(
+        why="DOM elements are plain DOMNode objects: no browser.html tag class per tag name",
+        old="if(obj instanceof Node){if(obj.tagName){var res=$B.module_getattr("
+        "$B.imported['browser.html'],obj.tagName)\nreturn res===$B.NULL ? $B.DOMNode :res}\n",
+        new="if(obj instanceof Node){",
+    ),
+    Edit(
+        why="DOM elements of another window are plain DOMNode objects too",
+        old="if(obj instanceof view.Node){if(obj.tagName){var res=$B.module_getattr("
+        "$B.imported['browser.html'],obj.tagName)\nreturn res===$B.NULL ? $B.DOMNode :res}\n",
+        new="if(obj instanceof view.Node){",
+    ),
 )
 
 
@@ -196,6 +208,92 @@ def drop_file(source: str, start: str, why: str) -> str:
     return source[:first] + source[last + 1 :]
 
 
+@dataclass(frozen=True)
+class Cut:
+    """Replace the text from `start` (which must occur exactly once) up to the first `end` after
+    it (kept) by `new`: a part of brython.js that the SDK never reaches. `why` names it in errors.
+    """
+
+    why: str
+    start: str
+    end: str
+    new: str = ""
+
+
+# Parts of files that the SDK never reaches. Each goes whole, so using one fails loudly (a missing
+# function or module), never quietly.
+CUTS: tuple[Cut, ...] = (
+    Cut(
+        why="the tokenizer: every module is compiled at build time",
+        start="const FT_START={f:'FSTRING_START'",
+        end="})(__BRYTHON__);\n",
+        new="",
+    ),
+    Cut(
+        why="the compiler's entry points (py2js, docstrings, string escapes, __future__)",
+        start="var ast=$B.ast\nfunction get_line(",
+        end="$B.parse_options=function",
+    ),
+    Cut(
+        why="running <script type=text/python> tags and the global brython() function",
+        start="python_scripts=python_scripts.concat(",
+        end="function convert_option(",
+        new="}\n",
+    ),
+    Cut(
+        why="running scripts and web workers from the page",
+        start="function run_scripts(_scripts)",
+        end="})(__BRYTHON__);",
+    ),
+    Cut(
+        why="browser.html, the tag classes (the SDK uses the DOM through browser.window)",
+        start="modules['browser.html']=(function($B){",
+        end="}\nmodules['browser']=browser\n",
+    ),
+    Cut(
+        why="'Did you mean' suggestions: none is ever computed for a tracker's errors",
+        start="var MAX_CANDIDATE_ITEMS=750",
+        end="\nreturn suggestion}}\n",
+        # what remains of the module's function after `return null` is dead code
+        new="modules['_suggestions']={_generate_suggestions:function(){return null",
+    ),
+    Cut(
+        why="browser.aio (ajax, Future, sleep): requests go through the bundle's own fetch",
+        start='var responseType={"text":"text"',
+        end="function load(name,module_obj){",
+    ),
+    Cut(
+        why="browser.html and browser.aio are not attached to the browser module",
+        start="if(!($B.isWebWorker ||$B.isNode)){modules['browser'].html=modules['browser.html']",
+        end="_b_.__builtins__=",
+    ),
+    Cut(
+        why="copyright and credits texts of the interactive interpreter",
+        start="var copyright=`Copyright",
+        end="})(__BRYTHON__);",
+    ),
+    Cut(
+        why="tokens, AST and Python-to-JS entry points for pages (need the compiler)",
+        start="$B.show_tokens=function(",
+        end="var fakeScript=$B.fakeScript=",
+    ),
+)
+
+
+def apply_cut(source: str, cut: Cut) -> str:
+    count = source.count(cut.start)
+    if count != 1:
+        raise RuntimePatchError(
+            f"expected exactly one match in brython.js for the start of the cut '{cut.why}', "
+            f"found {count}: is brython {BRYTHON_VERSION} installed?"
+        )
+    first = source.index(cut.start)
+    last = source.find(cut.end, first + len(cut.start))
+    if last < 0:
+        raise RuntimePatchError(f"brython.js: no end '{cut.end[:40]}' for the cut '{cut.why}'")
+    return source[:first] + cut.new + source[last:]
+
+
 def check_version(source: str) -> None:
     expected = "// version [" + ", ".join(BRYTHON_VERSION.split(".")) + ", 'final', 0]"
     if expected not in source[:400]:
@@ -212,4 +310,6 @@ def make_runtime(brython_js: str) -> str:
     source = strip_compiler(source)
     for why, start in UNUSED_FILES.items():
         source = drop_file(source, start, why)
+    for cut in CUTS:
+        source = apply_cut(source, cut)
     return strip_docstrings(source)

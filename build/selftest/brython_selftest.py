@@ -758,6 +758,34 @@ def read_js_attributes() -> bool:
 
 
 @check
+def dom_elements() -> bool:
+    # What allegro_sdk/browser/ does with elements (links.py, page.py, js.py); the build leaves
+    # out browser.html, so elements are plain DOMNode objects.
+    document = window.document
+    element = document.getElementById("marker")
+    names = [str(attribute.name) for attribute in element.attributes]
+    expect(names, ["id", "data-role"], "attributes")
+    expect([str(a.value) for a in element.attributes], ["marker", "selftest"], "attribute values")
+    expect(element.getAttribute("data-role"), "selftest", "getAttribute")
+    expect((element.hasAttribute("id"), element.hasAttribute("href")), (True, False), "has")
+    expect(getattr(element, "href", None), None, "missing attribute")
+    expect([str(e.id) for e in document.querySelectorAll("[data-role]")], ["marker"], "query")
+    expect(int(document.querySelectorAll("div").length), 1, "length")
+    expect(document.querySelector("section"), None, "no match")
+    expect(element.closest("[data-role]") == element, True, "closest is the element")
+    expect(element.parentElement == document.body, True, "parentElement")
+    expect(element.parentElement != element, True, "!=")
+    try:
+        missing = element.closest("section")
+    except KeyError:
+        missing = None
+    expect(missing, None, "closest without a match")
+    expect(str(element.textContent), "", "textContent")
+    expect(str(window.document.visibilityState) in ("visible", "hidden"), True, "visibility")
+    return True
+
+
+@check
 def call_js_functions() -> bool:
     expect(window.Math.max(1, 5, 3), 5, "Math.max")
     expect(window.parseInt("ff", 16), 255, "parseInt")

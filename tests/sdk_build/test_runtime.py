@@ -10,9 +10,11 @@ from runtime import (
     CODEGEN_START,
     COMPILER_END,
     COMPILER_START,
+    CUTS,
     DOCS_START,
     EDITS,
     UNUSED_FILES,
+    Cut,
     Edit,
     RuntimePatchError,
     make_runtime,
@@ -44,6 +46,33 @@ def test_a_duplicated_edit_fails_naming_it(brython_js: str, edit: Edit) -> None:
     with pytest.raises(RuntimePatchError, match="found 2") as raised:
         make_runtime(changed)
     assert edit.why in str(raised.value)
+
+
+@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
+def test_each_cut_starts_exactly_once_and_goes(brython_js: str, cut: Cut) -> None:
+    assert brython_js.count(cut.start) == 1, cut.why
+    assert cut.start not in make_runtime(brython_js), cut.why
+
+
+@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
+def test_a_missing_cut_fails_naming_it(brython_js: str, cut: Cut) -> None:
+    with pytest.raises(RuntimePatchError, match="found 0") as raised:
+        make_runtime(brython_js.replace(cut.start, ""))
+    assert cut.why in str(raised.value)
+
+
+@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
+def test_a_cut_without_its_end_fails_naming_it(brython_js: str, cut: Cut) -> None:
+    with pytest.raises(RuntimePatchError, match="no end") as raised:
+        make_runtime(brython_js.replace(cut.start, "") + cut.start)
+    assert cut.why in str(raised.value)
+
+
+@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
+def test_a_duplicated_cut_fails_naming_it(brython_js: str, cut: Cut) -> None:
+    with pytest.raises(RuntimePatchError, match="found 2") as raised:
+        make_runtime(brython_js + "\n" + cut.start)
+    assert cut.why in str(raised.value)
 
 
 @pytest.mark.parametrize(
