@@ -103,8 +103,81 @@ SET_LINENO_STATEMENT = re.compile(r"^([ \t]*)\$B\.set_lineno\(frame, (\d+)\)", r
 SET_LINENO = re.compile(r"\$B\.set_lineno\(frame, (\d+)\)")
 
 
+# Generated code passes an "instruction number" (inum) to the run-time helpers so that an error
+# can point at its columns in `frame.positions`, which the build drops. Without positions the
+# inum is never read: the helpers take it as an optional last argument (call it without), a few
+# take it in the middle (pass 0, which compresses better than each its own number).
+#   name -> (new name, index of the inum argument, replacement: None to drop it)
+INUM_ARGUMENTS: dict[str, tuple[str, int, str | None]] = {
+    "$B.$call_with_position": ("$B.$call", 1, None),
+    "$B.$getattr_pep657": ("$B.$getattr", 2, None),
+    "$B.call_attr": ("$B.call_attr", 2, "0"),
+    "$B.$getitem": ("$B.$getitem", 2, None),
+    "$B.getitem_slice": ("$B.getitem_slice", 2, None),
+    "$B.$setitem": ("$B.$setitem", 3, None),
+    "$B.$setattr1": ("$B.$setattr1", 3, None),
+    "$B.rich_op": ("$B.rich_op", 3, None),
+}
+INUM_CALL = re.compile("(" + "|".join(re.escape(name) for name in INUM_ARGUMENTS) + r")\(")
+# `iterator[$B.INUM] = 3`: the same number, for errors raised while iterating.
+ITERATOR_INUM = re.compile(r"^[ \t]*\w+\[\$B\.INUM\] = \d+\n", re.MULTILINE)
+CLOSING = {"(": ")", "[": "]", "{": "}"}
+
+
+def call_arguments(js: str, open_paren: int) -> tuple[list[tuple[int, int]], int]:
+    """The (start, end) of each top-level argument of the call opened at `open_paren`, and the
+    offset of its closing parenthesis. Generated code has no comments or regular expressions;
+    strings are skipped with their escapes."""
+    arguments, start, stack, index = [], open_paren + 1, [")"], open_paren + 1
+    while True:
+        char = js[index]
+        if char in "'\"`":
+            index += 1
+            while js[index] != char:
+                index += 2 if js[index] == "\\" else 1
+        elif char in CLOSING:
+            stack.append(CLOSING[char])
+        elif char in ")]}":
+            if char != stack.pop():
+                raise ValueError(f"unbalanced generated code at {index}: {js[index - 80 : index]}")
+            if not stack:
+                arguments.append((start, index))
+                return arguments, index
+        elif char == "," and len(stack) == 1:
+            arguments.append((start, index))
+            start = index + 1
+        index += 1
+
+
+def drop_inum_arguments(js: str) -> str:
+    """Rewrite the calls of INUM_ARGUMENTS, innermost and last first (earlier offsets stay)."""
+    for match in reversed(list(INUM_CALL.finditer(js))):
+        new_name, position, replacement = INUM_ARGUMENTS[match.group(1)]
+        arguments, close = call_arguments(js, match.end() - 1)
+        texts = [js[start:end] for start, end in arguments]
+        if len(texts) <= position or not texts[position].strip().isdigit():
+            raise ValueError(f"unexpected call in generated code: {js[match.start() : close + 1]}")
+        if replacement is None:
+            del texts[position]
+        else:
+            texts[position] = " " + replacement
+        js = js[: match.start()] + new_name + "(" + ",".join(texts) + ")" + js[close + 1 :]
+    return js
+
+
+# Every generated function starts with `$B.js_this = this`, read only by javascript.this(), which
+# the SDK never calls (the runtime makes it raise), and sets `f.__annotate__ = _b_.None`, which is
+# what the runtime assumes when it is absent (an edit in runtime.py).
+JS_THIS = re.compile(r"^[ \t]*\$B\.js_this = this\n", re.MULTILINE)
+ANNOTATE_NONE = re.compile(r"^[ \t]*[\w$]+\.__annotate__ = _b_\.None\n", re.MULTILINE)
+
+
 def compact_generated_code(js: str) -> str:
     js = COLUMN_POSITIONS.sub("", js)
+    js = ITERATOR_INUM.sub("", js)
+    js = JS_THIS.sub("", js)
+    js = ANNOTATE_NONE.sub("", js)
+    js = drop_inum_arguments(js)
     js = SET_LINENO_STATEMENT.sub(r"\1;frame.$lineno = \2", js)
     return SET_LINENO.sub(r"(frame.$lineno = \1)", js)
 

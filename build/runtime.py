@@ -70,6 +70,19 @@ EDITS: tuple[Edit, ...] = (
         new="var $module=mod_js(mod)",
     ),
     Edit(
+        why="javascript.this() raises: generated functions no longer record `this` (bundle.py)",
+        old='"this":function(){\nif($B.js_this===undefined){return $B.builtins.None}\n'
+        "return $B.jsobj2pyobj($B.js_this)}",
+        new='"this":function(){'
+        "$B.RAISE(_b_.NotImplementedError,'javascript.this() is not in this runtime')}",
+    ),
+    Edit(
+        why="function __annotations__ work without the __annotate__ = None that bundle.py drops",
+        old="if(self.__annotate__===_b_.None){return self.__annotations__=$B.empty_dict()}",
+        new="if((self.__annotate__ ?? _b_.None)===_b_.None){"
+        "return self.__annotations__=$B.empty_dict()}",
+    ),
+    Edit(
         why="DOM elements are plain DOMNode objects: no browser.html tag class per tag name",
         old="if(obj instanceof Node){if(obj.tagName){var res=$B.module_getattr("
         "$B.imported['browser.html'],obj.tagName)\nreturn res===$B.NULL ? $B.DOMNode :res}\n",
@@ -266,6 +279,35 @@ CUTS: tuple[Cut, ...] = (
         why="browser.html and browser.aio are not attached to the browser module",
         start="if(!($B.isWebWorker ||$B.isNode)){modules['browser'].html=modules['browser.html']",
         end="_b_.__builtins__=",
+    ),
+    Cut(
+        why="compile(): it needs the compiler; calling it raises",
+        start="_b_.compile=function(){",
+        end="\n_b_.debug=$B.debug > 0\n",
+        new="_b_.compile=function(){"
+        "$B.RAISE(_b_.NotImplementedError,'compile() is not in this runtime')}",
+    ),
+    Cut(
+        why="eval() and exec(): they need the compiler; calling them raises",
+        start="var $$eval=_b_.eval=function(){",
+        end="})(__BRYTHON__)\n",
+        new="_b_.eval=_b_.exec=function(){"
+        "$B.RAISE(_b_.NotImplementedError,'eval() and exec() are not in this runtime')}\n",
+    ),
+    Cut(
+        why="javascript.import_js, import_modules, import_scripts: the SDK loads no other script",
+        start="import_js:function(){\nvar $=$B.args('import_js'",
+        end="JSObject:$B.JSObj,",
+    ),
+    Cut(
+        why="javascript.load (deprecated, needs open()) and javascript.py2js (needs the compiler)",
+        start='load:function(script_url){console.log(\'"javascript.load" is deprecrated.',
+        end="Math:self.Math",
+    ),
+    Cut(
+        why="javascript.py2js: it needs the compiler",
+        start="py2js:function(src,module_name){if(module_name===undefined)",
+        end="pyobj2jsobj:function(obj)",
     ),
     Cut(
         why="copyright and credits texts of the interactive interpreter",

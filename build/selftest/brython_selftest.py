@@ -730,6 +730,40 @@ def bytes_are_left_out_loudly() -> bool:
     raise AssertionError("str.encode worked, but the build is meant to leave bytes out")
 
 
+@check
+def compiler_is_left_out_loudly() -> bool:
+    # No compiler in this runtime (docs/build.md): eval, exec and compile raise, never misbehave.
+    source = "1 + 1"
+    for name, run in (
+        ("eval", lambda: eval(source)),
+        ("exec", lambda: exec(source)),
+        ("compile", lambda: compile(source, "<selftest>", "eval")),
+        ("javascript.this", lambda: javascript.this()),
+    ):
+        try:
+            run()
+        except NotImplementedError:
+            continue
+        raise AssertionError(f"{name} did not raise NotImplementedError")
+    return True
+
+
+@check
+def function_attributes() -> bool:
+    def greet(name: str, punctuation: str = "!") -> str:
+        return "hi " + name + punctuation
+
+    expect(
+        (greet.__name__, greet.__qualname__),
+        ("greet", "function_attributes.<locals>.greet"),
+        "names",
+    )
+    expect(greet.__defaults__, ("!",), "__defaults__")
+    expect(greet.__annotations__, {}, "__annotations__ (the build strips annotations)")
+    expect(greet.__module__, "__main__", "__module__")
+    return True
+
+
 # --- JavaScript interop --------------------------------------------------------------------------
 
 

@@ -51,7 +51,11 @@ def test_a_duplicated_edit_fails_naming_it(brython_js: str, edit: Edit) -> None:
 @pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
 def test_each_cut_starts_exactly_once_and_goes(brython_js: str, cut: Cut) -> None:
     assert brython_js.count(cut.start) == 1, cut.why
-    assert cut.start not in make_runtime(brython_js), cut.why
+    first = brython_js.index(cut.start)
+    cut_text = brython_js[first : brython_js.index(cut.end, first + len(cut.start))]
+    runtime = make_runtime(brython_js)
+    assert cut_text not in runtime, cut.why
+    assert cut.new in runtime, cut.why
 
 
 @pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
@@ -135,6 +139,31 @@ def test_generated_code_loses_column_positions_and_keeps_line_numbers() -> None:
     )
     kept = "if (frame.positions) { x = frame.positions[0] }\n"
     assert compact_generated_code(kept) == kept
+
+
+def test_generated_code_loses_instruction_numbers() -> None:
+    from bundle import compact_generated_code
+
+    js = (
+        "x = $B.$call_with_position(f, 3, $B.$getattr_pep657(o, 'a,b', 5), 'it\\'s)', 7)\n"
+        "y = $B.call_attr($B.$getitem(l, [1, 2][0], 9), 'get', 11, {k: 1}, )\n"
+        '$B.$setattr1(locals.api, "track", g(1, 2), 13)\n'
+        "    iterator_12[$B.INUM] = 3\n"
+        "      $B.js_this = this\n"
+        "      f12.__annotate__ = _b_.None\n"
+    )
+    assert compact_generated_code(js) == (
+        "x = $B.$call(f, $B.$getattr(o, 'a,b'), 'it\\'s)', 7)\n"
+        "y = $B.call_attr($B.$getitem(l, [1, 2][0]), 'get', 0, {k: 1}, )\n"
+        '$B.$setattr1(locals.api, "track", g(1, 2))\n'
+    )
+
+
+def test_an_unexpected_call_in_generated_code_fails_the_build() -> None:
+    from bundle import compact_generated_code
+
+    with pytest.raises(ValueError, match="unexpected call"):
+        compact_generated_code("$B.$getattr_pep657(o, 'a')\n")
 
 
 def test_browser_code_may_not_import_what_the_bundle_does_not_ship() -> None:
