@@ -7,6 +7,7 @@ runtime. The reasons for each edit are in docs/build.md.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 BRYTHON_VERSION = "3.15.0"
@@ -178,6 +179,21 @@ def strip_docstrings(source: str) -> str:
     """Builtins' docstrings are 30 KB that a tracker never shows."""
     first, last = between(source, DOCS_START, DOCS_END, "builtin docstrings")
     return source[:first] + "var docs={}" + source[last:]
+
+
+TYPE_SLOTS_START = '\nvar slots=["tp_name",'
+TYPE_SLOTS_END = "\nfor(var name in $B.builtin_types){"
+TYPE_DOC = re.compile(r"`[^`$\\]*`")
+
+
+def strip_type_docs(source: str) -> str:
+    """The builtin types' own docstrings (tp_doc, 13 KB of template literals in their slot tables)
+    become empty strings: `int.__doc__` is then '' rather than a paragraph nobody reads here."""
+    first, last = between(source, TYPE_SLOTS_START, TYPE_SLOTS_END, "builtin type slots")
+    table = source[first:last]
+    if table.count("`") != 2 * len(TYPE_DOC.findall(table)):
+        raise RuntimePatchError("brython.js: a builtin type's docstring is not a plain literal")
+    return source[:first] + TYPE_DOC.sub('""', table) + source[last:]
 
 
 # Whole source files of brython.js that the SDK never uses, each named by its first lines. A
@@ -354,4 +370,4 @@ def make_runtime(brython_js: str) -> str:
         source = drop_file(source, start, why)
     for cut in CUTS:
         source = apply_cut(source, cut)
-    return strip_docstrings(source)
+    return strip_type_docs(strip_docstrings(source))

@@ -761,6 +761,8 @@ def function_attributes() -> bool:
     expect(greet.__defaults__, ("!",), "__defaults__")
     expect(greet.__annotations__, {}, "__annotations__ (the build strips annotations)")
     expect(greet.__module__, "__main__", "__module__")
+    expect(int.__doc__ in ("", None), True, "builtin docstrings are left out")
+    expect(Temperature.__doc__, None, "class without docstring")
     return True
 
 

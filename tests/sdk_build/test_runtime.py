@@ -13,6 +13,8 @@ from runtime import (
     CUTS,
     DOCS_START,
     EDITS,
+    TYPE_SLOTS_END,
+    TYPE_SLOTS_START,
     UNUSED_FILES,
     Cut,
     Edit,
@@ -80,11 +82,27 @@ def test_a_duplicated_cut_fails_naming_it(brython_js: str, cut: Cut) -> None:
 
 
 @pytest.mark.parametrize(
-    "marker", [COMPILER_START, COMPILER_END, AST_CLASSES_START, CODEGEN_START, DOCS_START]
+    "marker",
+    [
+        COMPILER_START,
+        COMPILER_END,
+        AST_CLASSES_START,
+        CODEGEN_START,
+        DOCS_START,
+        TYPE_SLOTS_START,
+        TYPE_SLOTS_END,
+    ],
 )
 def test_a_missing_marker_fails(brython_js: str, marker: str) -> None:
     with pytest.raises(RuntimePatchError):
         make_runtime(brython_js.replace(marker, ""))
+
+
+def test_builtin_type_docstrings_go_and_their_slots_stay(brython_js: str) -> None:
+    runtime = make_runtime(brython_js)
+    assert "Common base class for all exceptions" in brython_js
+    assert "Common base class for all exceptions" not in runtime
+    assert 'init_type(_b_,"BaseException",["BaseException",72,0,1073763586,0,' in runtime
 
 
 def test_another_version_is_refused(brython_js: str) -> None:
