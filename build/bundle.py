@@ -172,11 +172,24 @@ JS_THIS = re.compile(r"^[ \t]*\$B\.js_this = this\n", re.MULTILINE)
 ANNOTATE_NONE = re.compile(r"^[ \t]*[\w$]+\.__annotate__ = _b_\.None\n", re.MULTILINE)
 
 
+# A nested function mirrors each free variable it reads into its own namespace with a getter
+# (`Object.defineProperty(locals, 'self', {get: ...})`), on every call. Generated code reads free
+# variables from the enclosing function's namespace directly; only introspection (`locals()`,
+# `frame.f_locals`) sees the mirror, and the SDK uses neither. Dropping it also keeps each call's
+# namespace a plain object.
+FREE_VARIABLE_MIRROR = re.compile(
+    r"^[ \t]*Object\.defineProperty\(locals, '[\w$]+', \{get: function\(\)\{return [\w$.]+\}, "
+    r"set: function\(\)\{\}, enumerable: true, configurable: true\}\)\n",
+    re.MULTILINE,
+)
+
+
 def compact_generated_code(js: str) -> str:
     js = COLUMN_POSITIONS.sub("", js)
     js = ITERATOR_INUM.sub("", js)
     js = JS_THIS.sub("", js)
     js = ANNOTATE_NONE.sub("", js)
+    js = FREE_VARIABLE_MIRROR.sub("", js)
     js = drop_inum_arguments(js)
     js = SET_LINENO_STATEMENT.sub(r"\1;frame.$lineno = \2", js)
     return SET_LINENO.sub(r"(frame.$lineno = \1)", js)

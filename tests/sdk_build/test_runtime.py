@@ -169,6 +169,8 @@ def test_generated_code_loses_instruction_numbers() -> None:
         "    iterator_12[$B.INUM] = 3\n"
         "      $B.js_this = this\n"
         "      f12.__annotate__ = _b_.None\n"
+        "    Object.defineProperty(locals, 'self', {get: function(){return locals_m_f.self}, "
+        "set: function(){}, enumerable: true, configurable: true})\n"
     )
     assert compact_generated_code(js) == (
         "x = $B.$call(f, $B.$getattr(o, 'a,b'), 'it\\'s)', 7)\n"
