@@ -71,6 +71,12 @@ EDITS: tuple[Edit, ...] = (
         new="var $module=mod_js(mod)",
     ),
     Edit(
+        why="the meta path holds the VFS finder only (the other finders are cut below)",
+        old="$B.$meta_path=[VFSFinder,StdlibStaticFinder,PathFinder]\n"
+        "$B.finders={VFS:VFSFinder,stdlib_static:StdlibStaticFinder,path:PathFinder}\n",
+        new="$B.$meta_path=[VFSFinder]\n$B.finders={VFS:VFSFinder}\n",
+    ),
+    Edit(
         why="javascript.this() raises: generated functions no longer record `this` (bundle.py)",
         old='"this":function(){\nif($B.js_this===undefined){return $B.builtins.None}\n'
         "return $B.jsobj2pyobj($B.js_this)}",
@@ -324,6 +330,36 @@ CUTS: tuple[Cut, ...] = (
         why="javascript.py2js: it needs the compiler",
         start="py2js:function(src,module_name){if(module_name===undefined)",
         end="pyobj2jsobj:function(obj)",
+    ),
+    Cut(
+        why="imports search the bundle's modules only: no stdlib finder on the import path",
+        start="var static_stdlib_import=$B.get_option_from_filename('static_stdlib_import'",
+        end="var pythonpath=$B.get_option_from_filename('pythonpath',filename)",
+    ),
+    Cut(
+        why="imports search the bundle's modules only: no URL finder on the import path",
+        start='if($B.protocol !=="file"){meta_path.push($B.finders.path)\n',
+        end="$B.import_info[filename]={meta_path,path_hooks,path}}",
+    ),
+    Cut(
+        why="module downloads (synchronous XMLHttpRequest): a missing module fails at once",
+        start="function $download_module(mod,url){",
+        end="$B.addToImported=function(",
+    ),
+    Cut(
+        why="the stdlib and URL finders and loaders (only the bundle's VFS finder is used)",
+        start='var StdlibStaticFinder=$B.make_builtin_class("StdlibStaticFinder")',
+        end="function get_info(info){",
+    ),
+    Cut(
+        why="the _importlib module, which exposes the dropped finders",
+        start="function optimize_import_for_path(",
+        end="})(__BRYTHON__)",
+    ),
+    Cut(
+        why="t-strings (string.templatelib Template and Interpolation), which the SDK never writes",
+        start="var Interpolation=$B.make_builtin_class('Interpolation')",
+        end="})(__BRYTHON__);",
     ),
     Cut(
         why="copyright and credits texts of the interactive interpreter",

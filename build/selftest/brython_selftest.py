@@ -766,6 +766,17 @@ def function_attributes() -> bool:
     return True
 
 
+@check
+def a_missing_module_fails_at_once() -> bool:
+    # Imports search the bundle's modules only (docs/build.md): no request to the server.
+    try:
+        __import__("allegro_sdk.no_such_module")
+    except ImportError as error:
+        expect(type(error).__name__, "ModuleNotFoundError", "error type")
+        return True
+    raise AssertionError("importing a missing module did not raise ImportError")
+
+
 # --- JavaScript interop --------------------------------------------------------------------------
 
 
