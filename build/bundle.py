@@ -119,16 +119,43 @@ INUM_ARGUMENTS: dict[str, tuple[str, int, str | None]] = {
     "$B.rich_op": ("$B.rich_op", 3, None),
 }
 INUM_CALL = re.compile("(" + "|".join(re.escape(name) for name in INUM_ARGUMENTS) + r")\(")
+# A dict display `{"k": v}` becomes `_b_.dict.$literal([['k', v, 7286598349252771]])`: the third
+# item is the key's precomputed hash, 16 digits that do not compress. A str key is stored in the
+# dict's JS object without a hash, and the runtime computes one when it needs it.
+DICT_LITERAL = re.compile(r"_b_\.dict\.\$literal\(\[")
+STR_KEY = re.compile(r"\s*'(?:[^'\\]|\\.)*'\s*")
+
+
+def drop_str_key_hashes(js: str) -> str:
+    for match in reversed(list(DICT_LITERAL.finditer(js))):
+        items, close = call_arguments(js, match.end() - 1)
+        texts = []
+        for start, end in items:
+            item = js[start:end]
+            bracket = start + item.index("[") if item.strip().startswith("[") else -1
+            if bracket < 0:
+                texts.append(item)
+                continue
+            parts, _ = call_arguments(js, bracket)
+            values = [js[a:b] for a, b in parts]
+            if len(values) == 3 and STR_KEY.fullmatch(values[0]) and values[2].strip().isdigit():
+                item = js[start:bracket] + "[" + ",".join(values[:2]) + "]"
+            texts.append(item)
+        js = js[: match.end()] + ",".join(texts) + js[close:]
+    return js
+
+
 # `iterator[$B.INUM] = 3`: the same number, for errors raised while iterating.
 ITERATOR_INUM = re.compile(r"^[ \t]*\w+\[\$B\.INUM\] = \d+\n", re.MULTILINE)
 CLOSING = {"(": ")", "[": "]", "{": "}"}
 
 
 def call_arguments(js: str, open_paren: int) -> tuple[list[tuple[int, int]], int]:
-    """The (start, end) of each top-level argument of the call opened at `open_paren`, and the
-    offset of its closing parenthesis. Generated code has no comments or regular expressions;
-    strings are skipped with their escapes."""
-    arguments, start, stack, index = [], open_paren + 1, [")"], open_paren + 1
+    """The (start, end) of each top-level argument of the call (or array) opened at `open_paren`,
+    and the offset of its closing parenthesis (or bracket). Generated code has no comments or
+    regular expressions; strings are skipped with their escapes."""
+    arguments, start, stack = [], open_paren + 1, [CLOSING[js[open_paren]]]
+    index = open_paren + 1
     while True:
         char = js[index]
         if char in "'\"`":
@@ -191,6 +218,7 @@ def compact_generated_code(js: str) -> str:
     js = ANNOTATE_NONE.sub("", js)
     js = FREE_VARIABLE_MIRROR.sub("", js)
     js = drop_inum_arguments(js)
+    js = drop_str_key_hashes(js)
     js = SET_LINENO_STATEMENT.sub(r"\1;frame.$lineno = \2", js)
     return SET_LINENO.sub(r"(frame.$lineno = \1)", js)
 

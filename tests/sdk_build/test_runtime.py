@@ -179,6 +179,19 @@ def test_generated_code_loses_instruction_numbers() -> None:
     )
 
 
+def test_dict_displays_lose_the_hashes_of_their_str_keys() -> None:
+    from bundle import compact_generated_code
+
+    js = (
+        "d = _b_.dict.$literal([['a', f(1, [2]), 123456789], ['it\\'s', "
+        "_b_.dict.$literal([['b', 2, 987654321]]), 55], [3, 'x', 7], ['c', 3]])\n"
+    )
+    assert compact_generated_code(js) == (
+        "d = _b_.dict.$literal([['a', f(1, [2])], ['it\\'s', "
+        "_b_.dict.$literal([['b', 2]])], [3, 'x', 7], ['c', 3]])\n"
+    )
+
+
 def test_an_unexpected_call_in_generated_code_fails_the_build() -> None:
     from bundle import compact_generated_code
 
