@@ -362,6 +362,23 @@ CUTS: tuple[Cut, ...] = (
         end="})(__BRYTHON__);",
     ),
     Cut(
+        why="traceback carets: they need frame.positions (dropped by bundle.py) and the parser",
+        start="function make_report(lines,positions){",
+        end="function trace_from_stack(err){",
+    ),
+    Cut(
+        why="traceback carets: the branch of trace_from_stack that draws them",
+        start="if(positions){let[lineno,end_lineno,col_offset,end_col_offset]=positions",
+        end="\ntrace.push('    '+lines[lineno-1].trim())}",
+        new="if(false){}else{",
+    ),
+    Cut(
+        why="keyword-typo hints for syntax errors (the runtime compiles nothing)",
+        start="var python_keywords\nfunction _find_keyword_typos(err){",
+        end="\n$B.error_trace=function(err){",
+        new="function _find_keyword_typos(err){}",
+    ),
+    Cut(
         why="copyright and credits texts of the interactive interpreter",
         start="var copyright=`Copyright",
         end="})(__BRYTHON__);",
