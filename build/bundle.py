@@ -103,8 +103,122 @@ SET_LINENO_STATEMENT = re.compile(r"^([ \t]*)\$B\.set_lineno\(frame, (\d+)\)", r
 SET_LINENO = re.compile(r"\$B\.set_lineno\(frame, (\d+)\)")
 
 
+# Generated code passes an "instruction number" (inum) to the run-time helpers so that an error
+# can point at its columns in `frame.positions`, which the build drops. Without positions the
+# inum is never read: the helpers take it as an optional last argument (call it without), a few
+# take it in the middle (pass 0, which compresses better than each its own number).
+#   name -> (new name, index of the inum argument, replacement: None to drop it)
+INUM_ARGUMENTS: dict[str, tuple[str, int, str | None]] = {
+    "$B.$call_with_position": ("$B.$call", 1, None),
+    "$B.$getattr_pep657": ("$B.$getattr", 2, None),
+    "$B.call_attr": ("$B.call_attr", 2, "0"),
+    "$B.$getitem": ("$B.$getitem", 2, None),
+    "$B.getitem_slice": ("$B.getitem_slice", 2, None),
+    "$B.$setitem": ("$B.$setitem", 3, None),
+    "$B.$setattr1": ("$B.$setattr1", 3, None),
+    "$B.rich_op": ("$B.rich_op", 3, None),
+}
+INUM_CALL = re.compile("(" + "|".join(re.escape(name) for name in INUM_ARGUMENTS) + r")\(")
+# A dict display `{"k": v}` becomes `_b_.dict.$literal([['k', v, 7286598349252771]])`: the third
+# item is the key's precomputed hash, 16 digits that do not compress. A str key is stored in the
+# dict's JS object without a hash, and the runtime computes one when it needs it.
+DICT_LITERAL = re.compile(r"_b_\.dict\.\$literal\(\[")
+STR_KEY = re.compile(r"\s*'(?:[^'\\]|\\.)*'\s*")
+
+
+def drop_str_key_hashes(js: str) -> str:
+    for match in reversed(list(DICT_LITERAL.finditer(js))):
+        items, close = call_arguments(js, match.end() - 1)
+        texts = []
+        for start, end in items:
+            item = js[start:end]
+            bracket = start + item.index("[") if item.strip().startswith("[") else -1
+            if bracket < 0:
+                texts.append(item)
+                continue
+            parts, _ = call_arguments(js, bracket)
+            values = [js[a:b] for a, b in parts]
+            if len(values) == 3 and STR_KEY.fullmatch(values[0]) and values[2].strip().isdigit():
+                item = js[start:bracket] + "[" + ",".join(values[:2]) + "]"
+            texts.append(item)
+        js = js[: match.end()] + ",".join(texts) + js[close:]
+    return js
+
+
+# `iterator[$B.INUM] = 3`: the same number, for errors raised while iterating.
+ITERATOR_INUM = re.compile(r"^[ \t]*\w+\[\$B\.INUM\] = \d+\n", re.MULTILINE)
+CLOSING = {"(": ")", "[": "]", "{": "}"}
+
+
+def call_arguments(js: str, open_paren: int) -> tuple[list[tuple[int, int]], int]:
+    """The (start, end) of each top-level argument of the call (or array) opened at `open_paren`,
+    and the offset of its closing parenthesis (or bracket). Generated code has no comments or
+    regular expressions; strings are skipped with their escapes."""
+    arguments, start, stack = [], open_paren + 1, [CLOSING[js[open_paren]]]
+    index = open_paren + 1
+    while True:
+        char = js[index]
+        if char in "'\"`":
+            index += 1
+            while js[index] != char:
+                index += 2 if js[index] == "\\" else 1
+        elif char in CLOSING:
+            stack.append(CLOSING[char])
+        elif char in ")]}":
+            if char != stack.pop():
+                raise ValueError(f"unbalanced generated code at {index}: {js[index - 80 : index]}")
+            if not stack:
+                arguments.append((start, index))
+                return arguments, index
+        elif char == "," and len(stack) == 1:
+            arguments.append((start, index))
+            start = index + 1
+        index += 1
+
+
+def drop_inum_arguments(js: str) -> str:
+    """Rewrite the calls of INUM_ARGUMENTS, innermost and last first (earlier offsets stay)."""
+    for match in reversed(list(INUM_CALL.finditer(js))):
+        new_name, position, replacement = INUM_ARGUMENTS[match.group(1)]
+        arguments, close = call_arguments(js, match.end() - 1)
+        texts = [js[start:end] for start, end in arguments]
+        if len(texts) <= position or not texts[position].strip().isdigit():
+            raise ValueError(f"unexpected call in generated code: {js[match.start() : close + 1]}")
+        if replacement is None:
+            del texts[position]
+        else:
+            texts[position] = " " + replacement
+        js = js[: match.start()] + new_name + "(" + ",".join(texts) + ")" + js[close + 1 :]
+    return js
+
+
+# Every generated function starts with `$B.js_this = this`, read only by javascript.this(), which
+# the SDK never calls (the runtime makes it raise), and sets `f.__annotate__ = _b_.None`, which is
+# what the runtime assumes when it is absent (an edit in runtime.py).
+JS_THIS = re.compile(r"^[ \t]*\$B\.js_this = this\n", re.MULTILINE)
+ANNOTATE_NONE = re.compile(r"^[ \t]*[\w$]+\.__annotate__ = _b_\.None\n", re.MULTILINE)
+
+
+# A nested function mirrors each free variable it reads into its own namespace with a getter
+# (`Object.defineProperty(locals, 'self', {get: ...})`), on every call. Generated code reads free
+# variables from the enclosing function's namespace directly; only introspection (`locals()`,
+# `frame.f_locals`) sees the mirror, and the SDK uses neither. Dropping it also keeps each call's
+# namespace a plain object.
+FREE_VARIABLE_MIRROR = re.compile(
+    r"^[ \t]*Object\.defineProperty\(locals, '[\w$]+', \{get: function\(\)\{return [\w$.]+\}, "
+    r"set: function\(\)\{\}, enumerable: true, configurable: true\}\)\n",
+    re.MULTILINE,
+)
+
+
 def compact_generated_code(js: str) -> str:
     js = COLUMN_POSITIONS.sub("", js)
+    js = ITERATOR_INUM.sub("", js)
+    js = JS_THIS.sub("", js)
+    js = ANNOTATE_NONE.sub("", js)
+    js = FREE_VARIABLE_MIRROR.sub("", js)
+    js = drop_inum_arguments(js)
+    js = drop_str_key_hashes(js)
     js = SET_LINENO_STATEMENT.sub(r"\1;frame.$lineno = \2", js)
     return SET_LINENO.sub(r"(frame.$lineno = \1)", js)
 

@@ -7,6 +7,7 @@ runtime. The reasons for each edit are in docs/build.md.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 BRYTHON_VERSION = "3.15.0"
@@ -68,6 +69,37 @@ EDITS: tuple[Edit, ...] = (
         old='mod_js+="return "+prefix+parent_id\n'
         "var $module=new Function(prefix+parent_id,mod_js)(\nmod)",
         new="var $module=mod_js(mod)",
+    ),
+    Edit(
+        why="the meta path holds the VFS finder only (the other finders are cut below)",
+        old="$B.$meta_path=[VFSFinder,StdlibStaticFinder,PathFinder]\n"
+        "$B.finders={VFS:VFSFinder,stdlib_static:StdlibStaticFinder,path:PathFinder}\n",
+        new="$B.$meta_path=[VFSFinder]\n$B.finders={VFS:VFSFinder}\n",
+    ),
+    Edit(
+        why="javascript.this() raises: generated functions no longer record `this` (bundle.py)",
+        old='"this":function(){\nif($B.js_this===undefined){return $B.builtins.None}\n'
+        "return $B.jsobj2pyobj($B.js_this)}",
+        new='"this":function(){'
+        "$B.RAISE(_b_.NotImplementedError,'javascript.this() is not in this runtime')}",
+    ),
+    Edit(
+        why="function __annotations__ work without the __annotate__ = None that bundle.py drops",
+        old="if(self.__annotate__===_b_.None){return self.__annotations__=$B.empty_dict()}",
+        new="if((self.__annotate__ ?? _b_.None)===_b_.None){"
+        "return self.__annotations__=$B.empty_dict()}",
+    ),
+    Edit(
+        why="DOM elements are plain DOMNode objects: no browser.html tag class per tag name",
+        old="if(obj instanceof Node){if(obj.tagName){var res=$B.module_getattr("
+        "$B.imported['browser.html'],obj.tagName)\nreturn res===$B.NULL ? $B.DOMNode :res}\n",
+        new="if(obj instanceof Node){",
+    ),
+    Edit(
+        why="DOM elements of another window are plain DOMNode objects too",
+        old="if(obj instanceof view.Node){if(obj.tagName){var res=$B.module_getattr("
+        "$B.imported['browser.html'],obj.tagName)\nreturn res===$B.NULL ? $B.DOMNode :res}\n",
+        new="if(obj instanceof view.Node){",
     ),
 )
 
@@ -155,6 +187,21 @@ def strip_docstrings(source: str) -> str:
     return source[:first] + "var docs={}" + source[last:]
 
 
+TYPE_SLOTS_START = '\nvar slots=["tp_name",'
+TYPE_SLOTS_END = "\nfor(var name in $B.builtin_types){"
+TYPE_DOC = re.compile(r"`[^`$\\]*`")
+
+
+def strip_type_docs(source: str) -> str:
+    """The builtin types' own docstrings (tp_doc, 13 KB of template literals in their slot tables)
+    become empty strings: `int.__doc__` is then '' rather than a paragraph nobody reads here."""
+    first, last = between(source, TYPE_SLOTS_START, TYPE_SLOTS_END, "builtin type slots")
+    table = source[first:last]
+    if table.count("`") != 2 * len(TYPE_DOC.findall(table)):
+        raise RuntimePatchError("brython.js: a builtin type's docstring is not a plain literal")
+    return source[:first] + TYPE_DOC.sub('""', table) + source[last:]
+
+
 # Whole source files of brython.js that the SDK never uses, each named by its first lines. A
 # feature removed here fails loudly if used (a missing method or class), never silently; the
 # self-test (tests/sdk_build) checks that the rest of the runtime still behaves as CPython does.
@@ -196,6 +243,168 @@ def drop_file(source: str, start: str, why: str) -> str:
     return source[:first] + source[last + 1 :]
 
 
+@dataclass(frozen=True)
+class Cut:
+    """Replace the text from `start` (which must occur exactly once) up to the first `end` after
+    it (kept) by `new`: a part of brython.js that the SDK never reaches. `why` names it in errors.
+    """
+
+    why: str
+    start: str
+    end: str
+    new: str = ""
+
+
+# Parts of files that the SDK never reaches. Each goes whole, so using one fails loudly (a missing
+# function or module), never quietly.
+CUTS: tuple[Cut, ...] = (
+    Cut(
+        why="the tokenizer: every module is compiled at build time",
+        start="const FT_START={f:'FSTRING_START'",
+        end="})(__BRYTHON__);\n",
+        new="",
+    ),
+    Cut(
+        why="the compiler's entry points (py2js, docstrings, string escapes, __future__)",
+        start="var ast=$B.ast\nfunction get_line(",
+        end="$B.parse_options=function",
+    ),
+    Cut(
+        why="running <script type=text/python> tags and the global brython() function",
+        start="python_scripts=python_scripts.concat(",
+        end="function convert_option(",
+        new="}\n",
+    ),
+    Cut(
+        why="running scripts and web workers from the page",
+        start="function run_scripts(_scripts)",
+        end="})(__BRYTHON__);",
+    ),
+    Cut(
+        why="browser.html, the tag classes (the SDK uses the DOM through browser.window)",
+        start="modules['browser.html']=(function($B){",
+        end="}\nmodules['browser']=browser\n",
+    ),
+    Cut(
+        why="'Did you mean' suggestions: none is ever computed for a tracker's errors",
+        start="var MAX_CANDIDATE_ITEMS=750",
+        end="\nreturn suggestion}}\n",
+        # what remains of the module's function after `return null` is dead code
+        new="modules['_suggestions']={_generate_suggestions:function(){return null",
+    ),
+    Cut(
+        why="browser.aio (ajax, Future, sleep): requests go through the bundle's own fetch",
+        start='var responseType={"text":"text"',
+        end="function load(name,module_obj){",
+    ),
+    Cut(
+        why="browser.html and browser.aio are not attached to the browser module",
+        start="if(!($B.isWebWorker ||$B.isNode)){modules['browser'].html=modules['browser.html']",
+        end="_b_.__builtins__=",
+    ),
+    Cut(
+        why="compile(): it needs the compiler; calling it raises",
+        start="_b_.compile=function(){",
+        end="\n_b_.debug=$B.debug > 0\n",
+        new="_b_.compile=function(){"
+        "$B.RAISE(_b_.NotImplementedError,'compile() is not in this runtime')}",
+    ),
+    Cut(
+        why="eval() and exec(): they need the compiler; calling them raises",
+        start="var $$eval=_b_.eval=function(){",
+        end="})(__BRYTHON__)\n",
+        new="_b_.eval=_b_.exec=function(){"
+        "$B.RAISE(_b_.NotImplementedError,'eval() and exec() are not in this runtime')}\n",
+    ),
+    Cut(
+        why="javascript.import_js, import_modules, import_scripts: the SDK loads no other script",
+        start="import_js:function(){\nvar $=$B.args('import_js'",
+        end="JSObject:$B.JSObj,",
+    ),
+    Cut(
+        why="javascript.load (deprecated, needs open()) and javascript.py2js (needs the compiler)",
+        start='load:function(script_url){console.log(\'"javascript.load" is deprecrated.',
+        end="Math:self.Math",
+    ),
+    Cut(
+        why="javascript.py2js: it needs the compiler",
+        start="py2js:function(src,module_name){if(module_name===undefined)",
+        end="pyobj2jsobj:function(obj)",
+    ),
+    Cut(
+        why="imports search the bundle's modules only: no stdlib finder on the import path",
+        start="var static_stdlib_import=$B.get_option_from_filename('static_stdlib_import'",
+        end="var pythonpath=$B.get_option_from_filename('pythonpath',filename)",
+    ),
+    Cut(
+        why="imports search the bundle's modules only: no URL finder on the import path",
+        start='if($B.protocol !=="file"){meta_path.push($B.finders.path)\n',
+        end="$B.import_info[filename]={meta_path,path_hooks,path}}",
+    ),
+    Cut(
+        why="module downloads (synchronous XMLHttpRequest): a missing module fails at once",
+        start="function $download_module(mod,url){",
+        end="$B.addToImported=function(",
+    ),
+    Cut(
+        why="the stdlib and URL finders and loaders (only the bundle's VFS finder is used)",
+        start='var StdlibStaticFinder=$B.make_builtin_class("StdlibStaticFinder")',
+        end="function get_info(info){",
+    ),
+    Cut(
+        why="the _importlib module, which exposes the dropped finders",
+        start="function optimize_import_for_path(",
+        end="})(__BRYTHON__)",
+    ),
+    Cut(
+        why="t-strings (string.templatelib Template and Interpolation), which the SDK never writes",
+        start="var Interpolation=$B.make_builtin_class('Interpolation')",
+        end="})(__BRYTHON__);",
+    ),
+    Cut(
+        why="traceback carets: they need frame.positions (dropped by bundle.py) and the parser",
+        start="function make_report(lines,positions){",
+        end="function trace_from_stack(err){",
+    ),
+    Cut(
+        why="traceback carets: the branch of trace_from_stack that draws them",
+        start="if(positions){let[lineno,end_lineno,col_offset,end_col_offset]=positions",
+        end="\ntrace.push('    '+lines[lineno-1].trim())}",
+        new="if(false){}else{",
+    ),
+    Cut(
+        why="keyword-typo hints for syntax errors (the runtime compiles nothing)",
+        start="var python_keywords\nfunction _find_keyword_typos(err){",
+        end="\n$B.error_trace=function(err){",
+        new="function _find_keyword_typos(err){}",
+    ),
+    Cut(
+        why="copyright and credits texts of the interactive interpreter",
+        start="var copyright=`Copyright",
+        end="})(__BRYTHON__);",
+    ),
+    Cut(
+        why="tokens, AST and Python-to-JS entry points for pages (need the compiler)",
+        start="$B.show_tokens=function(",
+        end="var fakeScript=$B.fakeScript=",
+    ),
+)
+
+
+def apply_cut(source: str, cut: Cut) -> str:
+    count = source.count(cut.start)
+    if count != 1:
+        raise RuntimePatchError(
+            f"expected exactly one match in brython.js for the start of the cut '{cut.why}', "
+            f"found {count}: is brython {BRYTHON_VERSION} installed?"
+        )
+    first = source.index(cut.start)
+    last = source.find(cut.end, first + len(cut.start))
+    if last < 0:
+        raise RuntimePatchError(f"brython.js: no end '{cut.end[:40]}' for the cut '{cut.why}'")
+    return source[:first] + cut.new + source[last:]
+
+
 def check_version(source: str) -> None:
     expected = "// version [" + ", ".join(BRYTHON_VERSION.split(".")) + ", 'final', 0]"
     if expected not in source[:400]:
@@ -212,4 +421,6 @@ def make_runtime(brython_js: str) -> str:
     source = strip_compiler(source)
     for why, start in UNUSED_FILES.items():
         source = drop_file(source, start, why)
-    return strip_docstrings(source)
+    for cut in CUTS:
+        source = apply_cut(source, cut)
+    return strip_type_docs(strip_docstrings(source))

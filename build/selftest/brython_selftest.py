@@ -730,6 +730,53 @@ def bytes_are_left_out_loudly() -> bool:
     raise AssertionError("str.encode worked, but the build is meant to leave bytes out")
 
 
+@check
+def compiler_is_left_out_loudly() -> bool:
+    # No compiler in this runtime (docs/build.md): eval, exec and compile raise, never misbehave.
+    source = "1 + 1"
+    for name, run in (
+        ("eval", lambda: eval(source)),
+        ("exec", lambda: exec(source)),
+        ("compile", lambda: compile(source, "<selftest>", "eval")),
+        ("javascript.this", lambda: javascript.this()),
+    ):
+        try:
+            run()
+        except NotImplementedError:
+            continue
+        raise AssertionError(f"{name} did not raise NotImplementedError")
+    return True
+
+
+@check
+def function_attributes() -> bool:
+    def greet(name: str, punctuation: str = "!") -> str:
+        return "hi " + name + punctuation
+
+    expect(
+        (greet.__name__, greet.__qualname__),
+        ("greet", "function_attributes.<locals>.greet"),
+        "names",
+    )
+    expect(greet.__defaults__, ("!",), "__defaults__")
+    expect(greet.__annotations__, {}, "__annotations__ (the build strips annotations)")
+    expect(greet.__module__, "__main__", "__module__")
+    expect(int.__doc__ in ("", None), True, "builtin docstrings are left out")
+    expect(Temperature.__doc__, None, "class without docstring")
+    return True
+
+
+@check
+def a_missing_module_fails_at_once() -> bool:
+    # Imports search the bundle's modules only (docs/build.md): no request to the server.
+    try:
+        __import__("allegro_sdk.no_such_module")
+    except ImportError as error:
+        expect(type(error).__name__, "ModuleNotFoundError", "error type")
+        return True
+    raise AssertionError("importing a missing module did not raise ImportError")
+
+
 # --- JavaScript interop --------------------------------------------------------------------------
 
 
@@ -754,6 +801,34 @@ def read_js_attributes() -> bool:
     expect(window.document.title, "allegro selftest", "document.title")
     element = window.document.getElementById("marker")
     expect(element.dataset.role, "selftest", "dataset")
+    return True
+
+
+@check
+def dom_elements() -> bool:
+    # What allegro_sdk/browser/ does with elements (links.py, page.py, js.py); the build leaves
+    # out browser.html, so elements are plain DOMNode objects.
+    document = window.document
+    element = document.getElementById("marker")
+    names = [str(attribute.name) for attribute in element.attributes]
+    expect(names, ["id", "data-role"], "attributes")
+    expect([str(a.value) for a in element.attributes], ["marker", "selftest"], "attribute values")
+    expect(element.getAttribute("data-role"), "selftest", "getAttribute")
+    expect((element.hasAttribute("id"), element.hasAttribute("href")), (True, False), "has")
+    expect(getattr(element, "href", None), None, "missing attribute")
+    expect([str(e.id) for e in document.querySelectorAll("[data-role]")], ["marker"], "query")
+    expect(int(document.querySelectorAll("div").length), 1, "length")
+    expect(document.querySelector("section"), None, "no match")
+    expect(element.closest("[data-role]") == element, True, "closest is the element")
+    expect(element.parentElement == document.body, True, "parentElement")
+    expect(element.parentElement != element, True, "!=")
+    try:
+        missing = element.closest("section")
+    except KeyError:
+        missing = None
+    expect(missing, None, "closest without a match")
+    expect(str(element.textContent), "", "textContent")
+    expect(str(window.document.visibilityState) in ("visible", "hidden"), True, "visibility")
     return True
 
 

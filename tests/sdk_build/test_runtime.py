@@ -10,9 +10,13 @@ from runtime import (
     CODEGEN_START,
     COMPILER_END,
     COMPILER_START,
+    CUTS,
     DOCS_START,
     EDITS,
+    TYPE_SLOTS_END,
+    TYPE_SLOTS_START,
     UNUSED_FILES,
+    Cut,
     Edit,
     RuntimePatchError,
     make_runtime,
@@ -46,12 +50,59 @@ def test_a_duplicated_edit_fails_naming_it(brython_js: str, edit: Edit) -> None:
     assert edit.why in str(raised.value)
 
 
+@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
+def test_each_cut_starts_exactly_once_and_goes(brython_js: str, cut: Cut) -> None:
+    assert brython_js.count(cut.start) == 1, cut.why
+    first = brython_js.index(cut.start)
+    cut_text = brython_js[first : brython_js.index(cut.end, first + len(cut.start))]
+    runtime = make_runtime(brython_js)
+    assert cut_text not in runtime, cut.why
+    assert cut.new in runtime, cut.why
+
+
+@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
+def test_a_missing_cut_fails_naming_it(brython_js: str, cut: Cut) -> None:
+    with pytest.raises(RuntimePatchError, match="found 0") as raised:
+        make_runtime(brython_js.replace(cut.start, ""))
+    assert cut.why in str(raised.value)
+
+
+@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
+def test_a_cut_without_its_end_fails_naming_it(brython_js: str, cut: Cut) -> None:
+    with pytest.raises(RuntimePatchError, match="no end") as raised:
+        make_runtime(brython_js.replace(cut.start, "") + cut.start)
+    assert cut.why in str(raised.value)
+
+
+@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
+def test_a_duplicated_cut_fails_naming_it(brython_js: str, cut: Cut) -> None:
+    with pytest.raises(RuntimePatchError, match="found 2") as raised:
+        make_runtime(brython_js + "\n" + cut.start)
+    assert cut.why in str(raised.value)
+
+
 @pytest.mark.parametrize(
-    "marker", [COMPILER_START, COMPILER_END, AST_CLASSES_START, CODEGEN_START, DOCS_START]
+    "marker",
+    [
+        COMPILER_START,
+        COMPILER_END,
+        AST_CLASSES_START,
+        CODEGEN_START,
+        DOCS_START,
+        TYPE_SLOTS_START,
+        TYPE_SLOTS_END,
+    ],
 )
 def test_a_missing_marker_fails(brython_js: str, marker: str) -> None:
     with pytest.raises(RuntimePatchError):
         make_runtime(brython_js.replace(marker, ""))
+
+
+def test_builtin_type_docstrings_go_and_their_slots_stay(brython_js: str) -> None:
+    runtime = make_runtime(brython_js)
+    assert "Common base class for all exceptions" in brython_js
+    assert "Common base class for all exceptions" not in runtime
+    assert 'init_type(_b_,"BaseException",["BaseException",72,0,1073763586,0,' in runtime
 
 
 def test_another_version_is_refused(brython_js: str) -> None:
@@ -106,6 +157,46 @@ def test_generated_code_loses_column_positions_and_keeps_line_numbers() -> None:
     )
     kept = "if (frame.positions) { x = frame.positions[0] }\n"
     assert compact_generated_code(kept) == kept
+
+
+def test_generated_code_loses_instruction_numbers() -> None:
+    from bundle import compact_generated_code
+
+    js = (
+        "x = $B.$call_with_position(f, 3, $B.$getattr_pep657(o, 'a,b', 5), 'it\\'s)', 7)\n"
+        "y = $B.call_attr($B.$getitem(l, [1, 2][0], 9), 'get', 11, {k: 1}, )\n"
+        '$B.$setattr1(locals.api, "track", g(1, 2), 13)\n'
+        "    iterator_12[$B.INUM] = 3\n"
+        "      $B.js_this = this\n"
+        "      f12.__annotate__ = _b_.None\n"
+        "    Object.defineProperty(locals, 'self', {get: function(){return locals_m_f.self}, "
+        "set: function(){}, enumerable: true, configurable: true})\n"
+    )
+    assert compact_generated_code(js) == (
+        "x = $B.$call(f, $B.$getattr(o, 'a,b'), 'it\\'s)', 7)\n"
+        "y = $B.call_attr($B.$getitem(l, [1, 2][0]), 'get', 0, {k: 1}, )\n"
+        '$B.$setattr1(locals.api, "track", g(1, 2))\n'
+    )
+
+
+def test_dict_displays_lose_the_hashes_of_their_str_keys() -> None:
+    from bundle import compact_generated_code
+
+    js = (
+        "d = _b_.dict.$literal([['a', f(1, [2]), 123456789], ['it\\'s', "
+        "_b_.dict.$literal([['b', 2, 987654321]]), 55], [3, 'x', 7], ['c', 3]])\n"
+    )
+    assert compact_generated_code(js) == (
+        "d = _b_.dict.$literal([['a', f(1, [2])], ['it\\'s', "
+        "_b_.dict.$literal([['b', 2]])], [3, 'x', 7], ['c', 3]])\n"
+    )
+
+
+def test_an_unexpected_call_in_generated_code_fails_the_build() -> None:
+    from bundle import compact_generated_code
+
+    with pytest.raises(ValueError, match="unexpected call"):
+        compact_generated_code("$B.$getattr_pep657(o, 'a')\n")
 
 
 def test_browser_code_may_not_import_what_the_bundle_does_not_ship() -> None:

@@ -1,0 +1,88 @@
+"""An uncaught error at start is reported with a traceback naming each file and line.
+
+The build drops the column positions, the caret drawing and the source text that Brython's
+tracebacks can show (docs/build.md); what remains must still say where the error happened.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from browser_support import serve_directory
+from playwright.sync_api import Browser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MAIN = """from browser import window
+
+
+def divide(x):
+    return 1 / x
+
+
+def start():
+    return divide(0)
+
+
+window.console.log("started")
+start()
+"""
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>
+<body><script src="failing.js"></script></body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("traceback")
+    (directory / "main.py").write_text(MAIN, "utf-8")
+    build = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "build" / "bundle.py"),
+            "--main",
+            str(directory / "main.py"),
+            "--out",
+            str(directory / "failing.js"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=90,
+    )
+    assert build.returncode == 0, f"building the failing page failed:\n{build.stderr}"
+    (directory / "index.html").write_text(PAGE, "utf-8")
+    return directory
+
+
+def test_an_error_at_start_is_reported_with_files_and_lines(site: Path, browser: Browser) -> None:
+    with serve_directory(site, {}) as base_url:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            messages: list[str] = []
+            page.on("console", lambda message: messages.append(message.text))
+            page.goto(f"{base_url}/index.html")
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and not any("failed to start" in m for m in messages):
+                time.sleep(0.05)
+        finally:
+            context.close()
+    traceback = next((m for m in messages if m.startswith("Traceback")), None)
+    assert traceback is not None, messages
+    assert traceback.splitlines() == [
+        "Traceback (most recent call last):",
+        '  File "__main__.py", line 13, in <module>',
+        '  File "__main__.py", line 9, in start',
+        '  File "__main__.py", line 5, in divide',
+        "ZeroDivisionError: division by zero",
+    ]
+    assert messages[0] == "started"
+    assert "allegro: the SDK failed to start" in messages[-1]
