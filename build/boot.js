@@ -31,9 +31,12 @@
 // Retry-After) or (message). Brython 3.15 loses track of its frames when a Python coroutine awaits
 // fetch (after ~175 requests a page raises RecursionError) and mixes up Python callbacks given to
 // .then(); a plain JS promise chain calling Python back once avoids both (docs/build.md).
+// With `beacon` (the page is being left), a refused keepalive request (the browser's 64 KB budget
+// is spent) is sent again with navigator.sendBeacon, whose answer cannot be read: it still ends
+// in onFailure, so the events stay in the outbox until a request is acknowledged.
 // Python imports it as allegro_sdk.browser.native_fetch.post.
 function registerNativeFetch($B) {
-  function post(url, body, headersJson, keepalive, onResponse, onFailure) {
+  function post(url, body, headersJson, keepalive, beacon, onResponse, onFailure) {
     var init = {
       method: "POST",
       body: body,
@@ -49,7 +52,13 @@ function registerNativeFetch($B) {
           function () { onResponse(response.status, "", retryAfter); }
         );
       },
-      function (error) { onFailure(String((error && error.message) || error)); }
+      function (error) {
+        var message = String((error && error.message) || error);
+        if (beacon && navigator.sendBeacon && navigator.sendBeacon(url, body)) {
+          message += "; sent as a beacon";
+        }
+        onFailure(message);
+      }
     );
   }
   var name = "allegro_sdk.browser.native_fetch";

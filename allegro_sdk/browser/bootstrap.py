@@ -7,12 +7,15 @@ from browser import window
 from allegro_sdk.browser.api import build_api
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
+from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
+from allegro_sdk.browser.locks import WebLocks
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.json_encoding import encode
+from allegro_sdk.core.lease import LeaseLocks
 from allegro_sdk.core.outbox import Outbox
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
@@ -52,19 +55,23 @@ def start() -> None:
         body = {"device_id": device_id}
         if session_id:
             body["session_id"] = session_id
-        post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure)
+        post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure, False)
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
-    outbox = Outbox(LocalStorage(), new_uuid4(), clock, console)
+    schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
+    tab_id = new_uuid4()
+    has_web_locks = not is_missing(getattr(window.navigator, "locks", None))
+    locks = WebLocks() if has_web_locks else LeaseLocks(LocalStorage(), tab_id, clock, schedule)
+    outbox = Outbox(LocalStorage(), tab_id, clock, console, locks, schedule)
     sender = Sender(
         collector,
         sessions,
         post_json,
         lambda flush: window.setTimeout(flush, 0),
         outbox,
-        lambda delay, task: window.setTimeout(task, delay),
+        schedule,
         lambda: float(window.Math.random()),
     )
     tracker = Tracker(sender, PageReader(), new_uuid4, clock)

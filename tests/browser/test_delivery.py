@@ -7,12 +7,13 @@ are waiting. Each scenario tracks a known set of events, then reads the collecto
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 from collections import Counter
 from collections.abc import Callable
 
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page, Request, Route
 
 from .conftest import Console, Site
 from .pages import STRICT_CSP, host_page, sdk_tag, serve_page, snippet, wait_until
@@ -243,3 +244,112 @@ def test_a_long_lived_page_keeps_delivering(site: Site, page: Page, console: Con
     assert acknowledged == 300
     assert stored_counts(site, events) == Counter({name: 1 for name in events})
     assert console.errors == []
+
+
+class Posts:
+    """Which tab POSTed which event ids to /v1/events (fetch, keepalive and beacons alike)."""
+
+    def __init__(self, site: Site) -> None:
+        self.url = site.collector_url + "/v1/events"
+        self.by_tab: dict[str, Counter[str]] = {}
+        self.beacons: Counter[str] = Counter()
+
+    def watch(self, page: Page, tab: str) -> None:
+        self.by_tab[tab] = Counter()
+        page.on("request", lambda request: self._record(tab, request))
+
+    def _record(self, tab: str, request: Request) -> None:
+        if request.method != "POST" or request.url != self.url or not request.post_data:
+            return
+        ids = [str(event["event_id"]) for event in json.loads(request.post_data)["events"]]
+        self.by_tab[tab].update(ids)
+        if request.headers.get("content-type", "").startswith("text/plain"):
+            self.beacons.update(ids)
+
+    def tabs_of(self) -> dict[str, set[str]]:
+        tabs: dict[str, set[str]] = {}
+        for tab, ids in self.by_tab.items():
+            for event_id in ids:
+                tabs.setdefault(event_id, set()).add(tab)
+        return tabs
+
+
+# A tab whose requests all fail at once (no request leaves it).
+DEAD_END = """
+window.fetch = () => Promise.reject(new TypeError('offline'));
+navigator.sendBeacon = () => false;
+"""
+
+
+def leave_events_behind(
+    site: Site, page: Page, events: list[str], lapse_its_lease: bool = False
+) -> str:
+    """A tab that cannot reach the collector tracks `events`, then is closed: its outbox entry
+    stays in localStorage. Returns that entry's key."""
+    closing = page.context.new_page()
+    closing.add_init_script(DEAD_END)
+    open_page(site, closing, "left-behind")
+    track_all(closing, events)
+    key = wait_until(
+        closing,
+        "Object.keys(localStorage).find((k) => k.startsWith('allegro_outbox:')"
+        f" && localStorage.getItem(k).includes('{events[-1]}'))",
+    )
+    if lapse_its_lease:  # as if 90 s had passed since it was closed
+        closing.evaluate(
+            "(key) => localStorage.setItem('allegro_lease:' + key, JSON.stringify(['gone', 1]))",
+            key,
+        )
+    closing.close()
+    return str(key)
+
+
+def ids_of(site: Site, names: list[str]) -> dict[str, str]:
+    return {
+        str(e["event_name"]): str(e["event_id"])
+        for e in site.stored_events()
+        if e["event_name"] in set(names)
+    }
+
+
+def three_tabs_and_a_closed_one(site: Site, page: Page, web_locks: bool) -> None:
+    """A tab adopts what a closed tab left and cannot send it for a while (its first requests
+    fail); two more tabs open meanwhile and all three track: every event is stored once, and no
+    event id is POSTed by two tabs (before the single sender, the new tabs adopted it too)."""
+    left = names("left", 30)
+    key = leave_events_behind(site, page, left, lapse_its_lease=not web_locks)
+    posts = Posts(site)
+    tabs = [page, page.context.new_page(), page.context.new_page()]
+    page.route(
+        site.collector_url + "/v1/events",
+        fault(site, lambda route, n: n <= 2 and (route.abort() or True)),
+    )
+    per_tab = [names(f"tab{number}", 30) for number in range(3)]
+    for number, tab in enumerate(tabs):
+        posts.watch(tab, f"tab{number}")
+        open_page(site, tab, f"tab-{number}")
+        assert tab.evaluate("!!navigator.locks") == web_locks
+        track_all(tab, per_tab[number][:10])
+    wait_until(page, f"localStorage.getItem('{key}') === null")  # adopted by the first tab
+    for rounds in (1, 2):
+        for tab, events in zip(tabs, per_tab, strict=True):
+            track_all(tab, events[rounds * 10 : rounds * 10 + 10])
+    everything = left + [name for events in per_tab for name in events]
+    assert wait_for_all(site, page, everything) == Counter({name: 1 for name in everything})
+    for tab in tabs:
+        wait_until(tab, "!Object.keys(localStorage).some((k) => k.startsWith('allegro_outbox:'))")
+    page.wait_for_timeout(200)  # Playwright's last request events reach Python
+    ids, senders = ids_of(site, everything), posts.tabs_of()
+    sent_by = {name: sorted(senders.get(ids[name], set())) for name in everything}
+    assert sent_by == {
+        name: [f"tab{number}"] for number, events in enumerate(per_tab) for name in events
+    } | {name: ["tab0"] for name in left}
+
+
+def test_tabs_share_the_outbox_without_sending_an_event_twice(site: Site, page: Page) -> None:
+    three_tabs_and_a_closed_one(site, page, web_locks=True)
+
+
+def test_without_web_locks_leases_keep_one_sender_per_entry(site: Site, page: Page) -> None:
+    page.context.add_init_script("delete Navigator.prototype.locks;")
+    three_tabs_and_a_closed_one(site, page, web_locks=False)
