@@ -67,7 +67,7 @@ class Sender:
         self._in_flight = False
         self._retry_planned = False
         self._failures = 0
-        self._leaving_in_flight = False
+        self._left = False
         outbox.adopt(self._plan_flush)  # what earlier pages and closed tabs left unsent
 
     def send(self, event: dict[str, object], resolve: Resolve, reject: Reject) -> None:
@@ -101,9 +101,13 @@ class Sender:
             return
         self._outbox.save()
         if leaving:
-            if not self._leaving_in_flight:
+            # pagehide, then visibilitychange: one sending per departure.
+            if not self._left:
+                self._left = True
                 self._send_before_leaving()
-        elif not (self._in_flight or self._retry_planned):
+            return
+        self._left = False
+        if not (self._in_flight or self._retry_planned):
             self._in_flight = True
             self._deliver(self._outbox.entries()[:MAX_BATCH], renewed=False)
 
@@ -141,7 +145,6 @@ class Sender:
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:
             if leaving:
-                self._leaving_in_flight = False
                 if status < 300:  # anything else is left to the usual sending and its retries
                     self._acknowledge(batch, status, body)
             elif status == 403 and not renewed:
@@ -165,12 +168,9 @@ class Sender:
         events = ",".join(identity + str(entry[2])[1:] for entry in batch)
         token = '{"csrf_token":' + encode_string(session.csrf_token) + "," if leaving else "{"
         headers = {CSRF_HEADER: session.csrf_token}
-        self._leaving_in_flight = self._leaving_in_flight or leaving
 
         def failed(message: str) -> None:
-            if leaving:
-                self._leaving_in_flight = False
-            else:
+            if not leaving:
                 self._retry_later(None)
 
         self._post_json(

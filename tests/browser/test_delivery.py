@@ -247,12 +247,12 @@ def test_a_long_lived_page_keeps_delivering(site: Site, page: Page, console: Con
 
 
 class Posts:
-    """Which tab POSTed which event ids to /v1/events (fetch, keepalive and beacons alike)."""
+    """Which tab POSTed which event ids to /v1/events with fetch (Playwright does not see the
+    requests of a page being left, such as beacons)."""
 
     def __init__(self, site: Site) -> None:
         self.url = site.collector_url + "/v1/events"
         self.by_tab: dict[str, Counter[str]] = {}
-        self.beacons: Counter[str] = Counter()
 
     def watch(self, page: Page, tab: str) -> None:
         self.by_tab[tab] = Counter()
@@ -263,8 +263,6 @@ class Posts:
             return
         ids = [str(event["event_id"]) for event in json.loads(request.post_data)["events"]]
         self.by_tab[tab].update(ids)
-        if request.headers.get("content-type", "").startswith("text/plain"):
-            self.beacons.update(ids)
 
     def tabs_of(self) -> dict[str, set[str]]:
         tabs: dict[str, set[str]] = {}
@@ -353,3 +351,66 @@ def test_tabs_share_the_outbox_without_sending_an_event_twice(site: Site, page: 
 def test_without_web_locks_leases_keep_one_sender_per_entry(site: Site, page: Page) -> None:
     page.context.add_init_script("delete Navigator.prototype.locks;")
     three_tabs_and_a_closed_one(site, page, web_locks=False)
+
+
+# A browser that refuses every keepalive request to the collector (its budget spent, say); the
+# beacons the page sends are noted in localStorage, which outlives the page.
+KEEPALIVE_REFUSED = """
+const realFetch = window.fetch;
+window.fetch = function (url, init) {
+  if (init && init.keepalive && String(url).endsWith('/v1/events')) {
+    return Promise.reject(new TypeError('keepalive refused'));
+  }
+  return realFetch.apply(this, arguments);
+};
+const realBeacon = navigator.sendBeacon.bind(navigator);
+navigator.sendBeacon = function (url, body) {
+  const sent = realBeacon(url, body);
+  const notes = JSON.parse(localStorage.getItem('test_beacons') || '[]');
+  notes.push({sent, names: JSON.parse(body).events.map((e) => e.event_name)});
+  localStorage.setItem('test_beacons', JSON.stringify(notes));
+  return sent;
+};
+"""
+NO_OUTBOX = "!Object.keys(localStorage).some((k) => k.startsWith('allegro_outbox:'))"
+
+
+def test_a_page_left_whose_keepalive_request_is_refused_sends_a_beacon(
+    site: Site, page: Page
+) -> None:
+    events = names("beacon", 5)
+    page.add_init_script(KEEPALIVE_REFUSED)
+    open_page(site, page, "beacon")
+    track_all(page, events)
+    page.wait_for_timeout(300)  # the first request was refused; the events wait in the outbox
+    assert stored_counts(site, events) == Counter()
+    page.goto(site.add_page("elsewhere", host_page("", "elsewhere"), None))  # pagehide
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+    # No fetch of the SDK got through: the events came with the one beacon.
+    assert page.evaluate("JSON.parse(localStorage.getItem('test_beacons'))") == [
+        {"sent": True, "names": events}
+    ]
+    # A beacon's answer cannot be read: the events were kept, and the next page sends them again.
+    later = page.context.new_page()
+    open_page(site, later, "after-beacon")
+    wait_until(later, NO_OUTBOX)
+    assert stored_counts(site, events) == Counter({name: 1 for name in events})
+
+
+def test_a_page_left_with_the_keepalive_budget_spent_leaves_its_events_to_the_next_page(
+    site: Site, page: Page
+) -> None:
+    events = names("budget", 5)
+    page.route(site.url + "/slow", lambda route: None)  # never answered: it stays in flight
+    open_page(site, page, "budget")
+    page.evaluate(
+        "() => { fetch('/slow', {method: 'POST', body: 'x'.repeat(64000), keepalive: true}); }"
+    )
+    track_all(page, events)
+    page.wait_for_timeout(300)  # Chrome refuses the SDK's keepalive requests: over 64 KB in all
+    assert stored_counts(site, events) == Counter()
+    page.goto(site.add_page("elsewhere", host_page("", "elsewhere"), None))  # nothing goes out
+    later = page.context.new_page()
+    open_page(site, later, "after-budget")
+    assert wait_for_all(site, later, events) == Counter({name: 1 for name in events})
+    wait_until(later, NO_OUTBOX)

@@ -311,6 +311,9 @@ def test_an_unanswered_or_failed_leaving_request_leaves_the_events_to_the_usual_
     s.post.last.on_failure("Failed to fetch; sent as a beacon")  # a beacon gets no answer
     assert s.timers.delays() == [TIMEOUT_MS]  # no retry planned: the first request is in flight
     s.sender.flush(leaving=True)
+    assert len(s.post.posts) == 2  # the page has not been back since: once per departure
+    s.sender.flush()  # back (a task ran): the next departure sends again
+    s.sender.flush(leaving=True)
     s.post.last.on_response(503, None)
     assert [e[0] for e in s.outbox.entries()] == ["a"] and s.outcomes.resolved == []
     s.post.posts[0].on_response(200, {"accepted": ["a"]})
