@@ -9,7 +9,7 @@ from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
-from allegro_sdk.browser.locks import WebLocks
+from allegro_sdk.browser.native import web_locks  # type: ignore[import-not-found]
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
@@ -63,7 +63,7 @@ def start() -> None:
     schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
     tab_id = new_uuid4()
     has_web_locks = not is_missing(getattr(window.navigator, "locks", None))
-    locks = WebLocks() if has_web_locks else LeaseLocks(LocalStorage(), tab_id, clock, schedule)
+    locks = web_locks if has_web_locks else LeaseLocks(LocalStorage(), tab_id, clock, schedule)
     outbox = Outbox(LocalStorage(), tab_id, clock, console, locks, schedule)
     sender = Sender(
         collector,

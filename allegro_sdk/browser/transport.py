@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from allegro_sdk.browser.js import parse_json_object
-from allegro_sdk.browser.native_fetch import post  # type: ignore[import-not-found]
+from allegro_sdk.browser.native import post  # type: ignore[import-not-found]
 from allegro_sdk.core.json_encoding import encode
 
 if TYPE_CHECKING:

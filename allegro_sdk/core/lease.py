@@ -33,19 +33,19 @@ class LeaseLocks:
 
     def hold(self, name: str, held: Callable[[], None]) -> None:
         # Nobody else asks for this name while its lease is fresh: no need to read it back.
-        self._write(name)
         self._held.add(name)
-        self._schedule(RENEW_MS, lambda: self._renew(name))
+        self._renew(name)
         held()
 
     def take_if_free(self, name: str, answer: Callable[[bool], None]) -> None:
-        if name in self._held or not self._free(name):
+        owner, expiry = self._lease(name)
+        if name in self._held or (owner != self._owner and expiry > self._clock()):
             answer(False)
             return
-        self._write(name)
+        self._write(name, [self._owner, self._clock() + LEASE_MS])
 
         def read_back() -> None:
-            if self._owner_of(name) == self._owner:
+            if self._lease(name)[0] == self._owner:
                 self.hold(name, lambda: answer(True))
             else:
                 answer(False)
@@ -55,40 +55,29 @@ class LeaseLocks:
     def release(self, name: str) -> None:
         if name in self._held:
             self._held.discard(name)
-            if self._owner_of(name) == self._owner:
-                self._write(name, lease=False)
+            if self._lease(name)[0] == self._owner:
+                self._write(name, None)
 
     def _renew(self, name: str) -> None:
         if name in self._held:
-            self._write(name)
+            self._write(name, [self._owner, self._clock() + LEASE_MS])
             self._schedule(RENEW_MS, lambda: self._renew(name))
 
-    def _free(self, name: str) -> bool:
+    def _lease(self, name: str) -> tuple[object, int]:
+        """(owner, expiry); where storage is broken there is nothing to guard: this tab's."""
         try:
             lease = self._store.load(LEASE_PREFIX + name)
         except Exception:
-            return True  # storage is broken: there is nothing to guard
-        return not (
-            isinstance(lease, list)
-            and len(lease) == 2
-            and lease[0] != self._owner
-            and isinstance(lease[1], int)
-            and lease[1] > self._clock()
-        )
+            return self._owner, 0
+        if isinstance(lease, list) and len(lease) == 2 and isinstance(lease[1], int):
+            return lease[0], lease[1]
+        return None, 0
 
-    def _owner_of(self, name: str) -> object:
-        try:
-            lease = self._store.load(LEASE_PREFIX + name)
-        except Exception:
-            return self._owner
-        return lease[0] if isinstance(lease, list) and lease else None
-
-    def _write(self, name: str, lease: bool = True) -> None:
-        """Write (or remove) the lease; where storage is broken there is nothing to guard."""
+    def _write(self, name: str, lease: list[object] | None) -> None:
         try:
             if lease:
-                self._store.save(LEASE_PREFIX + name, [self._owner, self._clock() + LEASE_MS])
+                self._store.save(LEASE_PREFIX + name, lease)
             else:
                 self._store.remove(LEASE_PREFIX + name)
         except Exception:
-            return
+            return  # storage is broken: there is nothing to guard
