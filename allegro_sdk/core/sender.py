@@ -95,11 +95,12 @@ class Sender:
             )
         if not self._outbox.entries():
             return
-        if not self._outbox.claim(self._plan_flush):
-            if leaving:
-                self._outbox.save(unheld=True)  # the page may be gone before the lock comes
+        # A page being left may be gone before its lock comes (a tracked link's navigation): it
+        # saves and sends anyway. Should a new tab adopt those events meanwhile, the collector
+        # stores them once.
+        if not (self._outbox.claim(self._plan_flush) or leaving):
             return
-        self._outbox.save()
+        self._outbox.save(unheld=leaving)
         if leaving:
             # pagehide, then visibilitychange: one sending per departure.
             if not self._left:

@@ -333,8 +333,12 @@ def test_a_leaving_body_fits_the_keepalive_budget() -> None:
     assert len(body.encode()) <= 60 * 1024
 
 
-def test_a_page_left_before_its_lock_came_keeps_its_events_for_the_next_page() -> None:
+def test_a_page_left_before_its_lock_came_saves_and_sends_its_events_anyway() -> None:
     s = Setup(locks=FakeLocks(manual=True))
     s.outcomes.send(s.sender, "a")
-    s.sender.flush(leaving=True)
-    assert s.post.posts == [] and list(s.store.values) == ["allegro_outbox:tab-1"]
+    s.sender.flush()  # a tracked link's click: the lock is asked for
+    assert s.endpoint.requests == [] and s.store.values == {}
+    s.sender.flush(leaving=True)  # the navigation follows before the lock comes
+    assert list(s.store.values) == ["allegro_outbox:tab-1"]
+    s.endpoint.answer(SESSION, "token-1")
+    assert ids_in(s.post.last.body) == ["a"] and s.post.last.leaving
