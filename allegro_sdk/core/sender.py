@@ -145,9 +145,10 @@ class Sender:
         def answered(
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:
-            if leaving:
-                if status < 300:  # anything else is left to the usual sending and its retries
-                    self._acknowledge(batch, status, body)
+            if leaving and status < 300:
+                self._acknowledge(batch, status, body)
+            elif leaving:
+                failed("")
             elif status == 403 and not renewed:
                 # The CSRF token was refused (expired, or the collector's key rotated): renew
                 # the session's token once and send again; a second refusal is final.
@@ -171,7 +172,9 @@ class Sender:
         headers = {CSRF_HEADER: session.csrf_token}
 
         def failed(message: str) -> None:
-            if not leaving:
+            # What a leaving request did not deliver (or a beacon sent without an answer) is
+            # left to the usual sending, and to a retry if nothing else is planned.
+            if not (leaving and (self._in_flight or self._retry_planned)):
                 self._retry_later(None)
 
         self._post_json(

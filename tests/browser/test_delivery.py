@@ -344,13 +344,19 @@ def three_tabs_and_a_closed_one(site: Site, page: Page, web_locks: bool) -> None
     } | {name: ["tab0"] for name in left}
 
 
-def test_tabs_share_the_outbox_without_sending_an_event_twice(site: Site, page: Page) -> None:
+def test_tabs_share_the_outbox_without_sending_an_event_twice(
+    site: Site, page: Page, console: Console
+) -> None:
     three_tabs_and_a_closed_one(site, page, web_locks=True)
+    assert console.errors == ["Failed to load resource: net::ERR_FAILED"] * 2  # the faults
 
 
-def test_without_web_locks_leases_keep_one_sender_per_entry(site: Site, page: Page) -> None:
+def test_without_web_locks_leases_keep_one_sender_per_entry(
+    site: Site, page: Page, console: Console
+) -> None:
     page.context.add_init_script("delete Navigator.prototype.locks;")
     three_tabs_and_a_closed_one(site, page, web_locks=False)
+    assert console.errors == ["Failed to load resource: net::ERR_FAILED"] * 2  # the faults
 
 
 # A browser that refuses every keepalive request to the collector (its budget spent, say); the

@@ -342,3 +342,16 @@ def test_a_page_left_before_its_lock_came_saves_and_sends_its_events_anyway() ->
     assert list(s.store.values) == ["allegro_outbox:tab-1"]
     s.endpoint.answer(SESSION, "token-1")
     assert ids_in(s.post.last.body) == ["a"] and s.post.last.leaving
+
+
+def test_a_beacon_sent_while_nothing_else_was_planned_is_followed_by_a_retry() -> None:
+    s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.sender.flush(leaving=True)  # tracked just before the page was hidden: no request yet
+    s.endpoint.answer(SESSION, "token-1")
+    s.post.last.on_failure("keepalive refused; sent as a beacon")
+    assert s.timers.delays() == [750, TIMEOUT_MS]  # the first retry, jittered
+    s.timers.advance(750)  # the page is still there (only hidden)
+    assert [p.leaving for p in s.post.posts] == [True, False]
+    accept_last(s)
+    assert s.outcomes.resolved == ["a"] and s.store.values == {}
