@@ -67,15 +67,24 @@ function registerNativeFetch($B) {
   }
   var releases = {};
   function request(name, ifAvailable, answer) {
+    var answered = false;
+    function reply(taken) {
+      if (!answered) {
+        answered = true;
+        answer(taken);
+      }
+    }
     navigator.locks.request(name, { ifAvailable: ifAvailable }, function (lock) {
       if (!lock) {
-        answer(false); // another tab holds it
+        reply(false); // another tab holds it
         return;
       }
       return new Promise(function (resolve) {
         releases[name] = resolve;
-        answer(true);
+        reply(true);
       });
+    }).catch(function () {
+      reply(true); // refused (an opaque origin, say): there is nothing to guard
     });
   }
   var webLocks = {

@@ -420,3 +420,17 @@ def test_a_page_left_with_the_keepalive_budget_spent_leaves_its_events_to_the_ne
     open_page(site, later, "after-budget")
     assert wait_for_all(site, later, events) == Counter({name: 1 for name in events})
     wait_until(later, NO_OUTBOX)
+
+
+def test_where_web_locks_refuse_every_request_events_are_still_sent(
+    site: Site, page: Page, console: Console
+) -> None:
+    # As in an opaque origin (a sandboxed frame), where navigator.locks rejects every request.
+    page.add_init_script(
+        "navigator.locks.request = () => Promise.reject(new DOMException('no', 'SecurityError'));"
+    )
+    events = names("no_locks", 3)
+    open_page(site, page, "no-locks")
+    track_all(page, events)
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+    assert console.errors == []
