@@ -15,7 +15,6 @@ from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.json_encoding import encode
-from allegro_sdk.core.lease import LeaseLocks
 from allegro_sdk.core.outbox import Outbox
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
@@ -62,8 +61,12 @@ def start() -> None:
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
     schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
     tab_id = new_uuid4()
-    has_web_locks = not is_missing(getattr(window.navigator, "locks", None))
-    locks = web_locks if has_web_locks else LeaseLocks(LocalStorage(), tab_id, clock, schedule)
+    locks = web_locks
+    if is_missing(getattr(window.navigator, "locks", None)):
+        # Imported only where needed: each module costs the page's start some time.
+        from allegro_sdk.core.lease import LeaseLocks
+
+        locks = LeaseLocks(LocalStorage(), tab_id, clock, schedule)
     outbox = Outbox(LocalStorage(), tab_id, clock, console, locks, schedule)
     sender = Sender(
         collector,
