@@ -438,3 +438,18 @@ def test_where_web_locks_refuse_every_request_events_are_still_sent(
     track_all(page, events)
     assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
     assert console.errors == []
+
+
+def test_a_tab_holds_its_lock_only_while_events_wait(site: Site, page: Page) -> None:
+    # A page that holds a Web Lock cannot enter the back/forward cache: an idle one holds none.
+    held = "navigator.locks.query().then((q) => q.held.map((lock) => lock.name))"
+    page.route(
+        site.collector_url + "/v1/events", fault(site, lambda route, n: route.abort() or True)
+    )
+    open_page(site, page, "lock-while-busy")
+    track_all(page, names("busy", 2))
+    key = wait_until(page, "Object.keys(localStorage).find((k) => k.startsWith('allegro_outbox:'))")
+    assert page.evaluate(held) == [key]
+    page.unroute(site.collector_url + "/v1/events")
+    wait_until(page, NO_OUTBOX, timeout=20)
+    wait_until(page, f"{held}.then((names) => names.length === 0)")
