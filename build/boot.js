@@ -27,13 +27,20 @@
   }
 })(__BRYTHON__);
 
-// The one piece of the SDK written in JavaScript: POST a body and hand back (status, text,
-// Retry-After) or (message). Brython 3.15 loses track of its frames when a Python coroutine awaits
-// fetch (after ~175 requests a page raises RecursionError) and mixes up Python callbacks given to
-// .then(); a plain JS promise chain calling Python back once avoids both (docs/build.md).
-// Python imports it as allegro_sdk.browser.native_fetch.post.
+// The SDK's only hand-written JavaScript, which Python imports as allegro_sdk.browser.native.
+//
+// post: POST a body and hand back (status, text, Retry-After) or (message). Brython 3.15 loses
+// track of its frames when a Python coroutine awaits fetch (after ~175 requests a page raises
+// RecursionError) and mixes up Python callbacks given to .then(); a plain JS promise chain calling
+// Python back once avoids both (docs/build.md). With `beacon` (the page is being left), a refused
+// keepalive request (the browser's 64 KB budget is spent) is sent again with
+// navigator.sendBeacon, whose answer cannot be read: it still ends in onFailure, so the events
+// stay in the outbox until a request is acknowledged.
+//
+// web_locks: navigator.locks as the core's Locks (allegro_sdk/core/ports.py); a lock is held until
+// release() resolves the promise its callback returned.
 function registerNativeFetch($B) {
-  function post(url, body, headersJson, keepalive, onResponse, onFailure) {
+  function post(url, body, headersJson, keepalive, beacon, onResponse, onFailure) {
     var init = {
       method: "POST",
       body: body,
@@ -49,11 +56,49 @@ function registerNativeFetch($B) {
           function () { onResponse(response.status, "", retryAfter); }
         );
       },
-      function (error) { onFailure(String((error && error.message) || error)); }
+      function (error) {
+        var message = String((error && error.message) || error);
+        if (beacon && navigator.sendBeacon && navigator.sendBeacon(url, body)) {
+          message += "; sent as a beacon";
+        }
+        onFailure(message);
+      }
     );
   }
-  var name = "allegro_sdk.browser.native_fetch";
+  var releases = {};
+  function request(name, ifAvailable, answer) {
+    var answered = false;
+    function reply(taken) {
+      if (!answered) {
+        answered = true;
+        answer(taken);
+      }
+    }
+    navigator.locks.request(name, { ifAvailable: ifAvailable }, function (lock) {
+      if (!lock) {
+        reply(false); // another tab holds it
+        return;
+      }
+      return new Promise(function (resolve) {
+        releases[name] = resolve;
+        reply(true);
+      });
+    }).catch(function () {
+      reply(true); // refused (an opaque origin, say): there is nothing to guard
+    });
+  }
+  var webLocks = {
+    hold: function (name, held) { request(name, false, function () { held(); }); },
+    take_if_free: function (name, answer) { request(name, true, answer); },
+    release: function (name) {
+      var resolve = releases[name];
+      delete releases[name];
+      if (resolve) resolve();
+    },
+  };
+  var name = "allegro_sdk.browser.native";
   var module = $B.module.$factory(name);
   $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
+  $B.module_setattr(module, "web_locks", $B.jsobj2pyobj(webLocks));
   $B.imported[name] = module;
 }

@@ -7,7 +7,9 @@ from browser import window
 from allegro_sdk.browser.api import build_api
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
+from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
+from allegro_sdk.browser.native import web_locks  # type: ignore[import-not-found]
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
@@ -53,13 +55,21 @@ def start() -> None:
         body = {"device_id": device_id}
         if session_id:
             body["session_id"] = session_id
-        post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure)
+        post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure, False)
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
+    schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
+    tab_id = new_uuid4()
+    locks = web_locks
+    if is_missing(getattr(window.navigator, "locks", None)):
+        # Imported only where needed: each module costs the page's start some time.
+        from allegro_sdk.core.lease import LeaseLocks
+
+        locks = LeaseLocks(LocalStorage(), tab_id, clock, schedule)
     storage = LocalStorage()
-    outbox = Outbox(storage, new_uuid4(), clock, console)
+    outbox = Outbox(storage, tab_id, clock, console, locks, schedule)
     members = Members(collector, sessions, post_json, storage, console)
     sender = Sender(
         collector,
@@ -67,7 +77,7 @@ def start() -> None:
         post_json,
         lambda flush: window.setTimeout(flush, 0),
         outbox,
-        lambda delay, task: window.setTimeout(task, delay),
+        schedule,
         lambda: float(window.Math.random()),
     )
     tracker = Tracker(sender, PageReader(), new_uuid4, clock, members.current)

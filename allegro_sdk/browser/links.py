@@ -52,12 +52,15 @@ def watch_tracked_links(track: Callable[[object, object], None], flush: Callable
     window.document.addEventListener("click", clicked, True)
 
 
-def flush_when_hidden(flush: Callable[[], None]) -> None:
-    """Send what is queued when the page is hidden or left (the last moment it surely runs)."""
+def flush_when_hidden(flush: Callable[[bool], None]) -> None:
+    """Send what is waiting when the page is hidden or left (the last moment it surely runs).
+
+    Chromium fires pagehide first, while the page still says it is visible.
+    """
 
     def hidden(event: object) -> None:
         if str(window.document.visibilityState) == "hidden":
-            flush()
+            flush(True)
 
     window.document.addEventListener("visibilitychange", hidden)
-    window.addEventListener("pagehide", lambda event: flush())
+    window.addEventListener("pagehide", lambda event: flush(True))

@@ -10,19 +10,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from allegro_sdk.browser.js import parse_json_object
-from allegro_sdk.browser.native_fetch import post  # type: ignore[import-not-found]
+from allegro_sdk.browser.native import post  # type: ignore[import-not-found]
 from allegro_sdk.core.json_encoding import encode
 
 if TYPE_CHECKING:
     from allegro_sdk.core.ports import OnFailure, OnResponse
 
 # keepalive lets a request outlive the page (a tracked link's navigation); Chrome gives all of a
-# page's keepalive requests 64 KB together, so only small ones use it.
+# page's keepalive requests 64 KB together, so only small ones use it, and those sent when the
+# page is left (the sender keeps them within the budget; a refused one goes as a beacon).
 KEEPALIVE_MAX_BODY = 16 * 1024
 
 
 def post_json(
-    url: str, body: str, headers: dict[str, str], on_response: OnResponse, on_failure: OnFailure
+    url: str,
+    body: str,
+    headers: dict[str, str],
+    on_response: OnResponse,
+    on_failure: OnFailure,
+    leaving: bool,
 ) -> None:
     all_headers = {"Content-Type": "application/json"}
     all_headers.update(headers)
@@ -33,7 +39,8 @@ def post_json(
     def failed(message: object) -> None:
         on_failure(str(message))
 
-    post(url, body, encode(all_headers), len(body) <= KEEPALIVE_MAX_BODY, answered, failed)
+    keepalive = leaving or len(body) <= KEEPALIVE_MAX_BODY
+    post(url, body, encode(all_headers), keepalive, leaving, answered, failed)
 
 
 def seconds(header: object) -> float | None:

@@ -116,6 +116,7 @@ class Members:
                 {CSRF_HEADER: session.csrf_token},
                 answered,
                 lambda message: failed("could not reach the collector: " + message),
+                False,  # not a page being left: an ordinary request
             )
 
         def failed(message: str) -> None:

@@ -3,8 +3,10 @@
 An event enters before it is sent and leaves only when the collector has acknowledged it (or
 refused it for good), so a reload, a closed tab or a dead network loses nothing: the next page of
 the site sends what is left. Each tab keeps its own entry (two tabs never overwrite each other's
-events); a page adopts the entries of tabs that are gone. The collector's dedupe by event_id makes
-a second sending of the same event harmless.
+events), and holds the lock named after it for as long as it has events there: one live tab at a
+time saves and sends an entry. A tab adopts the entries whose lock is free (their tab is gone)
+and removes them once their events are saved under its own entry. An idle tab holds no lock, so
+the page stays eligible for the back/forward cache (docs/delivery.md, "Tabs").
 
 Events are kept as their JSON text, encoded once: saving the outbox and building a request are
 string joins, so their cost does not grow with the work of encoding (docs/delivery.md).
@@ -15,7 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .ports import Clock, Console, KeyValueStore
+    from collections.abc import Callable
+
+    from .ports import Clock, Console, KeyValueStore, Locks, Schedule
 
     # [event_id, timestamp in epoch ms, the event as JSON text]: a list, so it stores as JSON.
     Entry = list[object]
@@ -24,6 +28,7 @@ KEY_PREFIX = "allegro_outbox:"
 MAX_EVENTS = 1000
 MAX_BYTES = 512 * 1024
 MAX_AGE_MS = 7 * 24 * 3600 * 1000
+ADOPT_RETRY_MS = 10_000  # while another tab holds an entry (or its lease has not lapsed)
 
 
 class Outbox:
@@ -33,6 +38,8 @@ class Outbox:
         tab_id: str,
         clock: Clock,
         console: Console,
+        locks: Locks,
+        schedule: Schedule,
         max_events: int = MAX_EVENTS,
         max_bytes: int = MAX_BYTES,
         max_age_ms: int = MAX_AGE_MS,
@@ -41,12 +48,18 @@ class Outbox:
         self._key = KEY_PREFIX + tab_id
         self._clock = clock
         self._console = console
+        self._locks = locks
+        self._schedule = schedule
         self._limits = (max_events, max_bytes, max_age_ms)
         self._entries: list[Entry] = []
         self._bytes = 0
         self.dropped = 0
         self._storage_broken = False
-        self._adopt_others()
+        self._held = False  # this tab holds the lock named after its key
+        self._asked = False
+        self._when_held: list[Callable[[], None]] = []
+        self._adopted: list[str] = []  # other tabs' keys held, removed once saved under ours
+        self._retry_planned = False
 
     def entries(self) -> list[Entry]:
         """Waiting events, oldest first."""
@@ -58,14 +71,35 @@ class Outbox:
         self._bytes += len(text)
         self._enforce_limits()
 
-    def save(self) -> None:
+    def claim(self, then: Callable[[], None]) -> bool:
+        """True if this tab holds its entry's lock; else asks for it and calls `then` once held."""
+        if not (self._held or self._asked):
+            self._asked = True
+            self._locks.hold(self._key, self._granted)  # may be granted at once (leases)
+        if not self._held:
+            self._when_held.append(then)
+        return self._held
+
+    def save(self, unheld: bool = False) -> None:
+        """Write this tab's entry, if it holds its lock (or `unheld`: a page going away)."""
+        if not (self._held or unheld):
+            return
         try:
             if self._entries:
                 self._store.save(self._key, self._entries)
             else:
                 self._store.remove(self._key)
+            for key in self._adopted:
+                self._store.remove(key)
         except Exception:
             self._note_storage_failure()
+        for key in self._adopted:
+            self._locks.release(key)
+        self._adopted = []
+        if self._held and not self._entries:
+            # Nothing left to guard: an idle page holds no lock.
+            self._held = False
+            self._locks.release(self._key)
 
     def remove(self, event_ids: set[str]) -> None:
         if not event_ids:
@@ -75,28 +109,48 @@ class Outbox:
         self._entries = kept
         self.save()
 
-    def _adopt_others(self) -> None:
-        """Take over what earlier pages (and tabs since closed) left unsent."""
-        adopted: list[Entry] = []
+    def adopt(self, then: Callable[[], None]) -> None:
+        """Take over the entries of tabs that are gone (a free lock); `then` once some are held."""
+        self._retry_planned = False
         try:
-            for key in self._store.stored_keys():
-                if key.startswith(KEY_PREFIX) and key != self._key:
-                    stored = self._store.load(key)
-                    if isinstance(stored, list):
-                        adopted.extend(entry for entry in stored if is_entry(entry))
-                    self._store.remove(key)
+            keys = [
+                key
+                for key in self._store.stored_keys()
+                if key.startswith(KEY_PREFIX) and key != self._key and key not in self._adopted
+            ]
         except Exception:
             self._note_storage_failure()
             return
-        seen: set[object] = set()
-        for entry in sorted(adopted, key=lambda entry: int(str(entry[1]))):
-            if entry[0] not in seen:
-                seen.add(entry[0])
+        for key in keys:
+            self._try_to_take(key, then)
+
+    def _try_to_take(self, key: str, then: Callable[[], None]) -> None:
+        self._locks.take_if_free(key, lambda taken: self._take(key, taken, then))
+
+    def _take(self, key: str, taken: bool, then: Callable[[], None]) -> None:
+        if not taken:
+            if not self._retry_planned:
+                self._retry_planned = True
+                self._schedule(ADOPT_RETRY_MS, lambda: self.adopt(then))
+            return
+        try:
+            stored = self._store.load(key)
+        except Exception:
+            stored = None
+        known = {entry[0] for entry in self._entries}
+        adopted = [e for e in stored if is_entry(e)] if isinstance(stored, list) else []
+        for entry in adopted:
+            if entry[0] not in known:
+                known.add(entry[0])
                 self._entries.append(entry)
                 self._bytes += len(str(entry[2]))
-        if adopted:
-            self._enforce_limits()
+        self._entries.sort(key=lambda entry: int(str(entry[1])))
+        self._enforce_limits()
+        # Removed (and its lock released) once its events are saved under this tab's key.
+        self._adopted.append(key)
+        if self.claim(then):
             self.save()
+            then()
 
     def _enforce_limits(self) -> None:
         max_events, max_bytes, max_age_ms = self._limits
@@ -116,6 +170,13 @@ class Outbox:
                     "dropped; is the collector reachable?"
                 )
             self.dropped += dropped
+
+    def _granted(self) -> None:
+        self._held, self._asked = True, False
+        self.save()  # adopted entries move under this tab's key (or the lock goes back at once)
+        waiting, self._when_held = self._when_held, []
+        for then in waiting:
+            then()
 
     def _note_storage_failure(self) -> None:
         if not self._storage_broken:

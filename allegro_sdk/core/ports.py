@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     # (message) when no answer came.
     OnResponse = Callable[[int, "dict[str, object] | None", "float | None"], None]
     OnFailure = Callable[[str], None]
-    PostJson = Callable[[str, str, "dict[str, str]", OnResponse, OnFailure], None]
+    # (url, body, headers, on_response, on_failure, leaving): `leaving` when the page is being
+    # hidden or left, so the request must outlive it (keepalive, else a beacon).
+    PostJson = Callable[[str, str, "dict[str, str]", OnResponse, OnFailure, bool], None]
     Clock = Callable[[], int]
     NewId = Callable[[], str]
     # Run a function after a delay in milliseconds (setTimeout in the browser).
@@ -50,3 +52,14 @@ if TYPE_CHECKING:
         def save(self, key: str, value: object) -> None: ...
 
         def remove(self, key: str) -> None: ...
+
+    class Locks(Protocol):
+        """Exclusive locks shared by a site's tabs (Web Locks; else leases in storage)."""
+
+        def hold(self, name: str, held: Callable[[], None]) -> None:
+            """Take `name`, which no other live tab asks for, until release(); then call `held`."""
+
+        def take_if_free(self, name: str, answer: Callable[[bool], None]) -> None:
+            """Take `name` unless a live tab holds it: answer(True) once held, else False."""
+
+        def release(self, name: str) -> None: ...

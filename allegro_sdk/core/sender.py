@@ -6,6 +6,11 @@ flight at a time. An event leaves the outbox when the collector acknowledges it,
 for good (a 4xx other than 403, 408 and 429). Network errors, 5xx, 408 and 429 are retried with
 exponential backoff and jitter, honouring Retry-After. A promise that is not settled within
 `timeout_ms` rejects, saying the event is kept and will be sent again (docs/delivery.md).
+
+A tab sends only while it holds its outbox's lock (Outbox.claim), so no two live tabs send the
+same entry. When the page is hidden or left, what is waiting goes out at once, in one body that
+fits the browser's 64 KB keepalive budget and carries its CSRF token, in case it must go as a
+beacon (which cannot set headers); its answer, if one comes, only settles what it acknowledges.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import DeliveryError, TrackingError
+from .event import utf8_length
 from .json_encoding import encode, encode_string
 
 if TYPE_CHECKING:
@@ -31,6 +37,8 @@ TIMEOUT_MS = 10_000
 FIRST_RETRY_MS = 1_000
 MAX_RETRY_MS = 60_000
 RETRYABLE_STATUSES = (408, 429)
+# Chrome's budget for all of a page's keepalive requests and beacons together is 64 KiB.
+LEAVING_MAX_BODY = 60 * 1024
 
 
 class Sender:
@@ -59,8 +67,8 @@ class Sender:
         self._in_flight = False
         self._retry_planned = False
         self._failures = 0
-        if outbox.entries():
-            self._plan_flush()  # what earlier pages left unsent
+        self._left = False
+        outbox.adopt(self._plan_flush)  # what earlier pages and closed tabs left unsent
 
     def send(self, event: dict[str, object], resolve: Resolve, reject: Reject) -> None:
         """Queue one event; exactly one of `resolve(event_id)` or `reject(error)` follows."""
@@ -71,8 +79,11 @@ class Sender:
         self._schedule(self._timeout_ms, lambda: self._time_out(event_id))
         self._plan_flush()
 
-    def flush(self) -> None:
-        """Send what the outbox holds now (one request at a time), unless a retry is waiting."""
+    def flush(self, leaving: bool = False) -> None:
+        """Send what the outbox holds now (one request at a time), unless a retry is waiting.
+
+        `leaving`: the page is hidden or left; everything waiting goes out now (see above).
+        """
         self._flush_planned = False
         fresh, self._fresh = self._fresh, []
         for event in fresh:
@@ -82,13 +93,40 @@ class Sender:
                 timestamp if isinstance(timestamp, int) else 0,
                 encode(event),
             )
-        self._outbox.save()
-        if self._in_flight or self._retry_planned:
+        if not self._outbox.entries():
             return
-        batch = self._outbox.entries()[:MAX_BATCH]
-        if batch:
+        # A page being left may be gone before its lock comes (a tracked link's navigation): it
+        # saves and sends anyway. Should a new tab adopt those events meanwhile, the collector
+        # stores them once.
+        if not (self._outbox.claim(self._plan_flush) or leaving):
+            return
+        self._outbox.save(unheld=leaving)
+        if leaving:
+            # pagehide, then visibilitychange: one sending per departure.
+            if not self._left:
+                self._left = True
+                self._send_before_leaving()
+            return
+        self._left = False
+        if not (self._in_flight or self._retry_planned):
             self._in_flight = True
-            self._deliver(batch, renewed=False)
+            self._deliver(self._outbox.entries()[:MAX_BATCH], renewed=False)
+
+    def _send_before_leaving(self) -> None:
+        batch: list[Entry] = []
+        size = 0
+        for entry in self._outbox.entries():
+            text = str(entry[2])
+            # 100 bytes for the session's identity and the separators, 1000 for the token.
+            size += (len(text) if text.isascii() else utf8_length(text)) + 100
+            if size > LEAVING_MAX_BODY - 1000 or len(batch) == MAX_BATCH:
+                break
+            batch.append(entry)
+        if batch:
+            self._sessions.with_session(
+                lambda session: self._post(batch, session, renewed=True, leaving=True),
+                lambda message: None,
+            )
 
     def _plan_flush(self) -> None:
         if not self._flush_planned:
@@ -101,11 +139,17 @@ class Sender:
             lambda message: self._retry_later(None),
         )
 
-    def _post(self, batch: list[Entry], session: Session, renewed: bool) -> None:
+    def _post(
+        self, batch: list[Entry], session: Session, renewed: bool, leaving: bool = False
+    ) -> None:
         def answered(
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:
-            if status == 403 and not renewed:
+            if leaving and status < 300:
+                self._acknowledge(batch, status, body)
+            elif leaving:
+                failed("")
+            elif status == 403 and not renewed:
                 # The CSRF token was refused (expired, or the collector's key rotated): renew
                 # the session's token once and send again; a second refusal is final.
                 self._sessions.forget()
@@ -123,16 +167,34 @@ class Sender:
             + encode_string(session.device_id)
             + ","
         )
-        body = '{"events":[' + ",".join(identity + str(entry[2])[1:] for entry in batch) + "]}"
+        events = ",".join(identity + str(entry[2])[1:] for entry in batch)
+        token = '{"csrf_token":' + encode_string(session.csrf_token) + "," if leaving else "{"
         headers = {CSRF_HEADER: session.csrf_token}
+
+        def failed(message: str) -> None:
+            # What a leaving request did not deliver (or a beacon sent without an answer) is
+            # left to the usual sending, and to a retry if nothing else is planned.
+            if not (leaving and (self._in_flight or self._retry_planned)):
+                self._retry_later(None)
+
         self._post_json(
-            self._events_url, body, headers, answered, lambda message: self._retry_later(None)
+            self._events_url,
+            token + '"events":[' + events + "]}",
+            headers,
+            answered,
+            failed,
+            leaving,
         )
 
     def _settle(self, batch: list[Entry], status: int, body: dict[str, object] | None) -> None:
         """A final answer: every event of the batch is acknowledged or refused for good."""
         self._in_flight = False
         self._failures = 0
+        self._acknowledge(batch, status, body)
+        if self._outbox.entries():
+            self._plan_flush()
+
+    def _acknowledge(self, batch: list[Entry], status: int, body: dict[str, object] | None) -> None:
         done = set()
         for entry in batch:
             event_id = str(entry[0])
@@ -147,8 +209,6 @@ class Sender:
             else:
                 reject(DeliveryError(problem))
         self._outbox.remove(done)
-        if self._outbox.entries():
-            self._plan_flush()
 
     def _retry_later(self, retry_after: float | None) -> None:
         """Keep the batch in the outbox and try again after a growing, jittered delay."""

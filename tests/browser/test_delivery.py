@@ -3,16 +3,20 @@
 Faults are injected with Playwright's routing on the collector's URL (refused connections, 5xx,
 429 with Retry-After, the browser going offline), and by reloading or closing pages while events
 are waiting. Each scenario tracks a known set of events, then reads the collector's database.
+Several tabs of one context share the outbox: which tab POSTed which event id is read from
+Playwright's request events. Pages left with keepalive refused, or its budget spent, test the
+beacon fallback and the next page's sending.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 from collections import Counter
 from collections.abc import Callable
 
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page, Request, Route
 
 from .conftest import Console, Site
 from .pages import STRICT_CSP, host_page, sdk_tag, serve_page, snippet, wait_until
@@ -243,3 +247,209 @@ def test_a_long_lived_page_keeps_delivering(site: Site, page: Page, console: Con
     assert acknowledged == 300
     assert stored_counts(site, events) == Counter({name: 1 for name in events})
     assert console.errors == []
+
+
+class Posts:
+    """Which tab POSTed which event ids to /v1/events with fetch (Playwright does not see the
+    requests of a page being left, such as beacons)."""
+
+    def __init__(self, site: Site) -> None:
+        self.url = site.collector_url + "/v1/events"
+        self.by_tab: dict[str, Counter[str]] = {}
+
+    def watch(self, page: Page, tab: str) -> None:
+        self.by_tab[tab] = Counter()
+        page.on("request", lambda request: self._record(tab, request))
+
+    def _record(self, tab: str, request: Request) -> None:
+        if request.method != "POST" or request.url != self.url or not request.post_data:
+            return
+        ids = [str(event["event_id"]) for event in json.loads(request.post_data)["events"]]
+        self.by_tab[tab].update(ids)
+
+    def tabs_of(self) -> dict[str, set[str]]:
+        tabs: dict[str, set[str]] = {}
+        for tab, ids in self.by_tab.items():
+            for event_id in ids:
+                tabs.setdefault(event_id, set()).add(tab)
+        return tabs
+
+
+# A tab whose requests all fail at once (no request leaves it).
+DEAD_END = """
+window.fetch = () => Promise.reject(new TypeError('offline'));
+navigator.sendBeacon = () => false;
+"""
+
+
+def leave_events_behind(
+    site: Site, page: Page, events: list[str], lapse_its_lease: bool = False
+) -> str:
+    """A tab that cannot reach the collector tracks `events`, then is closed: its outbox entry
+    stays in localStorage. Returns that entry's key."""
+    closing = page.context.new_page()
+    closing.add_init_script(DEAD_END)
+    open_page(site, closing, "left-behind")
+    track_all(closing, events)
+    key = wait_until(
+        closing,
+        "Object.keys(localStorage).find((k) => k.startsWith('allegro_outbox:')"
+        f" && localStorage.getItem(k).includes('{events[-1]}'))",
+    )
+    if lapse_its_lease:  # as if 90 s had passed since it was closed
+        closing.evaluate(
+            "(key) => localStorage.setItem('allegro_lease:' + key, JSON.stringify(['gone', 1]))",
+            key,
+        )
+    closing.close()
+    return str(key)
+
+
+def ids_of(site: Site, names: list[str]) -> dict[str, str]:
+    return {
+        str(e["event_name"]): str(e["event_id"])
+        for e in site.stored_events()
+        if e["event_name"] in set(names)
+    }
+
+
+def three_tabs_and_a_closed_one(site: Site, page: Page, web_locks: bool) -> None:
+    """A tab adopts what a closed tab left and cannot send it for a while (its first requests
+    fail); two more tabs open meanwhile and all three track: every event is stored once, and no
+    event id is POSTed by two tabs (before the single sender, the new tabs adopted it too)."""
+    left = names("left", 30)
+    key = leave_events_behind(site, page, left, lapse_its_lease=not web_locks)
+    posts = Posts(site)
+    tabs = [page, page.context.new_page(), page.context.new_page()]
+    page.route(
+        site.collector_url + "/v1/events",
+        fault(site, lambda route, n: n <= 2 and (route.abort() or True)),
+    )
+    per_tab = [names(f"tab{number}", 30) for number in range(3)]
+    for number, tab in enumerate(tabs):
+        posts.watch(tab, f"tab{number}")
+        open_page(site, tab, f"tab-{number}")
+        assert tab.evaluate("!!navigator.locks") == web_locks
+        track_all(tab, per_tab[number][:10])
+    wait_until(page, f"localStorage.getItem('{key}') === null")  # adopted
+    for rounds in (1, 2):
+        for tab, events in zip(tabs, per_tab, strict=True):
+            track_all(tab, events[rounds * 10 : rounds * 10 + 10])
+    everything = left + [name for events in per_tab for name in events]
+    assert wait_for_all(site, page, everything) == Counter({name: 1 for name in everything})
+    for tab in tabs:
+        wait_until(tab, "!Object.keys(localStorage).some((k) => k.startsWith('allegro_outbox:'))")
+    page.wait_for_timeout(200)  # Playwright's last request events reach Python
+    ids, senders = ids_of(site, everything), posts.tabs_of()
+    sent_by = {name: sorted(senders.get(ids[name], set())) for name in everything}
+    assert sent_by == {
+        name: [f"tab{number}"] for number, events in enumerate(per_tab) for name in events
+    } | {name: sent_by[left[0]] for name in left}
+    assert len(sent_by[left[0]]) == 1  # by the tab that adopted them (the first, normally)
+
+
+def test_tabs_share_the_outbox_without_sending_an_event_twice(
+    site: Site, page: Page, console: Console
+) -> None:
+    three_tabs_and_a_closed_one(site, page, web_locks=True)
+    assert console.errors == ["Failed to load resource: net::ERR_FAILED"] * 2  # the faults
+
+
+def test_without_web_locks_leases_keep_one_sender_per_entry(
+    site: Site, page: Page, console: Console
+) -> None:
+    page.context.add_init_script("delete Navigator.prototype.locks;")
+    three_tabs_and_a_closed_one(site, page, web_locks=False)
+    assert console.errors == ["Failed to load resource: net::ERR_FAILED"] * 2  # the faults
+
+
+# A browser that refuses every keepalive request to the collector (its budget spent, say); the
+# beacons the page sends are noted in localStorage, which outlives the page.
+KEEPALIVE_REFUSED = """
+const realFetch = window.fetch;
+window.fetch = function (url, init) {
+  if (init && init.keepalive && String(url).endsWith('/v1/events')) {
+    return Promise.reject(new TypeError('keepalive refused'));
+  }
+  return realFetch.apply(this, arguments);
+};
+const realBeacon = navigator.sendBeacon.bind(navigator);
+navigator.sendBeacon = function (url, body) {
+  const sent = realBeacon(url, body);
+  const notes = JSON.parse(localStorage.getItem('test_beacons') || '[]');
+  notes.push({sent, names: JSON.parse(body).events.map((e) => e.event_name)});
+  localStorage.setItem('test_beacons', JSON.stringify(notes));
+  return sent;
+};
+"""
+NO_OUTBOX = "!Object.keys(localStorage).some((k) => k.startsWith('allegro_outbox:'))"
+
+
+def test_a_page_left_whose_keepalive_request_is_refused_sends_a_beacon(
+    site: Site, page: Page
+) -> None:
+    events = names("beacon", 5)
+    page.add_init_script(KEEPALIVE_REFUSED)
+    open_page(site, page, "beacon")
+    track_all(page, events)
+    page.wait_for_timeout(300)  # the first request was refused; the events wait in the outbox
+    assert stored_counts(site, events) == Counter()
+    page.goto(site.add_page("elsewhere", host_page("", "elsewhere"), None))  # pagehide
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+    # No fetch of the SDK got through: the events came with the one beacon.
+    assert page.evaluate("JSON.parse(localStorage.getItem('test_beacons'))") == [
+        {"sent": True, "names": events}
+    ]
+    # A beacon's answer cannot be read: the events were kept, and the next page sends them again.
+    later = page.context.new_page()
+    open_page(site, later, "after-beacon")
+    wait_until(later, NO_OUTBOX)
+    assert stored_counts(site, events) == Counter({name: 1 for name in events})
+
+
+def test_a_page_left_with_the_keepalive_budget_spent_leaves_its_events_to_the_next_page(
+    site: Site, page: Page
+) -> None:
+    events = names("budget", 5)
+    page.route(site.url + "/slow", lambda route: None)  # never answered: it stays in flight
+    open_page(site, page, "budget")
+    page.evaluate(
+        "() => { fetch('/slow', {method: 'POST', body: 'x'.repeat(64000), keepalive: true}); }"
+    )
+    track_all(page, events)
+    page.wait_for_timeout(300)  # Chrome refuses the SDK's keepalive requests: over 64 KB in all
+    assert stored_counts(site, events) == Counter()
+    page.goto(site.add_page("elsewhere", host_page("", "elsewhere"), None))  # nothing goes out
+    later = page.context.new_page()
+    open_page(site, later, "after-budget")
+    assert wait_for_all(site, later, events) == Counter({name: 1 for name in events})
+    wait_until(later, NO_OUTBOX)
+
+
+def test_where_web_locks_refuse_every_request_events_are_still_sent(
+    site: Site, page: Page, console: Console
+) -> None:
+    # As in an opaque origin (a sandboxed frame), where navigator.locks rejects every request.
+    page.add_init_script(
+        "navigator.locks.request = () => Promise.reject(new DOMException('no', 'SecurityError'));"
+    )
+    events = names("no_locks", 3)
+    open_page(site, page, "no-locks")
+    track_all(page, events)
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+    assert console.errors == []
+
+
+def test_a_tab_holds_its_lock_only_while_events_wait(site: Site, page: Page) -> None:
+    # A page that holds a Web Lock cannot enter the back/forward cache: an idle one holds none.
+    held = "navigator.locks.query().then((q) => q.held.map((lock) => lock.name))"
+    page.route(
+        site.collector_url + "/v1/events", fault(site, lambda route, n: route.abort() or True)
+    )
+    open_page(site, page, "lock-while-busy")
+    track_all(page, names("busy", 2))
+    key = wait_until(page, "Object.keys(localStorage).find((k) => k.startsWith('allegro_outbox:'))")
+    assert page.evaluate(held) == [key]
+    page.unroute(site.collector_url + "/v1/events")
+    wait_until(page, NO_OUTBOX, timeout=20)
+    wait_until(page, f"{held}.then((names) => names.length === 0)")

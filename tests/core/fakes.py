@@ -98,6 +98,7 @@ class EventPost:
     headers: dict[str, str]
     on_response: OnResponse
     on_failure: OnFailure
+    leaving: bool = False
 
 
 @dataclass
@@ -113,8 +114,9 @@ class FakePostJson:
         headers: dict[str, str],
         on_response: OnResponse,
         on_failure: OnFailure,
+        leaving: bool = False,
     ) -> None:
-        self.posts.append(EventPost(url, body, dict(headers), on_response, on_failure))
+        self.posts.append(EventPost(url, body, dict(headers), on_response, on_failure, leaving))
 
     @property
     def last(self) -> EventPost:
@@ -193,3 +195,38 @@ class FakeTimers:
             first = due[0]
             self.pending.remove(first)
             first[2]()
+
+
+class FakeLocks:
+    """Web Locks as the core sees them: names in `others` are held by other live tabs. Grants
+    come at once, or, with `manual`, when the test calls grant()."""
+
+    def __init__(self, others: tuple[str, ...] = (), manual: bool = False) -> None:
+        self.held: set[str] = set()
+        self.others = set(others)
+        self.manual = manual
+        self.pending: list[Callable[[], None]] = []
+
+    def hold(self, name: str, held: Callable[[], None]) -> None:
+        def grant() -> None:
+            self.held.add(name)
+            held()
+
+        if self.manual:
+            self.pending.append(grant)
+        else:
+            grant()
+
+    def grant(self) -> None:
+        pending, self.pending = self.pending, []
+        for grant in pending:
+            grant()
+
+    def take_if_free(self, name: str, answer: Callable[[bool], None]) -> None:
+        free = name not in self.others and name not in self.held
+        if free:
+            self.held.add(name)
+        answer(free)
+
+    def release(self, name: str) -> None:
+        self.held.discard(name)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from allegro_sdk.core.errors import DeliveryError, TrackingError
 from allegro_sdk.core.outbox import Outbox
-from allegro_sdk.core.sender import CSRF_HEADER, MAX_BATCH, Sender
+from allegro_sdk.core.sender import CSRF_HEADER, MAX_BATCH, TIMEOUT_MS, Sender
 from allegro_sdk.core.session import SessionManager
 
 from .fakes import (
@@ -15,6 +15,7 @@ from .fakes import (
     Clock,
     FakeConsole,
     FakeCookies,
+    FakeLocks,
     FakePostJson,
     FakeSessionEndpoint,
     FakeStore,
@@ -55,7 +56,7 @@ class Deferred:
 
 
 class Setup:
-    def __init__(self, store: FakeStore | None = None) -> None:
+    def __init__(self, store: FakeStore | None = None, locks: FakeLocks | None = None) -> None:
         self.endpoint = FakeSessionEndpoint()
         cookies = FakeCookies({"allegro_device_id": DEVICE})
         self.clock = Clock(FAKE_NOW)
@@ -65,7 +66,8 @@ class Setup:
         self.timers = FakeTimers()
         self.console = FakeConsole()
         self.store = store or FakeStore()
-        self.outbox = Outbox(self.store, "tab-1", self.clock, self.console)
+        self.locks = locks or FakeLocks()
+        self.outbox = Outbox(self.store, "tab-1", self.clock, self.console, self.locks, self.timers)
         self.sender = Sender(
             "https://c.example",
             sessions,
@@ -253,3 +255,103 @@ def test_what_an_earlier_page_left_is_adopted_and_sent() -> None:
     assert ids_in(s.post.last.body) == ["old"]
     accept_last(s)
     assert "allegro_outbox:tab-1" not in store.values
+
+
+def test_nothing_is_saved_or_sent_before_the_tab_holds_its_outbox() -> None:
+    s = Setup(locks=FakeLocks(manual=True))
+    s.outcomes.send(s.sender, "a")
+    s.deferred.run()
+    assert s.post.posts == [] and s.endpoint.requests == [] and s.store.values == {}
+    s.locks.grant()
+    s.deferred.run()  # the flush comes back once the lock is held
+    s.endpoint.answer(SESSION, "token-1")
+    assert ids_in(s.post.last.body) == ["a"]
+    assert list(s.store.values) == ["allegro_outbox:tab-1"]
+    accept_last(s)
+    assert s.store.values == {} and s.locks.held == set()
+
+
+def test_an_entry_another_live_tab_holds_is_not_sent() -> None:
+    theirs = "allegro_outbox:other-tab"
+    store = FakeStore({theirs: [["theirs", FAKE_NOW, '{"event_id":"theirs"}']]})
+    s = Setup(store, FakeLocks(others=(theirs,)))
+    s.outcomes.send(s.sender, "mine")
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    assert [ids_in(p.body) for p in s.post.posts] == [["mine"]]
+    assert theirs in store.values
+
+
+def test_a_page_left_sends_everything_at_once_with_its_token_in_the_body() -> None:
+    s = Setup()
+    for event_id in ("a", "b"):
+        s.outcomes.send(s.sender, event_id)
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    s.outcomes.send(s.sender, "c")
+    s.sender.flush(leaving=True)  # "a" and "b" are in flight: everything goes, keepalive or beacon
+    leaving = s.post.last
+    assert leaving.leaving and not s.post.posts[0].leaving
+    assert json.loads(leaving.body)["csrf_token"] == "token-1"
+    assert ids_in(leaving.body) == ["a", "b", "c"]
+    s.sender.flush(leaving=True)  # visibilitychange after pagehide: not sent twice
+    assert len(s.post.posts) == 2
+    leaving.on_response(200, {"accepted": ["a", "b", "c"], "rejected": []})
+    assert s.outcomes.resolved == ["a", "b", "c"] and s.store.values == {}
+    s.post.posts[0].on_response(200, {"accepted": ["a", "b"]})  # the first request's late answer
+    assert s.outcomes.resolved == ["a", "b", "c"] and s.outbox.entries() == []
+
+
+def test_an_unanswered_or_failed_leaving_request_leaves_the_events_to_the_usual_sending() -> None:
+    s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    s.sender.flush(leaving=True)
+    s.post.last.on_failure("Failed to fetch; sent as a beacon")  # a beacon gets no answer
+    assert s.timers.delays() == [TIMEOUT_MS]  # no retry planned: the first request is in flight
+    s.sender.flush(leaving=True)
+    assert len(s.post.posts) == 2  # the page has not been back since: once per departure
+    s.sender.flush()  # back (a task ran): the next departure sends again
+    s.sender.flush(leaving=True)
+    s.post.last.on_response(503, None)
+    assert [e[0] for e in s.outbox.entries()] == ["a"] and s.outcomes.resolved == []
+    s.post.posts[0].on_response(200, {"accepted": ["a"]})
+    assert s.outcomes.resolved == ["a"] and s.store.values == {}
+
+
+def test_a_leaving_body_fits_the_keepalive_budget() -> None:
+    s = Setup()
+    pad = "é" * 1000  # two bytes each in UTF-8
+    for number in range(60):
+        event_id = f"e{number}"
+        s.outbox.add(event_id, FAKE_NOW, '{"event_id":"' + event_id + '","pad":"' + pad + '"}')
+    s.sender.flush(leaving=True)
+    s.endpoint.answer(SESSION, "token-1")
+    body = s.post.last.body
+    assert 25 < len(ids_in(body)) < 30
+    assert len(body.encode()) <= 60 * 1024
+
+
+def test_a_page_left_before_its_lock_came_saves_and_sends_its_events_anyway() -> None:
+    s = Setup(locks=FakeLocks(manual=True))
+    s.outcomes.send(s.sender, "a")
+    s.sender.flush()  # a tracked link's click: the lock is asked for
+    assert s.endpoint.requests == [] and s.store.values == {}
+    s.sender.flush(leaving=True)  # the navigation follows before the lock comes
+    assert list(s.store.values) == ["allegro_outbox:tab-1"]
+    s.endpoint.answer(SESSION, "token-1")
+    assert ids_in(s.post.last.body) == ["a"] and s.post.last.leaving
+
+
+def test_a_beacon_sent_while_nothing_else_was_planned_is_followed_by_a_retry() -> None:
+    s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.sender.flush(leaving=True)  # tracked just before the page was hidden: no request yet
+    s.endpoint.answer(SESSION, "token-1")
+    s.post.last.on_failure("keepalive refused; sent as a beacon")
+    assert s.timers.delays() == [750, TIMEOUT_MS]  # the first retry, jittered
+    s.timers.advance(750)  # the page is still there (only hidden)
+    assert [p.leaving for p in s.post.posts] == [True, False]
+    accept_last(s)
+    assert s.outcomes.resolved == ["a"] and s.store.values == {}

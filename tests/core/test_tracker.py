@@ -16,6 +16,7 @@ from .fakes import (
     Clock,
     FakeConsole,
     FakeCookies,
+    FakeLocks,
     FakePostJson,
     FakeSessionEndpoint,
     FakeStore,
@@ -87,7 +88,9 @@ class Harness:
         # Flushed at once, so each track() posts as soon as its session is there; batching
         # across calls is tested in test_sender.py.
         self.timers = FakeTimers()
-        self.outbox = Outbox(FakeStore(), "tab-1", self.clock, FakeConsole())
+        self.outbox = Outbox(
+            FakeStore(), "tab-1", self.clock, FakeConsole(), FakeLocks(), self.timers
+        )
         self.sender = Sender(
             collector_url,
             self.sessions,
