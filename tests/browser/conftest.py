@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from allegro_collector.app import create_app as create_collector
+from allegro_collector.ingest import HeldGate, WriteGate, always_open
 from allegro_collector.member_tokens import mint_member_token
 from allegro_collector.settings import Settings
 from allegro_collector.tokens import SigningKey
@@ -85,8 +86,13 @@ class Site:
         return events
 
 
-def start_site(data_dir: Path) -> tuple[Site, list[uvicorn.Server]]:
-    """A real collector (its database in `data_dir`) and the demo site, each on a free port."""
+def start_site(
+    data_dir: Path, write_gate: WriteGate = always_open
+) -> tuple[Site, list[uvicorn.Server]]:
+    """A real collector (its database in `data_dir`) and the demo site, each on a free port.
+
+    `write_gate` is the collector's test switch for batch writes (a `HeldGate` holds them).
+    """
     assert BUNDLE.is_file(), "static/allegro.js is missing: run `make build` (make test does)"
     site_sock, collector_sock = free_socket(), free_socket()
     site_url = f"http://127.0.0.1:{site_sock.getsockname()[1]}"
@@ -123,7 +129,10 @@ def start_site(data_dir: Path) -> tuple[Site, list[uvicorn.Server]]:
             ),
         ]
     )
-    servers = [serve(create_collector(settings), collector_sock), serve(app, site_sock)]
+    servers = [
+        serve(create_collector(settings, write_gate=write_gate), collector_sock),
+        serve(app, site_sock),
+    ]
     return site, servers
 
 
@@ -137,6 +146,16 @@ def stop_site(site: Site, servers: list[uvicorn.Server]) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     site, servers = start_site(tmp_path_factory.mktemp("collector"))
     yield site
+    stop_site(site, servers)
+
+
+@pytest.fixture
+def gated_site(tmp_path: Path) -> Iterator[tuple[Site, HeldGate]]:
+    """A collector of this test alone whose batch writes a test can hold (slow answers)."""
+    gate = HeldGate()
+    site, servers = start_site(tmp_path, gate)
+    yield site, gate
+    gate.open()  # held writes must finish before the server can stop
     stop_site(site, servers)
 
 

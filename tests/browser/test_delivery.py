@@ -1,7 +1,8 @@
 """Delivery under faults, in Chromium against the real collector: every event stored exactly once.
 
 Faults are injected with Playwright's routing on the collector's URL (refused connections, 5xx,
-429 with Retry-After, the browser going offline), and by reloading or closing pages while events
+429 with Retry-After, the browser going offline), with the collector's own write gate (slow
+answers, a batch in flight during a reload), and by reloading or closing pages while events
 are waiting. Each scenario tracks a known set of events, then reads the collector's database.
 Several tabs of one context share the outbox: which tab POSTed which event id is read from
 Playwright's request events. Pages left with keepalive refused, or its budget spent, test the
@@ -17,6 +18,8 @@ from collections import Counter
 from collections.abc import Callable
 
 from playwright.sync_api import Page, Request, Route
+
+from allegro_collector.ingest import HeldGate
 
 from .conftest import Console, Site
 from .pages import STRICT_CSP, host_page, sdk_tag, serve_page, snippet, wait_until
@@ -453,3 +456,84 @@ def test_a_tab_holds_its_lock_only_while_events_wait(site: Site, page: Page) -> 
     page.unroute(site.collector_url + "/v1/events")
     wait_until(page, NO_OUTBOX, timeout=20)
     wait_until(page, f"{held}.then((names) => names.length === 0)")
+
+
+def posted_ids(page: Page) -> Counter[str]:
+    """How many POST /v1/events bodies of this page's context carried each event id."""
+    seen: Counter[str] = Counter()
+
+    def record(request: Request) -> None:
+        if request.method == "POST" and request.url.endswith("/v1/events"):
+            for event in json.loads(request.post_data or "{}").get("events", []):
+                seen[event["event_id"]] += 1
+
+    page.context.on("request", record)
+    return seen
+
+
+def test_slow_answers_are_waited_for_without_sending_again(
+    gated_site: tuple[Site, HeldGate], page: Page, console: Console
+) -> None:
+    """The collector takes 3 s to commit: the batch stays the one request in flight."""
+    site, gate = gated_site
+    open_page(site, page, "slow")
+    sent = posted_ids(page)
+    gate.close()
+    events = names("slow", 5)
+    page.evaluate(
+        """(names) => { window.__outcomes = [];
+            for (const n of names) allegro.track(n).then(
+                (r) => __outcomes.push('resolved'), (e) => __outcomes.push(e.message)); }""",
+        events,
+    )
+    assert gate.wait_for_waiting(1)
+    page.wait_for_timeout(3000)
+    assert page.evaluate("__outcomes.length") == 0  # nothing settled while the write is held
+    gate.open()
+    wait_until(page, "__outcomes.length === 5")
+    assert page.evaluate("__outcomes") == ["resolved"] * 5
+    assert stored_counts(site, events) == Counter({name: 1 for name in events})
+    assert set(sent.values()) == {1}
+    assert console.errors == []
+
+
+def test_answers_slower_than_the_promise_timeout_reject_then_arrive_once(
+    gated_site: tuple[Site, HeldGate], page: Page
+) -> None:
+    site, gate = gated_site
+    open_page(site, page, "slower")
+    gate.close()
+    events = names("slower", 2)
+    page.evaluate(
+        """(names) => { window.__outcomes = [];
+            for (const n of names) allegro.track(n).then(
+                (r) => __outcomes.push('resolved'), (e) => __outcomes.push(e.message)); }""",
+        events,
+    )
+    assert gate.wait_for_waiting(1)
+    wait_until(page, "__outcomes.length === 2", timeout=15)
+    for message in page.evaluate("__outcomes"):
+        assert message.endswith(
+            "was not acknowledged within 10 s; it is kept and will be sent again"
+        )
+    gate.open()
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+
+
+def test_a_reload_while_a_batch_is_in_flight_stores_each_event_once(
+    gated_site: tuple[Site, HeldGate], page: Page
+) -> None:
+    """The first page's request outlives it (keepalive) and is held at the collector; the events
+    were never acknowledged, so they are sent again (by the page being left, or the next page);
+    the collector stores each once."""
+    site, gate = gated_site
+    open_page(site, page, "in-flight")
+    gate.close()
+    events = names("in_flight", 3)
+    track_all(page, events)
+    assert gate.wait_for_waiting(1)
+    page.reload()
+    wait_until(page, "typeof window.allegro.track === 'function'")
+    assert gate.wait_for_waiting(2)  # the next page's copy of the batch reached the collector too
+    gate.open()
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
