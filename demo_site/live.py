@@ -18,19 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-METADATA_FIELDS = (
-    "url",
-    "referer",
-    "page_title",
-    "content_type",
-    "content_id",
-    "publisher",
-    "object_type",
-    "object_id",
-    "context",
-    "conversion_pv_id",
-    "url_in_click",
-)
+from allegro_sdk.core.event import STRING_FIELDS
+
+# The spec's string fields, as the SDK fills them and the collector stores them.
+METADATA_FIELDS = STRING_FIELDS
 LIVE_LIMIT = 50
 TIMEOUT_SECONDS = 5.0
 

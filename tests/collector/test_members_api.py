@@ -42,8 +42,10 @@ def log_in(
     session: dict[str, Any],
     customer_id: str = "c-42",
     token: str | None = None,
+    csrf: str | None = "the session's",
     **overrides: Any,
 ) -> httpx.Response:
+    """POST /v1/members/login for `session`; `csrf=None` sends no CSRF header."""
     body = {
         "device_id": session["device_id"],
         "session_id": session["session_id"],
@@ -51,9 +53,10 @@ def log_in(
         "token": token_for(customer_id) if token is None else token,
         **overrides,
     }
-    return collector.client.post(
-        "/v1/members/login", json=body, headers={"X-Allegro-CSRF": session["csrf_token"]}
-    )
+    if csrf == "the session's":
+        csrf = session["csrf_token"]
+    headers = {} if csrf is None else {"X-Allegro-CSRF": csrf}
+    return collector.client.post("/v1/members/login", json=body, headers=headers)
 
 
 def error(response: httpx.Response) -> tuple[int, str | None, str]:
@@ -173,27 +176,8 @@ def test_forged_and_unsigned_tokens_are_refused(members: Collector) -> None:
 def test_csrf_token_must_be_the_sessions(members: Collector) -> None:
     mine = members.new_session()
     other = members.new_session()
-    response = members.client.post(
-        "/v1/members/login",
-        json={
-            "device_id": mine["device_id"],
-            "session_id": mine["session_id"],
-            "customer_id": "c-42",
-            "token": token_for("c-42"),
-        },
-        headers={"X-Allegro-CSRF": other["csrf_token"]},
-    )
-    assert error(response)[:2] == (403, "session_id")
-    response = members.client.post(
-        "/v1/members/login",
-        json={
-            "device_id": mine["device_id"],
-            "session_id": mine["session_id"],
-            "customer_id": "c-42",
-            "token": token_for("c-42"),
-        },
-    )
-    assert error(response) == (403, "csrf_token", "CSRF token is missing")
+    assert error(log_in(members, mine, csrf=other["csrf_token"]))[:2] == (403, "session_id")
+    assert error(log_in(members, mine, csrf=None)) == (403, "csrf_token", "CSRF token is missing")
 
 
 @pytest.mark.parametrize(
