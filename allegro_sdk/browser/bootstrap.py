@@ -16,6 +16,7 @@ from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.json_encoding import encode
 from allegro_sdk.core.member import Members
+from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
@@ -28,7 +29,7 @@ def script_settings() -> dict[str, str]:
     """The data-* settings of the SDK's own script tag (read while it is the current script)."""
     script = window.document.currentScript or window.document.querySelector(SCRIPT_SELECTOR)
     settings = {}
-    for name in ("data-collector", "data-cookie-domain"):
+    for name in ("data-collector", "data-cookie-domain", *OPTIONS):
         value = script.getAttribute(name) if script else None
         if value:
             settings[name] = str(value)
@@ -69,7 +70,18 @@ def start() -> None:
 
         locks = LeaseLocks(LocalStorage(), tab_id, clock, schedule)
     storage = LocalStorage()
-    outbox = Outbox(storage, tab_id, clock, console, locks, schedule)
+    options = read_options(settings, console)
+    outbox = Outbox(
+        storage,
+        tab_id,
+        clock,
+        console,
+        locks,
+        schedule,
+        options["data-outbox-max-events"],
+        options["data-outbox-max-kb"],
+        options["data-outbox-max-days"],
+    )
     members = Members(collector, sessions, post_json, storage, console)
     sender = Sender(
         collector,
@@ -79,6 +91,7 @@ def start() -> None:
         outbox,
         schedule,
         lambda: float(window.Math.random()),
+        options["data-timeout-seconds"],
     )
     tracker = Tracker(sender, PageReader(), new_uuid4, clock, members.current)
 

@@ -54,6 +54,8 @@ class Outbox:
         self._entries: list[Entry] = []
         self._bytes = 0
         self.dropped = 0
+        # Told the ids of events dropped to keep the bounds (the sender rejects their promises).
+        self.on_drop: Callable[[list[str]], None] | None = None
         self._storage_broken = False
         self._held = False  # this tab holds the lock named after its key
         self._asked = False
@@ -155,21 +157,24 @@ class Outbox:
     def _enforce_limits(self) -> None:
         max_events, max_bytes, max_age_ms = self._limits
         oldest_allowed = self._clock() - max_age_ms
-        dropped = 0
+        dropped: list[str] = []
         while self._entries and (
             len(self._entries) > max_events
             or self._bytes > max_bytes
             or int(str(self._entries[0][1])) < oldest_allowed
         ):
-            self._bytes -= len(str(self._entries.pop(0)[2]))
-            dropped += 1
+            entry = self._entries.pop(0)
+            self._bytes -= len(str(entry[2]))
+            dropped.append(str(entry[0]))
         if dropped:
+            if self.on_drop is not None:
+                self.on_drop(dropped)
             if not self.dropped:
                 self._console.warn(
                     "the outbox of unsent events is full (or they are too old): the oldest are "
                     "dropped; is the collector reachable?"
                 )
-            self.dropped += dropped
+            self.dropped += len(dropped)
 
     def _granted(self) -> None:
         self._held, self._asked = True, False

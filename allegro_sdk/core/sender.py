@@ -68,6 +68,7 @@ class Sender:
         self._retry_planned = False
         self._failures = 0
         self._left = False
+        outbox.on_drop = self._dropped
         outbox.adopt(self._plan_flush)  # what earlier pages and closed tabs left unsent
 
     def send(self, event: dict[str, object], resolve: Resolve, reject: Reject) -> None:
@@ -225,6 +226,18 @@ class Sender:
             self.flush()
 
         self._schedule(delay, retry)
+
+    def _dropped(self, event_ids: list[str]) -> None:
+        """Events the full outbox let go: their promises must not say they will be sent."""
+        for event_id in event_ids:
+            waiter = self._waiting.pop(event_id, None)
+            if waiter is not None:
+                waiter[1](
+                    DeliveryError(
+                        f"event {event_id} was dropped unsent: the outbox of unsent events is "
+                        "full or the event is too old (data-outbox-max-events, -kb, -days)"
+                    )
+                )
 
     def _time_out(self, event_id: str) -> None:
         waiter = self._waiting.pop(event_id, None)

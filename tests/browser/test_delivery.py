@@ -537,3 +537,53 @@ def test_a_reload_while_a_batch_is_in_flight_stores_each_event_once(
     assert gate.wait_for_waiting(2)  # the next page's copy of the batch reached the collector too
     gate.open()
     assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+
+
+def open_tuned_page(site: Site, page: Page, name: str, options: str) -> None:
+    tag = (
+        f'<script async src="/static/allegro.js" data-collector="{site.collector_url}" '
+        f"{options}></script>"
+    )
+    head = snippet("window.allegro = window.allegro || [];") + tag
+    csp = STRICT_CSP.format(collector=site.collector_url)
+    serve_page(page, site, name, host_page(head, name), csp)
+    wait_until(page, "typeof window.allegro.track === 'function'")
+
+
+def test_the_script_tag_sets_the_promise_timeout_and_the_outbox_bound(
+    site: Site, page: Page, console: Console
+) -> None:
+    page.route(site.collector_url + "/v1/events", lambda route: route.abort())
+    open_tuned_page(site, page, "tuned", 'data-timeout-seconds="2" data-outbox-max-events="3"')
+    events = names("tuned", 5)
+    page.evaluate(
+        """(names) => { window.__outcomes = {};
+            for (const n of names) allegro.track(n).then(
+                (r) => { __outcomes[n] = 'resolved'; },
+                (e) => { __outcomes[n] = e.message; }); }""",
+        events,
+    )
+    wait_until(page, "Object.keys(__outcomes).length === 5", timeout=8)
+    outcomes = page.evaluate("__outcomes")
+    for name in events[:2]:
+        assert "was dropped unsent: the outbox of unsent events is full" in outcomes[name]
+    for name in events[2:]:
+        assert outcomes[name].endswith(
+            "was not acknowledged within 2 s; it is kept and will be sent again"
+        )
+    kept = page.evaluate(
+        """Object.keys(localStorage).filter((k) => k.startsWith('allegro_outbox:'))
+            .map((k) => JSON.parse(localStorage.getItem(k)).length)"""
+    )
+    assert kept == [3]
+    assert any("the outbox of unsent events is full" in text for text in console.texts("warning"))
+
+
+def test_a_bad_option_is_reported_and_its_default_used(
+    site: Site, page: Page, console: Console
+) -> None:
+    open_tuned_page(site, page, "bad-option", 'data-timeout-seconds="soon"')
+    assert "event_id" in page.evaluate("allegro.track('after_a_bad_option')")
+    assert console.errors == [
+        'allegro: data-timeout-seconds="soon" must be a whole number from 1 to 1000000; using 10'
+    ]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 from allegro_sdk.core.errors import DeliveryError, TrackingError
-from allegro_sdk.core.outbox import Outbox
+from allegro_sdk.core.outbox import MAX_EVENTS, Outbox
 from allegro_sdk.core.sender import CSRF_HEADER, MAX_BATCH, TIMEOUT_MS, Sender
 from allegro_sdk.core.session import SessionManager
 
@@ -56,7 +56,12 @@ class Deferred:
 
 
 class Setup:
-    def __init__(self, store: FakeStore | None = None, locks: FakeLocks | None = None) -> None:
+    def __init__(
+        self,
+        store: FakeStore | None = None,
+        locks: FakeLocks | None = None,
+        max_events: int = MAX_EVENTS,
+    ) -> None:
         self.endpoint = FakeSessionEndpoint()
         cookies = FakeCookies({"allegro_device_id": DEVICE})
         self.clock = Clock(FAKE_NOW)
@@ -67,7 +72,9 @@ class Setup:
         self.console = FakeConsole()
         self.store = store or FakeStore()
         self.locks = locks or FakeLocks()
-        self.outbox = Outbox(self.store, "tab-1", self.clock, self.console, self.locks, self.timers)
+        self.outbox = Outbox(
+            self.store, "tab-1", self.clock, self.console, self.locks, self.timers, max_events
+        )
         self.sender = Sender(
             "https://c.example",
             sessions,
@@ -355,3 +362,17 @@ def test_a_beacon_sent_while_nothing_else_was_planned_is_followed_by_a_retry() -
     assert [p.leaving for p in s.post.posts] == [True, False]
     accept_last(s)
     assert s.outcomes.resolved == ["a"] and s.store.values == {}
+
+
+def test_events_the_full_outbox_drops_are_rejected_as_dropped_not_kept() -> None:
+    s = Setup(max_events=2)
+    for event_id in ("a", "b", "c"):
+        s.outcomes.send(s.sender, event_id)
+    s.deferred.run()
+    assert [e[0] for e in s.outbox.entries()] == ["b", "c"]
+    assert s.outcomes.rejected == {
+        "a": "event a was dropped unsent: the outbox of unsent events is full or the event is "
+        "too old (data-outbox-max-events, -kb, -days)"
+    }
+    s.timers.advance(10_000)  # the timeout finds the dropped event already settled
+    assert s.outcomes.rejected["a"].startswith("event a was dropped unsent")
