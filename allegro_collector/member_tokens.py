@@ -120,7 +120,13 @@ def verify_member_token(token: str, secret: bytes, audience: str, customer_id: s
         raise MemberTokenError(
             MemberTokenProblem.MALFORMED, f"member token is invalid: {exc}"
         ) from None
-    lifetime = claims["exp"] - claims["iat"]
+    issued_at, expires_at = claims["iat"], claims["exp"]
+    if not all(type(value) is int for value in (issued_at, expires_at)):
+        # PyJWT also takes numeric strings and floats; the lifetime check needs whole seconds.
+        raise MemberTokenError(
+            MemberTokenProblem.MALFORMED, "member token's iat and exp must be whole seconds"
+        )
+    lifetime = expires_at - issued_at
     if lifetime > MAX_LIFETIME_SECONDS:
         raise MemberTokenError(
             MemberTokenProblem.TOO_LONG_LIVED,

@@ -1,4 +1,4 @@
-"""`POST /v1/members/login`: bind a verified member to the browser's session.
+"""`POST /v1/members/login` binds a verified member to the browser's session; `/logout` ends it.
 
 The browser brings the token the site's backend minted (`member_tokens`); the CSRF token proves
 the session and device are the browser's own. Once bound, every event stored for the session
@@ -25,7 +25,7 @@ from allegro_collector.member_tokens import (
     MemberTokenProblem,
     verify_member_token,
 )
-from allegro_collector.schemas import MemberLogin, first_error
+from allegro_collector.schemas import MemberLogin, MemberLogout, first_error
 from allegro_collector.settings import Settings
 from allegro_collector.storage import Binding, Storage
 
@@ -46,15 +46,7 @@ async def login(
         field, message = first_error(exc)
         raise ApiError(400, message, field) from None
     now = clock()
-    try:
-        claims = tokens.verify(request.headers.get(CSRF_HEADER), settings.verification_keys, now)
-        claims.check_binding(body.session_id, body.device_id)
-    except tokens.TokenError as exc:
-        field = {
-            tokens.TokenProblem.WRONG_SESSION: "session_id",
-            tokens.TokenProblem.WRONG_DEVICE: "device_id",
-        }.get(exc.problem, "csrf_token")
-        raise ApiError(403, exc.message, field) from None
+    _check_csrf(request, settings, now, body.session_id, body.device_id)
     try:
         verify_member_token(
             body.token, settings.member_secret, settings.member_audience, body.customer_id
@@ -72,6 +64,58 @@ async def login(
     return JSONResponse({"customer_id": body.customer_id, "session_id": body.session_id})
 
 
+async def logout(
+    request: Request, *, settings: Settings, storage: Storage, clock: Clock
+) -> Response:
+    """End the session, member and all, so nothing (another tab's renewal in flight, someone
+    holding an old token) can bring it back; the SDK then starts a new session."""
+    try:
+        body = MemberLogout.model_validate(await read_json(request, settings.max_body_bytes))
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        raise ApiError(400, message, field) from None
+    now = clock()
+    # An expired token still proves the browser held the session; ending it harms no one.
+    _check_csrf(request, settings, now, body.session_id, body.device_id, allow_expired=True)
+    await run_in_threadpool(storage.end_session, body.session_id, body.device_id, now)
+    return JSONResponse({"session_id": body.session_id})
+
+
+def _check_csrf(
+    request: Request,
+    settings: Settings,
+    now: int,
+    session_id: str,
+    device_id: str,
+    *,
+    allow_expired: bool = False,
+) -> None:
+    try:
+        claims = tokens.verify(
+            request.headers.get(CSRF_HEADER),
+            settings.verification_keys,
+            now,
+            allow_expired=allow_expired,
+        )
+        claims.check_binding(session_id, device_id)
+    except tokens.TokenError as exc:
+        field = {
+            tokens.TokenProblem.WRONG_SESSION: "session_id",
+            tokens.TokenProblem.WRONG_DEVICE: "device_id",
+        }.get(exc.problem, "csrf_token")
+        raise ApiError(403, exc.message, field) from None
+
+
 def routes(settings: Settings, storage: Storage, clock: Clock) -> list[Route]:
-    endpoint = functools.partial(login, settings=settings, storage=storage, clock=clock)
-    return [Route("/v1/members/login", endpoint, methods=["POST"])]
+    return [
+        Route(
+            "/v1/members/login",
+            functools.partial(login, settings=settings, storage=storage, clock=clock),
+            methods=["POST"],
+        ),
+        Route(
+            "/v1/members/logout",
+            functools.partial(logout, settings=settings, storage=storage, clock=clock),
+            methods=["POST"],
+        ),
+    ]

@@ -97,6 +97,8 @@ class SessionRequest(BaseModel):
 
     device_id: UuidV4
     session_id: Id | None = None
+    # The session's last CSRF token: proof that this browser holds the session it renews.
+    csrf_token: str | None = None
 
 
 class MemberLogin(BaseModel):
@@ -106,6 +108,13 @@ class MemberLogin(BaseModel):
     session_id: Id
     customer_id: Annotated[LongText, Field(min_length=1)]
     token: Annotated[str, Field(min_length=1)]
+
+
+class MemberLogout(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    device_id: UuidV4
+    session_id: Id
 
 
 def first_error(exc: ValidationError, prefix: str | None = None) -> tuple[str | None, str]:

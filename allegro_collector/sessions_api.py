@@ -32,7 +32,7 @@ async def post_session(
     session_expires_at = now + settings.session_lifetime_ms
     session_id = body.session_id
     renewed = None
-    if session_id is not None:
+    if session_id is not None and _holds(body, settings, now):
         renewed = await run_in_threadpool(
             storage.renew_session, session_id, body.device_id, now, session_expires_at
         )
@@ -53,6 +53,18 @@ async def post_session(
         },
         201,
     )
+
+
+def _holds(body: SessionRequest, settings: Settings, now: int) -> bool:
+    """Whether the browser proved it holds the session it asks to renew: a token of ours for that
+    session and device. Session and device ids are not secrets (every stored event carries
+    them), so without this anyone who saw them could take over the session, and its member."""
+    try:
+        claims = tokens.verify(body.csrf_token, settings.verification_keys, now, allow_expired=True)
+        claims.check_binding(str(body.session_id), body.device_id)
+    except tokens.TokenError:
+        return False
+    return True
 
 
 def routes(settings: Settings, storage: Storage, clock: Clock) -> list[Route]:

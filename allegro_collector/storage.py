@@ -152,26 +152,35 @@ class Storage:
     def bind_member(
         self, session_id: str, device_id: str, customer_id: str, now_ms: int
     ) -> Binding:
-        """Bind a verified member to a live session; the same member again is a no-op."""
+        """Bind a verified member to a live session; the same member again is a no-op.
+
+        One conditional UPDATE, so two logins racing (even from two collector processes on one
+        file) cannot both bind: the second finds the session taken.
+        """
         with self._lock:
-            row = (
-                self._connection()
-                .execute(
-                    "SELECT customer_id FROM sessions "
-                    "WHERE session_id = ? AND device_id = ? AND expires_at > ?",
-                    (session_id, device_id, now_ms),
-                )
-                .fetchone()
+            db = self._connection()
+            cursor = db.execute(
+                "UPDATE sessions SET customer_id = ? "
+                "WHERE session_id = ? AND device_id = ? AND expires_at > ? "
+                "AND (customer_id IS NULL OR customer_id = ?)",
+                (customer_id, session_id, device_id, now_ms, customer_id),
             )
-            if row is None:
-                return Binding.SESSION_OVER
-            if row[0] is not None and row[0] != customer_id:
-                return Binding.OTHER_MEMBER
+            if cursor.rowcount == 1:
+                return Binding.BOUND
+            live = db.execute(
+                "SELECT 1 FROM sessions WHERE session_id = ? AND device_id = ? AND expires_at > ?",
+                (session_id, device_id, now_ms),
+            ).fetchone()
+        return Binding.SESSION_OVER if live is None else Binding.OTHER_MEMBER
+
+    def end_session(self, session_id: str, device_id: str, now_ms: int) -> None:
+        """End a session now (a logout): it can no longer be renewed, nor its member used."""
+        with self._lock:
             self._connection().execute(
-                "UPDATE sessions SET customer_id = ? WHERE session_id = ?",
-                (customer_id, session_id),
+                "UPDATE sessions SET expires_at = min(expires_at, ?) "
+                "WHERE session_id = ? AND device_id = ?",
+                (now_ms, session_id, device_id),
             )
-        return Binding.BOUND
 
     def store_events(
         self, events: Sequence[Event], received_at: int, session_expires_at: int

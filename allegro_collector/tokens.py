@@ -70,8 +70,14 @@ def issue(key: SigningKey, session_id: str, device_id: str, expires_at: int) -> 
     return f"{signed_part}.{_sign(key.secret, signed_part)}"
 
 
-def verify(token: str | None, keys: Mapping[str, bytes], now_ms: int) -> TokenClaims:
-    """Check form, key, signature and expiry, in that order; raise TokenError on the first miss."""
+def verify(
+    token: str | None, keys: Mapping[str, bytes], now_ms: int, *, allow_expired: bool = False
+) -> TokenClaims:
+    """Check form, key, signature and expiry, in that order; raise TokenError on the first miss.
+
+    `allow_expired` skips the expiry: renewing a session takes its last token as proof that the
+    browser holds the session, however old, since the session's own expiry is checked anyway.
+    """
     if not token:
         raise TokenError(TokenProblem.MISSING, "CSRF token is missing")
     parts = token.split(".")
@@ -92,6 +98,6 @@ def verify(token: str | None, keys: Mapping[str, bytes], now_ms: int) -> TokenCl
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise TokenError(TokenProblem.FORGED, "CSRF token signature is invalid")
     expires_at = int(expires_raw)
-    if expires_at <= now_ms:
+    if expires_at <= now_ms and not allow_expired:
         raise TokenError(TokenProblem.EXPIRED, "CSRF token has expired")
     return TokenClaims(key_id, session_id, device_id, expires_at)

@@ -52,15 +52,18 @@ def start() -> None:
     settings = script_settings()
     collector = collector_url(settings, console)
 
-    def request_session(device_id, session_id, on_response, on_failure):  # type: ignore[no-untyped-def]
+    def request_session(device_id, session_id, proof, on_response, on_failure):  # type: ignore[no-untyped-def]
         body = {"device_id": device_id}
         if session_id:
             body["session_id"] = session_id
+        if proof:
+            body["csrf_token"] = proof
         post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure, False)
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
-    sessions = SessionManager(cookies, new_uuid4, request_session, clock)
+    storage = LocalStorage()
+    sessions = SessionManager(cookies, new_uuid4, request_session, clock, storage)
     schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
     tab_id = new_uuid4()
     locks = web_locks
@@ -68,8 +71,7 @@ def start() -> None:
         # Imported only where needed: each module costs the page's start some time.
         from allegro_sdk.core.lease import LeaseLocks
 
-        locks = LeaseLocks(LocalStorage(), tab_id, clock, schedule)
-    storage = LocalStorage()
+        locks = LeaseLocks(storage, tab_id, clock, schedule)
     options = read_options(settings, console)
     outbox = Outbox(
         storage,

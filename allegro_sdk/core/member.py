@@ -14,6 +14,7 @@ from .errors import DeliveryError, InvalidCallError, TrackingError
 from .event import MAX_FIELD_LENGTH, describe
 from .json_encoding import encode
 from .sender import CSRF_HEADER, error_text
+from .stored_note import StoredNote
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,6 +27,15 @@ USAGE = "member.login() needs { customer_id, token }: the token your backend sig
 # A refused CSRF token (403) or a session that ended (409 on session_id) is retried once on a
 # fresh session; every other refusal is final.
 RETRY_ONCE = (403, 409)
+
+
+def ignore_answer(*answer: object) -> None:
+    pass
+
+
+def field_of(body: dict[str, object] | None) -> object:
+    error = body.get("error") if body else None
+    return error.get("field") if isinstance(error, dict) else None
 
 
 def check_credentials(credentials: object) -> tuple[str, str]:
@@ -54,17 +64,16 @@ class Members:
         store: KeyValueStore,
         console: Console,
     ) -> None:
-        self._login_url = collector_url.rstrip("/") + "/v1/members/login"
+        self._members_url = collector_url.rstrip("/") + "/v1/members/"
         self._sessions = sessions
         self._post_json = post_json
-        self._store = store
         self._console = console
-        self._note: object = None  # the stored note, kept here too where storage fails
+        self._note = StoredNote(store, MEMBER_KEY)
         sessions.on_session = self._learn
 
     def current(self) -> str | None:
         """The customer id logged in to the live session, or None."""
-        note = self._load()
+        note = self._note.load()
         if (
             isinstance(note, list)
             and len(note) == 2
@@ -94,11 +103,17 @@ class Members:
             def answered(
                 status: int, body: dict[str, object] | None, retry_after: float | None = None
             ) -> None:
-                if status == 200:
-                    self._save([session.session_id, customer_id])
+                if status == 200 and session.session_id != self._sessions.cookie_session_id():
+                    # member.logout(), or another member's login, ended the session meanwhile.
+                    reject(DeliveryError("member.login(): the session ended while logging in"))
+                elif status == 200:
+                    self._note.save([session.session_id, customer_id])
                     resolve(customer_id)
                 elif status in RETRY_ONCE and not retried:
-                    self._sessions.forget()
+                    if field_of(body) == "customer_id":
+                        self._end_session()  # the session is another member's: start anew
+                    else:
+                        self._sessions.forget()
                     self._sessions.with_session(lambda fresh: post(fresh, True), failed)
                 else:
                     problem = error_text(body.get("error")) if body else f"HTTP {status}"
@@ -111,7 +126,7 @@ class Members:
                 "token": token,
             }
             self._post_json(
-                self._login_url,
+                self._members_url + "login",
                 encode(body),
                 {CSRF_HEADER: session.csrf_token},
                 answered,
@@ -137,29 +152,23 @@ class Members:
         self._sessions.with_session(lambda session: done(), not_started)
 
     def _end_session(self) -> None:
-        self._remove()
+        """End the session here and at the collector, which then refuses to renew it: a renewal
+        another tab has in flight cannot bring the member back."""
+        held = self._sessions.held()
+        if held is not None:
+            body = {"device_id": self._sessions.device_id(), "session_id": held[0]}
+            self._post_json(
+                self._members_url + "logout",
+                encode(body),
+                {CSRF_HEADER: held[1]},
+                ignore_answer,
+                ignore_answer,  # the session ends here anyway; there it lapses in 30 minutes
+                False,
+            )
+        self._note.remove()
         self._sessions.end()
 
     def _learn(self, session: Session) -> None:
         """A session answer names its member (a reload, another tab's login): note it."""
         if session.customer_id is not None:
-            self._save([session.session_id, session.customer_id])
-
-    def _load(self) -> object:
-        self._note = self._with_storage(lambda: self._store.load(MEMBER_KEY), self._note)
-        return self._note
-
-    def _save(self, note: list[str]) -> None:
-        self._note = note
-        self._with_storage(lambda: self._store.save(MEMBER_KEY, note), None)
-
-    def _remove(self) -> None:
-        self._note = None
-        self._with_storage(lambda: self._store.remove(MEMBER_KEY), None)
-
-    def _with_storage(self, action: Callable[[], object], fallback: object) -> object:
-        """Storage may be disabled or full: the note kept in memory then serves this page."""
-        try:
-            return action()
-        except Exception:
-            return fallback
+            self._note.save([session.session_id, session.customer_id])

@@ -32,7 +32,8 @@ def read_options(settings: dict[str, str], console: Console) -> dict[str, int]:
         value = default
         if raw is not None:
             text = raw.strip()
-            if text.isdigit() and 0 < int(text) <= 1_000_000:
+            # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+            if text and all("0" <= c <= "9" for c in text) and 0 < int(text) <= 1_000_000:
                 value = int(text)
             else:
                 console.error(

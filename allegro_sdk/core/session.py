@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .ids import is_uuid4
+from .stored_note import StoredNote
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .ports import Clock, Cookies, NewId, OnFailure, OnResponse
+    from .ports import Clock, Cookies, KeyValueStore, NewId, OnFailure, OnResponse
+
+    # (device id, session id to renew or None, that session's last token as proof or None, ...)
+    RequestSession = Callable[[str, "str | None", "str | None", OnResponse, OnFailure], None]
 
 DEVICE_COOKIE = "allegro_device_id"
 SESSION_COOKIE = "allegro_session_id"
@@ -17,6 +21,8 @@ DEVICE_MAX_AGE = 10 * 365 * 24 * 3600  # 10 years, as the spec says
 SESSION_MAX_AGE = 30 * 60  # 30 minutes, extended by every track()
 # A CSRF token this close to its expiry is renewed before use rather than sent and refused.
 TOKEN_RENEWAL_MARGIN_MS = 60 * 1000
+# [session id, its last CSRF token]: what another tab or the next page proves the session with.
+SESSION_NOTE = "allegro_session"
 
 
 class Session:
@@ -40,10 +46,14 @@ class SessionManager:
         self,
         cookies: Cookies,
         new_id: NewId,
-        request_session: Callable[[str, str | None, OnResponse, OnFailure], None],
+        request_session: RequestSession,
         clock: Clock,
+        store: KeyValueStore | None = None,
     ) -> None:
         self._cookies = cookies
+        self._note = StoredNote(store, SESSION_NOTE)
+        # Bumped by end(): an answer to a request made before it must not bring the session back.
+        self._generation = 0
         self._new_id = new_id
         self._request_session = request_session
         self._clock = clock
@@ -95,7 +105,22 @@ class SessionManager:
     def end(self) -> None:
         """End the session for every tab: the next call starts a new one."""
         self._current = None
+        self._generation += 1
         self._cookies.set(SESSION_COOKIE, "", 0)
+
+    def held(self) -> list[str] | None:
+        """[session id, its last token] for the session the cookie names, if this browser has it."""
+        note = self._note.load()
+        cookie_session = self._cookies.get(SESSION_COOKIE)
+        if (
+            isinstance(note, list)
+            and len(note) == 2
+            and cookie_session is not None
+            and note[0] == cookie_session
+            and isinstance(note[1], str)
+        ):
+            return [cookie_session, note[1]]
+        return None
 
     def cookie_session_id(self) -> str | None:
         """The session every tab of the site shares now (the cookie), if any."""
@@ -107,12 +132,19 @@ class SessionManager:
 
     def _start_request(self, cookie_session: str | None) -> None:
         device_id = self.device_id()
-        # A session the cookie names (another tab's, or a reload's) is renewed, not replaced.
+        # A session the cookie names (another tab's, or a reload's) is renewed, not replaced,
+        # when this browser can prove it holds it (its last token, noted in storage).
         self._current = None
+        generation = self._generation
+        held = self.held() if cookie_session is not None else None
 
         def answered(
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:
+            if generation != self._generation:
+                # The session was ended while this was asked: ask again, for a new one.
+                self._start_request(self._cookies.get(SESSION_COOKIE))
+                return
             session_id = body.get("session_id") if body else None
             token = body.get("csrf_token") if body else None
             expires_at = body.get("expires_at") if body else None
@@ -128,6 +160,7 @@ class SessionManager:
                 # past browsers' caps on script-set cookie lifetimes (docs/sessions.md).
                 self._cookies.set(DEVICE_COOKIE, device_id, DEVICE_MAX_AGE)
                 self._extend(session, now)
+                self._note.save([session_id, token])
                 if self.on_session is not None:
                     self.on_session(session)
                 self._settle(lambda use, fail: use(session))
@@ -138,7 +171,13 @@ class SessionManager:
         def failed(message: str) -> None:
             self._settle(lambda use, fail: fail(f"could not reach the collector: {message}"))
 
-        self._request_session(device_id, cookie_session, answered, failed)
+        self._request_session(
+            device_id,
+            cookie_session,
+            None if held is None else held[1],
+            answered,
+            failed,
+        )
 
     def _settle(self, each: Callable[[Callable[[Session], None], OnFailure], None]) -> None:
         waiting, self._waiting = self._waiting, []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import jwt
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from .conftest import Console, Site
 from .pages import STRICT_CSP, host_page, sdk_tag, serve_page, snippet, wait_until
@@ -127,3 +127,32 @@ def test_another_tab_knows_the_member(site: Site, page: Page) -> None:
     open_sdk_page(site, other, "member-tab-b")
     assert other.evaluate("allegro.member.current()") == {"customer_id": "reader-11"}
     assert stored(site, track(other))["customer_id"] == "reader-11"
+
+
+def test_copying_a_members_cookies_to_another_browser_is_not_enough(
+    site: Site, page: Page, browser: Browser
+) -> None:
+    """The session and device ids are in every stored event; without the session's token (kept
+    in the member's own localStorage) another browser gets a session of its own, anonymous."""
+    open_sdk_page(site, page, "member-victim")
+    assert "ok" in login(page, "reader-12", site.member_token("reader-12"))
+    victim = stored(site, track(page))
+    elsewhere = browser.new_context()
+    try:
+        elsewhere.add_cookies(
+            [
+                {"name": name, "value": str(victim[field]), "url": site.url}
+                for name, field in (
+                    ("allegro_device_id", "device_id"),
+                    ("allegro_session_id", "session_id"),
+                )
+            ]
+        )
+        other = elsewhere.new_page()
+        open_sdk_page(site, other, "member-onlooker")
+        event = stored(site, track(other, "purchase"))
+        assert event["customer_id"] is None
+        assert event["session_id"] != victim["session_id"]
+        assert other.evaluate("allegro.member.current()") is None
+    finally:
+        elsewhere.close()

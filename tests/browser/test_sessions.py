@@ -103,14 +103,23 @@ def test_a_burst_of_ten_tracks_creates_one_session(site: Site, page: Page) -> No
 def test_two_pages_of_one_browser_share_the_session(site: Site, page: Page) -> None:
     sdk_page(site, page, "tab-one")
     first = stored(site, track(page))
+    noted = page.evaluate("JSON.parse(localStorage.getItem('allegro_session'))")
     second_tab = page.context.new_page()
     requests = session_requests(second_tab)
     sdk_page(site, second_tab, "tab-two")
     second = stored(site, track(second_tab))
     assert second["session_id"] == first["session_id"]
     assert second["device_id"] == first["device_id"]
-    # The second tab asked for a token for the session its cookie names.
-    assert requests == [{"device_id": first["device_id"], "session_id": first["session_id"]}]
+    # The second tab asked for a token for the session its cookie names, proving it holds the
+    # session with the first tab's token, noted in localStorage.
+    assert noted[0] == first["session_id"]
+    assert requests == [
+        {
+            "device_id": first["device_id"],
+            "session_id": first["session_id"],
+            "csrf_token": noted[1],
+        }
+    ]
 
 
 def test_the_session_slides_with_activity_and_ends_after_30_idle_minutes(

@@ -47,6 +47,16 @@ class Collector:
         assert response.status_code == 201, response.text
         return {**response.json(), "device_id": device_id}
 
+    def renew(self, session: dict[str, Any], **overrides: Any) -> httpx.Response:
+        """Ask to renew `session`, with its token as proof unless `overrides` say otherwise."""
+        body = {
+            "device_id": session["device_id"],
+            "session_id": session["session_id"],
+            "csrf_token": session["csrf_token"],
+            **overrides,
+        }
+        return self.client.post("/v1/sessions", json=body)
+
     def post_events(
         self,
         session: dict[str, Any],

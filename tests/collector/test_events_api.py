@@ -231,10 +231,7 @@ def test_accepted_events_extend_the_session(collector: Collector) -> None:
     collector.clock.now += 25 * 60_000
     assert collector.post_events(session, [make_event(session)]).status_code == 200
     collector.clock.now += 25 * 60_000  # 50 minutes after creation, 25 after the last event
-    renewed = collector.client.post(
-        "/v1/sessions",
-        json={"device_id": session["device_id"], "session_id": session["session_id"]},
-    )
+    renewed = collector.renew(session)
     assert renewed.json()["session_id"] == session["session_id"]
 
 

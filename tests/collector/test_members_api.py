@@ -93,10 +93,7 @@ def test_customer_ids_no_login_backs_are_not_stored(members: Collector) -> None:
 def test_renewing_the_session_returns_the_bound_member(members: Collector) -> None:
     session = members.new_session()
     assert log_in(members, session).status_code == 200
-    response = members.client.post(
-        "/v1/sessions",
-        json={"device_id": session["device_id"], "session_id": session["session_id"]},
-    )
+    response = members.renew(session)
     assert response.status_code == 201
     assert response.json()["session_id"] == session["session_id"]
     assert response.json()["customer_id"] == "c-42"
@@ -211,3 +208,60 @@ def test_a_new_device_id_is_not_a_member(members: Collector) -> None:
     assert log_in(members, session).status_code == 200
     stranger = members.new_session(str(uuid.uuid4()))
     assert stranger["customer_id"] is None
+
+
+def test_knowing_a_members_session_and_device_ids_is_not_enough(members: Collector) -> None:
+    """The ids are in every stored event (and on the demo's live view): renewing a session
+    needs its token, so an onlooker gets a session of their own, with no member."""
+    victim = members.new_session()
+    assert log_in(members, victim, "victim").status_code == 200
+    attacker = members.renew(victim, csrf_token=None).json()
+    assert attacker["session_id"] != victim["session_id"]
+    assert attacker["customer_id"] is None
+    stolen = {**attacker, "device_id": victim["device_id"]}
+    event = make_event(stolen, customer_id="victim", event_name="purchase")
+    assert members.post_events(stolen, [event]).json()["accepted"] == [event["event_id"]]
+    assert members.stored()[0]["customer_id"] is None
+
+
+def log_out(
+    collector: Collector, session: dict[str, Any], csrf: str | None = None
+) -> httpx.Response:
+    return collector.client.post(
+        "/v1/members/logout",
+        json={"device_id": session["device_id"], "session_id": session["session_id"]},
+        headers={"X-Allegro-CSRF": csrf or session["csrf_token"]},
+    )
+
+
+def test_logout_ends_the_session_so_nothing_can_renew_it(members: Collector) -> None:
+    members.clock.now = 1_790_000_000_000
+    session = members.new_session()
+    assert log_in(members, session).status_code == 200
+    response = log_out(members, session)
+    assert response.status_code == 200
+    assert response.json() == {"session_id": session["session_id"]}
+    renewed = members.renew(session).json()  # a renewal another tab had in flight, say
+    assert renewed["session_id"] != session["session_id"] and renewed["customer_id"] is None
+    assert log_out(members, session).status_code == 200  # again: nothing left to end
+
+
+def test_logout_takes_an_expired_token_but_not_another_sessions(members: Collector) -> None:
+    members.clock.now = 1_790_000_000_000
+    session = members.new_session()
+    other = members.new_session()
+    assert error(log_out(members, session, csrf=other["csrf_token"]))[:2] == (403, "session_id")
+    members.clock.now += 29 * 60_000
+    assert members.renew(session).status_code == 201  # keeps the session alive
+    members.clock.now += 2 * 60_000  # the first token has expired, the session has not
+    assert log_out(members, session).status_code == 200
+    assert members.renew(session).json()["session_id"] != session["session_id"]
+
+
+def test_a_token_with_non_integer_times_is_refused(members: Collector) -> None:
+    session = members.new_session()
+    now = int(time.time())
+    for claims in ({"iat": str(now)}, {"exp": float(now + 60)}):
+        status, field, message = error(log_in(members, session, token=token_for("c-42", **claims)))
+        assert (status, field) == (401, "token")
+        assert message == "member token's iat and exp must be whole seconds"

@@ -28,10 +28,7 @@ def test_renewal_keeps_the_id_with_a_fresh_token_and_expiry(collector: Collector
     collector.clock.now = 1_790_000_000_000
     first = collector.new_session()
     collector.clock.now += 20 * MINUTE_MS
-    response = collector.client.post(
-        "/v1/sessions",
-        json={"device_id": first["device_id"], "session_id": first["session_id"]},
-    )
+    response = collector.renew(first)
     assert response.status_code == 201
     renewed = response.json()
     assert renewed["session_id"] == first["session_id"]
@@ -60,14 +57,32 @@ def test_another_devices_session_is_not_renewed(collector: Collector) -> None:
     assert response.json()["session_id"] != victim["session_id"]
 
 
+def test_renewal_needs_the_sessions_token_as_proof(collector: Collector) -> None:
+    """Session and device ids are in every stored event: knowing them takes over nothing."""
+    victim = collector.new_session()
+    other = collector.new_session(victim["device_id"])
+    for proof in (None, "forged", other["csrf_token"]):
+        response = collector.renew(victim, csrf_token=proof)
+        assert response.status_code == 201
+        assert response.json()["session_id"] != victim["session_id"]
+    assert collector.renew(victim).json()["session_id"] == victim["session_id"]
+
+
+def test_an_expired_token_still_proves_a_live_session(collector: Collector) -> None:
+    collector.clock.now = 1_790_000_000_000
+    session = collector.new_session()
+    collector.clock.now += 29 * MINUTE_MS
+    assert collector.renew(session).json()["session_id"] == session["session_id"]
+    collector.clock.now += 29 * MINUTE_MS  # the session lives on; its first token expired
+    renewed = collector.renew(session)  # 28 minutes ago, and is still proof of holding it
+    assert renewed.json()["session_id"] == session["session_id"]
+
+
 def test_idle_session_is_not_renewed(collector: Collector) -> None:
     collector.clock.now = 1_790_000_000_000
     first = collector.new_session()
     collector.clock.now += 31 * MINUTE_MS
-    response = collector.client.post(
-        "/v1/sessions",
-        json={"device_id": first["device_id"], "session_id": first["session_id"]},
-    )
+    response = collector.renew(first)
     assert response.json()["session_id"] != first["session_id"]
 
 

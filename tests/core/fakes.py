@@ -51,6 +51,7 @@ class FakeConsole:
 class SessionRequest:
     device_id: str
     session_id: str | None
+    proof: str | None
     on_response: OnResponse
     on_failure: OnFailure
 
@@ -65,10 +66,11 @@ class FakeSessionEndpoint:
         self,
         device_id: str,
         session_id: str | None,
+        proof: str | None,
         on_response: OnResponse,
         on_failure: OnFailure,
     ) -> None:
-        self.requests.append(SessionRequest(device_id, session_id, on_response, on_failure))
+        self.requests.append(SessionRequest(device_id, session_id, proof, on_response, on_failure))
 
     @property
     def last(self) -> SessionRequest:

@@ -202,3 +202,43 @@ def test_broken_storage_keeps_the_member_in_memory() -> None:
     assert harness.members.current() == "c-42"
     harness.members.logout(lambda: None)
     assert harness.members.current() is None
+
+
+def test_logout_ends_the_session_at_the_collector_too() -> None:
+    harness = Harness()
+    harness.logged_in()
+    harness.members.logout(lambda: None)
+    logout = harness.post.last
+    assert logout.url == "https://collector.example/v1/members/logout"
+    assert json.loads(logout.body) == {"device_id": DEVICE, "session_id": SESSION}
+    assert logout.headers == {"X-Allegro-CSRF": "csrf-1"}
+    logout.on_failure("offline")  # ignored: the session has ended here anyway
+    assert harness.rejected == [] and harness.members.current() is None
+
+
+def test_a_session_of_another_member_is_replaced_and_the_login_retried() -> None:
+    """Another tab's member, not yet noted here: the collector says so and the SDK starts anew."""
+    harness = Harness()
+    harness.login({"customer_id": "c-43", "token": "jwt"})
+    harness.endpoint.answer(SESSION, "csrf-1")
+    harness.answer_login(
+        409, {"error": {"field": "customer_id", "message": "the session belongs to another member"}}
+    )
+    assert harness.endpoint.last.session_id is None  # a new session, not the other member's
+    harness.endpoint.answer(NEXT_SESSION, "csrf-2")
+    assert json.loads(harness.post.last.body)["session_id"] == NEXT_SESSION
+    harness.answer_login(200, {"customer_id": "c-43", "session_id": NEXT_SESSION})
+    assert harness.resolved == ["c-43"] and harness.members.current() == "c-43"
+
+
+def test_a_login_answered_after_a_logout_rejects() -> None:
+    harness = Harness()
+    harness.login({"customer_id": "c-42", "token": "jwt"})
+    harness.endpoint.answer(SESSION, "csrf-1")
+    login = harness.post.last
+    harness.members.logout(lambda: None)
+    login.on_response(200, {"customer_id": "c-42", "session_id": SESSION}, None)
+    assert [str(error) for error in harness.rejected] == [
+        "member.login(): the session ended while logging in"
+    ]
+    assert harness.members.current() is None

@@ -35,7 +35,7 @@ def test_given_values_are_converted() -> None:
     }
 
 
-@pytest.mark.parametrize("raw", ["0", "-5", "2.5", "ten", "", "1000001"])
+@pytest.mark.parametrize("raw", ["0", "-5", "2.5", "ten", "", "1000001", "²", "\u0661\u0660"])
 def test_a_bad_value_is_reported_and_the_default_used(raw: str) -> None:
     console = FakeConsole()
     options = read_options({"data-timeout-seconds": raw}, console)

@@ -7,11 +7,12 @@ from allegro_sdk.core.session import (
     DEVICE_MAX_AGE,
     SESSION_COOKIE,
     SESSION_MAX_AGE,
+    SESSION_NOTE,
     Session,
     SessionManager,
 )
 
-from .fakes import FAKE_NOW, Clock, FakeCookies, FakeSessionEndpoint, Ids
+from .fakes import FAKE_NOW, Clock, FakeCookies, FakeSessionEndpoint, FakeStore, Ids
 
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 NEW_DEVICE = "11111111-2222-4333-8444-555555555555"
@@ -369,6 +370,7 @@ def test_a_synchronous_answer_is_handled() -> None:
     def answer_at_once(
         device_id: str,
         session_id: str | None,
+        proof: str | None,
         on_response: object,
         on_failure: object,
     ) -> None:
@@ -442,7 +444,11 @@ def test_an_answer_without_expiry_is_taken_as_thirty_minutes() -> None:
     clock = Clock(FAKE_NOW)
 
     def answer_at_once(
-        device_id: str, session_id: str | None, on_response: object, on_failure: object
+        device_id: str,
+        session_id: str | None,
+        proof: str | None,
+        on_response: object,
+        on_failure: object,
     ) -> None:
         assert callable(on_response)
         on_response(201, {"session_id": SESSION, "csrf_token": "t"})
@@ -466,3 +472,38 @@ def test_end_drops_the_session_for_every_tab_and_the_next_call_starts_a_new_one(
     sessions.with_session(lambda session: None, lambda message: None)
     assert endpoint.last.session_id is None  # a new session, not a renewal
     assert cookies.writes_of(SESSION_COOKIE)[-1] == ("", 0)
+
+
+def test_a_renewal_proves_the_session_with_its_noted_token() -> None:
+    """Another tab (or the next page) renews the cookie's session with the token noted in
+    storage; without the note it can only ask for a new session."""
+    store = FakeStore()
+    cookies = FakeCookies({DEVICE_COOKIE: DEVICE})
+    first_endpoint, second_endpoint = FakeSessionEndpoint(), FakeSessionEndpoint()
+    first = SessionManager(cookies, Ids(), first_endpoint, Clock(FAKE_NOW), store)
+    first.with_session(lambda session: None, lambda message: None)
+    assert first_endpoint.last.proof is None
+    first_endpoint.answer(SESSION, "token-1")
+    assert store.values[SESSION_NOTE] == [SESSION, "token-1"]
+    second = SessionManager(cookies, Ids(), second_endpoint, Clock(FAKE_NOW), store)
+    second.with_session(lambda session: None, lambda message: None)
+    assert (second_endpoint.last.session_id, second_endpoint.last.proof) == (SESSION, "token-1")
+    unproven = SessionManager(cookies, Ids(), FakeSessionEndpoint(), Clock(FAKE_NOW), FakeStore())
+    assert unproven.held() is None
+
+
+def test_an_answer_to_a_request_made_before_end_does_not_bring_the_session_back() -> None:
+    cookies = FakeCookies({DEVICE_COOKIE: DEVICE, SESSION_COOKIE: SESSION})
+    endpoint = FakeSessionEndpoint()
+    sessions = SessionManager(cookies, Ids(), endpoint, Clock(FAKE_NOW), FakeStore())
+    got: list[str] = []
+    sessions.with_session(lambda session: got.append(session.session_id), lambda m: None)
+    stale = endpoint.last
+    sessions.end()  # a logout, while the renewal of SESSION is in flight
+    sessions.with_session(lambda session: got.append(session.session_id), lambda m: None)
+    stale.on_response(201, {"session_id": SESSION, "csrf_token": "t", "customer_id": "c-42"})
+    assert cookies.get(SESSION_COOKIE) is None and got == []
+    assert endpoint.last.session_id is None  # asked again, for a new session
+    endpoint.answer(OTHER_SESSION, "token-2")
+    assert got == [OTHER_SESSION, OTHER_SESSION]
+    assert cookies.get(SESSION_COOKIE) == OTHER_SESSION

@@ -58,8 +58,12 @@ def test_another_visitors_member_event() -> None:
     assert 'class="event"' in html and "your device" not in html
     assert '<dd class="customer"><code>ada</code></dd>' in html
     assert explain(event, "d1") == (
-        "A visitor logged in; the collector verified the member token. "
-        "Logged in as <strong>ada</strong>."
+        "A visitor logged in; the collector verified the member token and stamps the customer "
+        "on the session's events. Logged in as <strong>ada</strong>."
+    )
+    anonymous = {**event, "customer_id": None}
+    assert explain(anonymous, "d1") == (
+        "A visitor sent a <code>login</code> event, but no verified member is bound to its session."
     )
 
 
