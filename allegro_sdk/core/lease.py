@@ -30,6 +30,8 @@ class LeaseLocks:
         self._clock = clock
         self._schedule = schedule
         self._held: set[str] = set()
+        # Names with a renewal timer pending: one chain each, however often held and released.
+        self._renewing: set[str] = set()
 
     def hold(self, name: str, held: Callable[[], None]) -> None:
         # Nobody else asks for this name while its lease is fresh: no need to read it back.
@@ -58,10 +60,15 @@ class LeaseLocks:
             if self._lease(name)[0] == self._owner:
                 self._write(name, None)
 
-    def _renew(self, name: str) -> None:
+    def _renew(self, name: str, timer: bool = False) -> None:
+        """Write the lease; a released name's chain ends when its timer next fires."""
+        if timer:
+            self._renewing.discard(name)
         if name in self._held:
             self._write(name, [self._owner, self._clock() + LEASE_MS])
-            self._schedule(RENEW_MS, lambda: self._renew(name))
+            if name not in self._renewing:
+                self._renewing.add(name)
+                self._schedule(RENEW_MS, lambda: self._renew(name, True))
 
     def _lease(self, name: str) -> tuple[object, int]:
         """(owner, expiry); where storage is broken there is nothing to guard: this tab's."""

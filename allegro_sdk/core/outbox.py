@@ -86,6 +86,10 @@ class Outbox:
         """Write this tab's entry, if it holds its lock (or `unheld`: a page going away)."""
         if not (self._held or unheld):
             return
+        for key in self._adopted:
+            # Loaded again just before it goes: its tab may have saved it since we took it (a
+            # page left before its own lock, queued behind ours, came).
+            self._merge(key)
         try:
             if self._entries:
                 self._store.save(self._key, self._entries)
@@ -135,6 +139,15 @@ class Outbox:
                 self._retry_planned = True
                 self._schedule(ADOPT_RETRY_MS, lambda: self.adopt(then))
             return
+        self._merge(key)
+        # Removed (and its lock released) once its events are saved under this tab's key.
+        self._adopted.append(key)
+        if self.claim(then):
+            self.save()
+            then()
+
+    def _merge(self, key: str) -> None:
+        """Add the events stored under `key` that this outbox does not have yet."""
         try:
             stored = self._store.load(key)
         except Exception:
@@ -148,11 +161,6 @@ class Outbox:
                 self._bytes += len(str(entry[2]))
         self._entries.sort(key=lambda entry: int(str(entry[1])))
         self._enforce_limits()
-        # Removed (and its lock released) once its events are saved under this tab's key.
-        self._adopted.append(key)
-        if self.claim(then):
-            self.save()
-            then()
 
     def _enforce_limits(self) -> None:
         max_events, max_bytes, max_age_ms = self._limits

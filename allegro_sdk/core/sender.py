@@ -3,9 +3,11 @@
 track() only queues: the events queued in one task go out together in a later task (`defer`), so
 the host page's own code is never held up by session creation or the network. One request is in
 flight at a time. An event leaves the outbox when the collector acknowledges it, or refuses it
-for good (a 4xx other than 403, 408 and 429). Network errors, 5xx, 408 and 429 are retried with
-exponential backoff and jitter, honouring Retry-After. A promise that is not settled within
-`timeout_ms` rejects, saying the event is kept and will be sent again (docs/delivery.md).
+for good (a 4xx other than 403, 408 and 429). A 2xx settles only the events its body names
+(`accepted`, `rejected`): the others (a proxy's answer, an unreadable body) are kept and sent again
+after the backoff. Network errors, 5xx, 408 and 429 are retried with exponential backoff and
+jitter, honouring Retry-After. A promise that is not settled within `timeout_ms` rejects, saying
+the event is kept and will be sent again (docs/delivery.md).
 
 A tab sends only while it holds its outbox's lock (Outbox.claim), so no two live tabs send the
 same entry. When the page is hidden or left, what is waiting goes out at once, in one body that
@@ -39,6 +41,7 @@ MAX_RETRY_MS = 60_000
 RETRYABLE_STATUSES = (408, 429)
 # Chrome's budget for all of a page's keepalive requests and beacons together is 64 KiB.
 LEAVING_MAX_BODY = 60 * 1024
+REFUSED = "the collector refused the event: "  # an event named in `rejected`
 
 
 class Sender:
@@ -146,10 +149,10 @@ class Sender:
         def answered(
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:
-            if leaving and status < 300:
-                self._acknowledge(batch, status, body)
-            elif leaving:
-                failed("")
+            if leaving:
+                # What its 2xx names is settled; the rest is left as after a failure.
+                if status >= 300 or not self._acknowledge(batch, status, body):
+                    failed("")
             elif status == 403 and not renewed:
                 # The CSRF token was refused (expired, or the collector's key rotated): renew
                 # the session's token once and send again; a second refusal is final.
@@ -188,18 +191,25 @@ class Sender:
         )
 
     def _settle(self, batch: list[Entry], status: int, body: dict[str, object] | None) -> None:
-        """A final answer: every event of the batch is acknowledged or refused for good."""
+        """A final answer: a refusal for good settles the whole batch, a 2xx what it names."""
         self._in_flight = False
+        if not self._acknowledge(batch, status, body):
+            # Some events were not named: sent again after the backoff, so that an answer that
+            # never names them (a misbehaving proxy's 200) cannot loop.
+            self._retry_later(None)
+            return
         self._failures = 0
-        self._acknowledge(batch, status, body)
         if self._outbox.entries():
             self._plan_flush()
 
-    def _acknowledge(self, batch: list[Entry], status: int, body: dict[str, object] | None) -> None:
+    def _acknowledge(self, batch: list[Entry], status: int, body: dict[str, object] | None) -> bool:
+        """Settle and remove what the answer settles; False if some events are kept for later."""
         done = set()
         for entry in batch:
             event_id = str(entry[0])
             problem = acknowledgement(event_id, status, body)
+            if status < 300 and problem and not problem.startswith(REFUSED):
+                continue  # a 2xx that does not name it: kept (the collector stores it once)
             done.add(event_id)
             waiter = self._waiting.pop(event_id, None)
             if waiter is None:
@@ -210,6 +220,7 @@ class Sender:
             else:
                 reject(DeliveryError(problem))
         self._outbox.remove(done)
+        return len(done) == len(batch)
 
     def _retry_later(self, retry_after: float | None) -> None:
         """Keep the batch in the outbox and try again after a growing, jittered delay."""
@@ -228,14 +239,16 @@ class Sender:
         self._schedule(delay, retry)
 
     def _dropped(self, event_ids: list[str]) -> None:
-        """Events the full outbox let go: their promises must not say they will be sent."""
+        """Events the full outbox let go: their promises must not say they will be sent (one
+        may be in the request in flight, and still be stored)."""
         for event_id in event_ids:
             waiter = self._waiting.pop(event_id, None)
             if waiter is not None:
                 waiter[1](
                     DeliveryError(
-                        f"event {event_id} was dropped unsent: the outbox of unsent events is "
-                        "full or the event is too old (data-outbox-max-events, -kb, -days)"
+                        f"event {event_id} was dropped from the outbox (full, or the event too "
+                        "old) before the collector acknowledged it; it may not be delivered "
+                        "(data-outbox-max-events, -kb, -days)"
                     )
                 )
 
@@ -260,7 +273,7 @@ def acknowledgement(event_id: str, status: int, body: dict[str, object] | None) 
         if isinstance(rejected, list):
             for entry in rejected:
                 if isinstance(entry, dict) and entry.get("event_id") == event_id:
-                    return "the collector refused the event: " + error_text(entry.get("error"))
+                    return REFUSED + error_text(entry.get("error"))
         if "error" in body:
             return f"the collector answered HTTP {status}: " + error_text(body.get("error"))
     return f"the collector answered HTTP {status} without acknowledging the event"

@@ -98,3 +98,28 @@ def test_two_tabs_with_leases_never_hold_the_same_events() -> None:
     b.run(clock.now)
     assert [entry[0] for entry in box_b.entries()] == ["e1"]
     assert set(store.values) == {"allegro_outbox:b", LEASE_PREFIX + "allegro_outbox:b"}
+
+
+def test_holding_and_releasing_again_and_again_keeps_one_renewal_per_name() -> None:
+    """The outbox takes its lock for each burst of events and gives it back when empty."""
+    store, clock = FakeStore(), FakeTimers()
+    tab = Tab(store, "a", clock)
+    for _ in range(20):
+        tab.locks.hold("k", lambda: None)
+        clock.now += 1000
+        tab.run(clock.now)
+        tab.locks.release("k")
+        clock.now += 1000
+        tab.run(clock.now)
+    tab.locks.hold("k", lambda: None)
+    assert len(tab.timers.pending) == 1
+    held_at = clock.now
+    clock.now += RENEW_MS
+    tab.run(clock.now)  # the renewal still runs while held (within RENEW_MS of the hold)
+    owner, expiry = store.load(LEASE_PREFIX + "k")  # type: ignore[misc]
+    assert owner == "a" and expiry > FAKE_NOW + held_at + LEASE_MS
+    assert len(tab.timers.pending) == 1
+    tab.locks.release("k")
+    clock.now += RENEW_MS
+    tab.run(clock.now)
+    assert tab.timers.pending == [] and store.values == {}

@@ -150,3 +150,21 @@ def test_an_entry_emptied_meanwhile_gives_back_both_locks() -> None:
     outbox = make(store, locks=locks, tab="me")
     outbox.adopt(lambda: None)
     assert ids(outbox) == [] and store.values == {} and locks.held == set()
+
+
+def test_an_entry_saved_again_by_its_leaving_tab_after_adoption_is_merged_not_lost() -> None:
+    """B takes A's lock as A's entry empties; A tracks an event, its own lock request queues
+    behind B's, and A leaves, saving its entry unheld; B's save must not drop that event."""
+    a_key = "allegro_outbox:a"
+    store, b_locks = FakeStore({a_key: []}), FakeLocks(manual=True)
+    b = make(store, locks=b_locks, tab="b")
+    b.adopt(lambda: None)  # A's lock is free for a moment; B's own lock is not granted yet
+    assert ids(b) == [] and b_locks.held == {a_key}
+    a = make(store, locks=FakeLocks(manual=True), tab="a")
+    add(a, "late")
+    a.save(unheld=True)  # A leaves before its lock comes
+    b_locks.grant()
+    assert ids(b) == ["late"]
+    assert list(store.values) == ["allegro_outbox:b"]
+    assert [e[0] for e in store.values["allegro_outbox:b"]] == ["late"]  # type: ignore[union-attr]
+    assert b_locks.held == {"allegro_outbox:b"}

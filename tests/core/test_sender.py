@@ -370,9 +370,80 @@ def test_events_the_full_outbox_drops_are_rejected_as_dropped_not_kept() -> None
         s.outcomes.send(s.sender, event_id)
     s.deferred.run()
     assert [e[0] for e in s.outbox.entries()] == ["b", "c"]
-    assert s.outcomes.rejected == {
-        "a": "event a was dropped unsent: the outbox of unsent events is full or the event is "
-        "too old (data-outbox-max-events, -kb, -days)"
-    }
+    assert s.outcomes.rejected == {"a": dropped("a")}
     s.timers.advance(10_000)  # the timeout finds the dropped event already settled
-    assert s.outcomes.rejected["a"].startswith("event a was dropped unsent")
+    assert s.outcomes.rejected["a"] == dropped("a")
+
+
+def dropped(event_id: str) -> str:
+    return (
+        f"event {event_id} was dropped from the outbox (full, or the event too old) before the "
+        "collector acknowledged it; it may not be delivered (data-outbox-max-events, -kb, -days)"
+    )
+
+
+def test_an_event_dropped_while_in_flight_is_not_said_to_be_unsent() -> None:
+    """Its request may still store it: the message must hold either way."""
+    s = Setup(max_events=2)
+    for event_id in ("a", "b"):
+        s.outcomes.send(s.sender, event_id)
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    s.outcomes.send(s.sender, "c")
+    s.deferred.run()  # "a" and "b" are in flight; "c" pushes "a" out
+    assert [e[0] for e in s.outbox.entries()] == ["b", "c"]
+    assert s.outcomes.rejected == {"a": dropped("a")}
+    s.post.last.on_response(200, {"accepted": ["a", "b"], "rejected": []})
+    assert s.outcomes.resolved == ["b"] and s.outcomes.rejected == {"a": dropped("a")}
+
+
+def test_a_2xx_that_does_not_name_an_event_keeps_it_and_backs_off() -> None:
+    """A proxy's 200, or a body that could not be read: only what is named is settled."""
+    s = Setup()
+    for event_id in ("a", "b"):
+        s.outcomes.send(s.sender, event_id)
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    s.post.last.on_response(200, None)
+    assert s.outcomes.resolved == [] and s.outcomes.rejected == {}
+    assert [e[0] for e in s.outbox.entries()] == ["a", "b"] and s.deferred.scheduled == []
+    assert s.timers.delays() == [750, TIMEOUT_MS, TIMEOUT_MS]  # a retry, not a tight loop
+    s.timers.advance(750)
+    assert ids_in(s.post.last.body) == ["a", "b"]
+    s.post.last.on_response(200, {"accepted": ["a"]})  # "b" is not named: kept, backoff grows
+    assert s.outcomes.resolved == ["a"] and [e[0] for e in s.outbox.entries()] == ["b"]
+    assert s.timers.delays() == [1500, TIMEOUT_MS - 750, TIMEOUT_MS - 750]
+    s.timers.advance(1500)
+    assert ids_in(s.post.last.body) == ["b"]
+    accept_last(s)
+    assert s.outcomes.resolved == ["a", "b"] and s.store.values == {}
+    assert s.timers.delays() == [TIMEOUT_MS - 2250, TIMEOUT_MS - 2250]  # no retry left
+
+
+def test_a_leaving_requests_2xx_settles_only_what_it_names() -> None:
+    s = Setup()
+    for event_id in ("a", "b"):
+        s.outcomes.send(s.sender, event_id)
+    s.sender.flush(leaving=True)
+    s.endpoint.answer(SESSION, "token-1")
+    s.post.last.on_response(200, {"accepted": ["a"]})
+    assert s.outcomes.resolved == ["a"] and s.outcomes.rejected == {}
+    assert [e[0] for e in s.store.values["allegro_outbox:tab-1"]] == ["b"]  # type: ignore[index, union-attr]
+    assert s.timers.delays() == [750, TIMEOUT_MS, TIMEOUT_MS]  # nothing else was planned
+    s.timers.advance(750)
+    assert ids_in(s.post.last.body) == ["b"] and not s.post.last.leaving
+
+
+def test_a_whole_batch_refused_for_good_without_naming_its_events_still_leaves() -> None:
+    s = Setup()
+    for event_id in ("a", "b"):
+        s.outcomes.send(s.sender, event_id)
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    error = {"field": "events.0.event_id", "message": "bad id"}
+    s.post.last.on_response(422, {"accepted": [], "rejected": [{"event_id": None, "error": error}]})
+    assert s.outcomes.rejected == {
+        "a": "the collector answered HTTP 422 without acknowledging the event",
+        "b": "the collector answered HTTP 422 without acknowledging the event",
+    }
+    assert s.outbox.entries() == [] and s.timers.delays() == [TIMEOUT_MS, TIMEOUT_MS]

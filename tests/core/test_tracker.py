@@ -290,16 +290,17 @@ def test_403_renews_the_token_once_then_is_refused_with_the_error_body() -> None
     )
 
 
-def test_answer_without_acknowledgement_is_refused() -> None:
+def test_a_2xx_without_acknowledgement_keeps_the_event_for_another_try() -> None:
     harness = Harness()
     outcome = harness.track("page_view")
     harness.answer_session()
     harness.post.last.on_response(200, {"accepted": [], "rejected": []})
-    assert isinstance(outcome.error, DeliveryError)
-    assert (
-        outcome.error.message == "the collector answered HTTP 200 without acknowledging the event"
+    assert outcome.settled == 0
+    assert [e[0] for e in harness.outbox.entries()] == [EVENT_1]
+    harness.timers.advance(10_000)
+    assert outcome.error.message == (
+        f"event {EVENT_1} was not acknowledged within 10 s; it is kept and will be sent again"
     )
-    assert harness.outbox.entries() == []
 
 
 def test_a_network_failure_is_retried_and_the_promise_says_so_after_the_timeout() -> None:
@@ -449,9 +450,7 @@ def test_another_answer_for_another_event_does_not_resolve_this_one() -> None:
     outcome = harness.track("x")
     harness.answer_session()
     harness.post.last.on_response(200, {"accepted": ["someone-else"], "rejected": []})
-    assert (
-        outcome.error.message == "the collector answered HTTP 200 without acknowledging the event"
-    )
+    assert outcome.settled == 0 and len(harness.outbox.entries()) == 1
 
 
 def test_a_refused_csrf_token_is_not_used_again() -> None:
