@@ -3,22 +3,18 @@ on 127.0.0.1, and headless Chromium that records console errors and CSP violatio
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from asgi_servers import RunningServer, free_socket, serve_in_thread
 from playwright.sync_api import Browser, ConsoleMessage, Page
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp
 
 from allegro_collector.app import create_app as create_collector
 from allegro_collector.ingest import HeldGate, WriteGate, always_open
@@ -39,25 +35,6 @@ document.addEventListener('securitypolicyviolation', function (e) {
   window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
 });
 """
-
-
-def serve(app: ASGIApp, sock: socket.socket, **tls: str) -> uvicorn.Server:
-    """Serve `app` on `sock` in a thread (TLS when given ssl_keyfile and ssl_certfile)."""
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", **tls)
-    server = uvicorn.Server(config)
-    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "a test server did not start"
-        time.sleep(0.01)
-    return server
-
-
-def free_socket() -> socket.socket:
-    # IPPROTO_TCP, so asyncio turns on TCP_NODELAY (proto 0 leaves Nagle on: ~40 ms a request).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 @dataclass
@@ -88,7 +65,7 @@ class Site:
 
 def start_site(
     data_dir: Path, write_gate: WriteGate = always_open
-) -> tuple[Site, list[uvicorn.Server]]:
+) -> tuple[Site, list[RunningServer]]:
     """A real collector (its database in `data_dir`) and the demo site, each on a free port.
 
     `write_gate` is the collector's test switch for batch writes (a `HeldGate` holds them).
@@ -130,16 +107,16 @@ def start_site(
         ]
     )
     servers = [
-        serve(create_collector(settings, write_gate=write_gate), collector_sock),
-        serve(app, site_sock),
+        serve_in_thread(create_collector(settings, write_gate=write_gate), collector_sock),
+        serve_in_thread(app, site_sock),
     ]
     return site, servers
 
 
-def stop_site(site: Site, servers: list[uvicorn.Server]) -> None:
+def stop_site(site: Site, servers: list[RunningServer]) -> None:
     site.admin.close()
     for server in servers:
-        server.should_exit = True
+        server.stop()
 
 
 @pytest.fixture(scope="session")

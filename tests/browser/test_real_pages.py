@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from asgi_servers import free_socket, serve_in_thread
 from core.page_snapshots import REAL_PAGES, real_page_snapshot, real_pages
 from playwright.sync_api import Browser, Route
 
@@ -22,7 +23,7 @@ from allegro_collector.settings import Settings
 from allegro_collector.tokens import SigningKey
 from allegro_sdk.core.metadata import page_metadata
 
-from .conftest import ADMIN_KEY, BUNDLE, free_socket, serve
+from .conftest import ADMIN_KEY, BUNDLE
 from .pages import wait_until
 
 CDN = "https://cdn.allegro.test/allegro.js"
@@ -53,11 +54,11 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, h
         allowed_origins=origins,
         admin_key=ADMIN_KEY,
     )
-    server = serve(create_collector(settings), sock)
+    server = serve_in_thread(create_collector(settings), sock)
     admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10)
     yield url, admin
     admin.close()
-    server.should_exit = True
+    server.stop()
 
 
 @pytest.mark.parametrize("name", sorted(real_pages()))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from asgi_servers import free_socket, serve_in_thread
 from playwright.sync_api import Browser
 
 from allegro_collector.app import create_app as create_collector
@@ -16,7 +17,7 @@ from allegro_collector.settings import Settings
 from allegro_collector.tokens import SigningKey
 from demo_site.server import create_app as create_demo_site
 
-from .conftest import ADMIN_KEY, free_socket, serve
+from .conftest import ADMIN_KEY
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +48,8 @@ def https_site(
         admin_key=ADMIN_KEY,
     )
     servers = [
-        serve(create_collector(settings), collector_sock, **tls_files),
-        serve(create_demo_site(collector_url), site_sock, **tls_files),
+        serve_in_thread(create_collector(settings), collector_sock, **tls_files),
+        serve_in_thread(create_demo_site(collector_url), site_sock, **tls_files),
     ]
     admin = httpx.Client(
         base_url=collector_url,
@@ -59,7 +60,7 @@ def https_site(
     yield site_url, admin
     admin.close()
     for server in servers:
-        server.should_exit = True
+        server.stop()
 
 
 def test_cookies_are_secure_on_an_https_page(

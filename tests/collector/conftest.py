@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from asgi_servers import free_socket, serve_in_thread
 
 from allegro_collector.app import create_app
 from allegro_collector.ingest import HeldGate, WriteGate, always_open
@@ -35,33 +32,18 @@ def start_collector() -> Iterator[StartCollector]:
 
     def start(settings: Settings, *, write_gate: WriteGate = always_open) -> Collector:
         clock = FakeClock()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(settings, clock=clock, write_gate=write_gate),
-            log_config=None,
-            access_log=False,
-            lifespan="on",
+        running = serve_in_thread(
+            create_app(settings, clock=clock, write_gate=write_gate), free_socket()
         )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+        client = httpx.Client(base_url=running.url, timeout=10)
 
         def stop() -> None:
             if isinstance(write_gate, HeldGate):
                 write_gate.open()
             client.close()
-            server.should_exit = True
-            thread.join(timeout=10)
-            sock.close()
+            running.stop()
 
         stops.append(stop)
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
         return Collector(settings=settings, client=client, clock=clock)
 
     yield start

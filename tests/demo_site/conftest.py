@@ -4,8 +4,6 @@ talked to over HTTP (as in tests/collector)."""
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,7 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
-import uvicorn
+from asgi_servers import free_socket, serve_in_thread
 from starlette.types import ASGIApp
 
 from allegro_collector.app import create_app as create_collector
@@ -43,26 +41,15 @@ def unused_port() -> int:
 
 
 def _serve(app: ASGIApp, stops: list[Callable[[], None]]) -> Served:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    client = httpx.Client(base_url=url, timeout=10)
+    running = serve_in_thread(app, free_socket())
+    client = httpx.Client(base_url=running.url, timeout=10)
 
     def stop() -> None:
         client.close()
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+        running.stop()
 
     stops.append(stop)
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    return Served(url, client)
+    return Served(running.url, client)
 
 
 @pytest.fixture
