@@ -19,7 +19,8 @@ from typing import Any
 
 from allegro_collector.schemas import Event, data_json
 
-SCHEMA_VERSION = 2  # 2: sessions.customer_id, the member bound by a verified login
+# 2: sessions.customer_id, the member bound by a verified login; 3: sessions.ended_at (logout)
+SCHEMA_VERSION = 3
 
 # One column per field of the wire format, in the model's order.
 EVENT_COLUMNS = tuple(Event.model_fields)
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     device_id TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    customer_id TEXT
+    customer_id TEXT,
+    ended_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS events (
     event_id TEXT PRIMARY KEY,
@@ -142,7 +144,7 @@ class Storage:
                 .execute(
                     "UPDATE sessions SET expires_at = ? "
                     "WHERE session_id = ? AND device_id = ? AND expires_at > ? "
-                    "RETURNING customer_id",
+                    "AND ended_at IS NULL RETURNING customer_id",
                     (expires_at, session_id, device_id, now_ms),
                 )
                 .fetchone()
@@ -161,25 +163,27 @@ class Storage:
             db = self._connection()
             cursor = db.execute(
                 "UPDATE sessions SET customer_id = ? "
-                "WHERE session_id = ? AND device_id = ? AND expires_at > ? "
+                "WHERE session_id = ? AND device_id = ? AND expires_at > ? AND ended_at IS NULL "
                 "AND (customer_id IS NULL OR customer_id = ?)",
                 (customer_id, session_id, device_id, now_ms, customer_id),
             )
             if cursor.rowcount == 1:
                 return Binding.BOUND
             live = db.execute(
-                "SELECT 1 FROM sessions WHERE session_id = ? AND device_id = ? AND expires_at > ?",
+                "SELECT 1 FROM sessions "
+                "WHERE session_id = ? AND device_id = ? AND expires_at > ? AND ended_at IS NULL",
                 (session_id, device_id, now_ms),
             ).fetchone()
         return Binding.SESSION_OVER if live is None else Binding.OTHER_MEMBER
 
     def end_session(self, session_id: str, device_id: str, now_ms: int) -> None:
-        """End a session now (a logout): it can no longer be renewed, nor its member used."""
+        """End a session for good (a logout): it can no longer be renewed or extended by events,
+        and events stored for it from now on carry no member."""
         with self._lock:
             self._connection().execute(
-                "UPDATE sessions SET expires_at = min(expires_at, ?) "
-                "WHERE session_id = ? AND device_id = ?",
-                (now_ms, session_id, device_id),
+                "UPDATE sessions SET expires_at = min(expires_at, ?), "
+                "ended_at = coalesce(ended_at, ?) WHERE session_id = ? AND device_id = ?",
+                (now_ms, now_ms, session_id, device_id),
             )
 
     def store_events(
@@ -202,9 +206,12 @@ class Storage:
                     for event in events
                 ]
                 db.executemany(_INSERT_EVENT, rows)
+                # Activity extends a live session only: late events (an outbox sent after the
+                # session idled out, a batch in flight at logout) never bring one back.
                 db.executemany(
-                    "UPDATE sessions SET expires_at = max(expires_at, ?) WHERE session_id = ?",
-                    [(session_expires_at, session_id) for session_id in session_ids],
+                    "UPDATE sessions SET expires_at = max(expires_at, ?) "
+                    "WHERE session_id = ? AND expires_at > ? AND ended_at IS NULL",
+                    [(session_expires_at, session_id, received_at) for session_id in session_ids],
                 )
             except BaseException:
                 db.execute("ROLLBACK")
@@ -238,13 +245,16 @@ def _migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
     if "customer_id" not in columns:
         db.execute("ALTER TABLE sessions ADD COLUMN customer_id TEXT")
+    if "ended_at" not in columns:
+        db.execute("ALTER TABLE sessions ADD COLUMN ended_at INTEGER")
 
 
 def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for session_id in session_ids:
         row = db.execute(
-            "SELECT customer_id FROM sessions WHERE session_id = ?", (session_id,)
+            "SELECT customer_id FROM sessions WHERE session_id = ? AND ended_at IS NULL",
+            (session_id,),
         ).fetchone()
         if row is not None and row[0] is not None:
             found[session_id] = row[0]

@@ -63,7 +63,7 @@ def start() -> None:
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
     storage = LocalStorage()
-    sessions = SessionManager(cookies, new_uuid4, request_session, clock, storage)
+    sessions = SessionManager(cookies, new_uuid4, request_session, clock)
     schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
     tab_id = new_uuid4()
     locks = web_locks

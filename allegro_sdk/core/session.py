@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .ids import is_uuid4
-from .stored_note import StoredNote
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .ports import Clock, Cookies, KeyValueStore, NewId, OnFailure, OnResponse
+    from .ports import Clock, Cookies, NewId, OnFailure, OnResponse
 
     # (device id, session id to renew or None, that session's last token as proof or None, ...)
     RequestSession = Callable[[str, "str | None", "str | None", OnResponse, OnFailure], None]
@@ -21,8 +20,10 @@ DEVICE_MAX_AGE = 10 * 365 * 24 * 3600  # 10 years, as the spec says
 SESSION_MAX_AGE = 30 * 60  # 30 minutes, extended by every track()
 # A CSRF token this close to its expiry is renewed before use rather than sent and refused.
 TOKEN_RENEWAL_MARGIN_MS = 60 * 1000
-# [session id, its last CSRF token]: what another tab or the next page proves the session with.
-SESSION_NOTE = "allegro_session"
+# The session's last CSRF token, which names its session: what another tab, the next page or
+# another subdomain sharing the cookies proves it holds the session with (docs/sessions.md).
+TOKEN_COOKIE = "allegro_session_token"
+TOKEN_COOKIE_MAX_AGE = 2 * SESSION_MAX_AGE  # re-written with every token, at most 30 min apart
 
 
 class Session:
@@ -48,10 +49,9 @@ class SessionManager:
         new_id: NewId,
         request_session: RequestSession,
         clock: Clock,
-        store: KeyValueStore | None = None,
     ) -> None:
         self._cookies = cookies
-        self._note = StoredNote(store, SESSION_NOTE)
+        self._last_token: str | None = None  # this tab's, should the token cookie be lost
         # Bumped by end(): an answer to a request made before it must not bring the session back.
         self._generation = 0
         self._new_id = new_id
@@ -105,21 +105,20 @@ class SessionManager:
     def end(self) -> None:
         """End the session for every tab: the next call starts a new one."""
         self._current = None
+        self._last_token = None
         self._generation += 1
         self._cookies.set(SESSION_COOKIE, "", 0)
+        self._cookies.set(TOKEN_COOKIE, "", 0)
 
     def held(self) -> list[str] | None:
         """[session id, its last token] for the session the cookie names, if this browser has it."""
-        note = self._note.load()
         cookie_session = self._cookies.get(SESSION_COOKIE)
-        if (
-            isinstance(note, list)
-            and len(note) == 2
-            and cookie_session is not None
-            and note[0] == cookie_session
-            and isinstance(note[1], str)
-        ):
-            return [cookie_session, note[1]]
+        if cookie_session is None:
+            return None
+        for token in (self._cookies.get(TOKEN_COOKIE), self._last_token):
+            # v1.<key id>.<session id>.<device id>.<expires at>.<signature>
+            if token is not None and token.split(".")[2:3] == [cookie_session]:
+                return [cookie_session, token]
         return None
 
     def cookie_session_id(self) -> str | None:
@@ -136,14 +135,17 @@ class SessionManager:
         # when this browser can prove it holds it (its last token, noted in storage).
         self._current = None
         generation = self._generation
+        cookie_before = self._cookies.get(SESSION_COOKIE)
         held = self.held() if cookie_session is not None else None
 
         def answered(
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:
-            if generation != self._generation:
-                # The session was ended while this was asked: ask again, for a new one.
-                self._start_request(self._cookies.get(SESSION_COOKIE))
+            cookie_now = self._cookies.get(SESSION_COOKIE)
+            if generation != self._generation or cookie_now != cookie_before:
+                # The session was ended (here, or by another tab's logout) or replaced while
+                # this was asked: the answer is stale; ask again, for what the cookie says now.
+                self._start_request(cookie_now)
                 return
             session_id = body.get("session_id") if body else None
             token = body.get("csrf_token") if body else None
@@ -160,7 +162,8 @@ class SessionManager:
                 # past browsers' caps on script-set cookie lifetimes (docs/sessions.md).
                 self._cookies.set(DEVICE_COOKIE, device_id, DEVICE_MAX_AGE)
                 self._extend(session, now)
-                self._note.save([session_id, token])
+                self._last_token = token
+                self._cookies.set(TOKEN_COOKIE, token, TOKEN_COOKIE_MAX_AGE)
                 if self.on_session is not None:
                     self.on_session(session)
                 self._settle(lambda use, fail: use(session))

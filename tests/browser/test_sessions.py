@@ -64,7 +64,10 @@ def test_the_cookies_have_the_spec_attributes(site: Site, page: Page, console: C
     # Max-Age=315360000 (10 years) is asked for; Chromium caps script-set cookies at 400 days.
     assert 399 * DAY < float(device["expires"]) - now <= 10 * 365 * DAY + DAY  # type: ignore[arg-type]
     assert 1800 - 120 < float(session["expires"]) - now <= 1800 + 5  # type: ignore[arg-type]
-    for cookie in (device, session):
+    token = jar["allegro_session_token"]
+    assert str(token["value"]).split(".")[2] == session["value"]  # the proof names its session
+    assert 3600 - 120 < float(token["expires"]) - now <= 3600 + 5  # type: ignore[arg-type]
+    for cookie in (device, session, token):
         assert cookie["path"] == "/" and cookie["sameSite"] == "Lax"
         assert cookie["secure"] is False and cookie["httpOnly"] is False
     assert console.errors == []
@@ -103,7 +106,7 @@ def test_a_burst_of_ten_tracks_creates_one_session(site: Site, page: Page) -> No
 def test_two_pages_of_one_browser_share_the_session(site: Site, page: Page) -> None:
     sdk_page(site, page, "tab-one")
     first = stored(site, track(page))
-    noted = page.evaluate("JSON.parse(localStorage.getItem('allegro_session'))")
+    token = str(cookies(page)["allegro_session_token"]["value"])
     second_tab = page.context.new_page()
     requests = session_requests(second_tab)
     sdk_page(site, second_tab, "tab-two")
@@ -111,14 +114,10 @@ def test_two_pages_of_one_browser_share_the_session(site: Site, page: Page) -> N
     assert second["session_id"] == first["session_id"]
     assert second["device_id"] == first["device_id"]
     # The second tab asked for a token for the session its cookie names, proving it holds the
-    # session with the first tab's token, noted in localStorage.
-    assert noted[0] == first["session_id"]
+    # session with the first tab's token (the allegro_session_token cookie).
+    assert token.split(".")[2] == first["session_id"]
     assert requests == [
-        {
-            "device_id": first["device_id"],
-            "session_id": first["session_id"],
-            "csrf_token": noted[1],
-        }
+        {"device_id": first["device_id"], "session_id": first["session_id"], "csrf_token": token}
     ]
 
 

@@ -243,6 +243,12 @@ def test_logout_ends_the_session_so_nothing_can_renew_it(members: Collector) -> 
     assert response.json() == {"session_id": session["session_id"]}
     renewed = members.renew(session).json()  # a renewal another tab had in flight, say
     assert renewed["session_id"] != session["session_id"] and renewed["customer_id"] is None
+    # A batch that was in flight at logout (or anyone with an old token) is stored, without the
+    # member, and does not bring the session back.
+    late = make_event(session, customer_id="c-42")
+    assert members.post_events(session, [late]).json()["accepted"] == [late["event_id"]]
+    assert members.stored()[0]["customer_id"] is None
+    assert members.renew(session).json()["session_id"] != session["session_id"]
     assert log_out(members, session).status_code == 200  # again: nothing left to end
 
 

@@ -122,6 +122,25 @@ def test_events_keep_only_the_customer_id_bound_to_their_session(storage: Storag
     ]
 
 
+def test_an_ended_session_stays_ended_and_lends_no_member(storage: Storage) -> None:
+    storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
+    storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10)
+    storage.end_session(SESSION, DEVICE, now_ms=20)
+    late = event(customer_id="c-1")  # a batch in flight at logout, or an old token
+    storage.store_events([late], received_at=21, session_expires_at=121)
+    assert rows(storage, "SELECT expires_at, ended_at FROM sessions") == [(20, 20)]
+    assert rows(storage, "SELECT customer_id FROM events") == [(None,)]
+    assert storage.renew_session(SESSION, DEVICE, now_ms=22, expires_at=122) is None
+    assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=23) is Binding.SESSION_OVER
+
+
+def test_events_arriving_after_a_session_idled_out_do_not_revive_it(storage: Storage) -> None:
+    storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
+    storage.store_events([event()], received_at=150, session_expires_at=250)
+    assert rows(storage, "SELECT expires_at FROM sessions") == [(100,)]
+    assert len(rows(storage, "SELECT * FROM events")) == 1  # stored all the same
+
+
 def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     with closing(sqlite3.connect(path)) as db:
@@ -138,7 +157,11 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
         assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10) is Binding.BOUND
     finally:
         storage.close()
-    assert rows(storage, "PRAGMA user_version") == [(2,)]
+    assert rows(storage, "PRAGMA user_version") == [(3,)]
+    assert {row[1] for row in rows(storage, "PRAGMA table_info(sessions)")} >= {
+        "customer_id",
+        "ended_at",
+    }
 
 
 def test_stored_events_extend_their_session(storage: Storage) -> None:

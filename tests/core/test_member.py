@@ -22,6 +22,11 @@ from .fakes import (
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
 NEXT_SESSION = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+# CSRF tokens as the collector makes them: each names its session (the SDK reads it there).
+CSRF_1 = f"v1.kid.{SESSION}.{DEVICE}.1790001800000.sig1"
+CSRF_2 = f"v1.kid.{NEXT_SESSION}.{DEVICE}.1790001800000.sig2"
+CSRF_OLD = f"v1.kid.{SESSION}.{DEVICE}.1790000000000.old"
+CSRF_NEW = f"v1.kid.{SESSION}.{DEVICE}.1790001800000.new"
 LOGIN_URL = "https://collector.example/v1/members/login"
 
 
@@ -47,7 +52,7 @@ class Harness:
 
     def logged_in(self, customer_id: str = "c-42") -> None:
         self.login({"customer_id": customer_id, "token": "jwt"})
-        self.endpoint.answer(SESSION, "csrf-1")
+        self.endpoint.answer(SESSION, CSRF_1)
         self.answer_login(200, {"customer_id": customer_id, "session_id": SESSION})
 
 
@@ -56,10 +61,10 @@ def test_login_creates_the_session_then_posts_the_token_with_csrf() -> None:
     harness.login({"customer_id": "c-42", "token": " jwt "})
     assert harness.post.posts == []  # waits for the session the login creates
     assert harness.endpoint.last.session_id is None
-    harness.endpoint.answer(SESSION, "csrf-1")
+    harness.endpoint.answer(SESSION, CSRF_1)
     post = harness.post.last
     assert post.url == LOGIN_URL
-    assert post.headers == {"X-Allegro-CSRF": "csrf-1"}
+    assert post.headers == {"X-Allegro-CSRF": CSRF_1}
     assert json.loads(post.body) == {
         "device_id": DEVICE,
         "session_id": SESSION,
@@ -97,7 +102,7 @@ def test_bad_calls_reject_without_a_request(credentials: object, message: str) -
 def test_refused_token_rejects_with_the_collectors_reason_and_binds_nothing() -> None:
     harness = Harness()
     harness.login({"customer_id": "c-42", "token": "forged"})
-    harness.endpoint.answer(SESSION, "csrf-1")
+    harness.endpoint.answer(SESSION, CSRF_1)
     harness.answer_login(
         401, {"error": {"field": "token", "message": "member token has an invalid signature"}}
     )
@@ -112,10 +117,10 @@ def test_refused_token_rejects_with_the_collectors_reason_and_binds_nothing() ->
 def test_refused_csrf_token_is_renewed_once() -> None:
     harness = Harness()
     harness.login({"customer_id": "c-42", "token": "jwt"})
-    harness.endpoint.answer(SESSION, "csrf-old")
+    harness.endpoint.answer(SESSION, CSRF_OLD)
     harness.answer_login(403, {"error": {"field": "csrf_token", "message": "expired"}})
-    harness.endpoint.answer(SESSION, "csrf-new")
-    assert harness.post.last.headers == {"X-Allegro-CSRF": "csrf-new"}
+    harness.endpoint.answer(SESSION, CSRF_NEW)
+    assert harness.post.last.headers == {"X-Allegro-CSRF": CSRF_NEW}
     harness.answer_login(403, {"error": {"field": "csrf_token", "message": "expired"}})
     assert "refused: expired (field csrf_token)" in str(harness.rejected[0])
     assert len(harness.post.posts) == 2
@@ -130,7 +135,7 @@ def test_unreachable_collector_rejects() -> None:
     ]
     harness = Harness()
     harness.login({"customer_id": "c-42", "token": "jwt"})
-    harness.endpoint.answer(SESSION, "csrf-1")
+    harness.endpoint.answer(SESSION, CSRF_1)
     harness.post.last.on_failure("TypeError: Failed to fetch")
     assert "could not reach the collector" in str(harness.rejected[0])
 
@@ -145,7 +150,7 @@ def test_logout_forgets_the_member_and_starts_a_new_session() -> None:
     assert harness.cookies.get(SESSION_COOKIE) is None
     assert harness.endpoint.last.session_id is None  # a new session, not a renewal
     assert done == []
-    harness.endpoint.answer(NEXT_SESSION, "csrf-2")
+    harness.endpoint.answer(NEXT_SESSION, CSRF_2)
     assert done == [True]
     assert harness.cookies.get(SESSION_COOKIE) == NEXT_SESSION
 
@@ -167,7 +172,7 @@ def test_logging_in_as_another_member_starts_a_new_session_first() -> None:
     harness.login({"customer_id": "c-43", "token": "jwt"})
     assert harness.members.current() is None
     assert harness.endpoint.last.session_id is None
-    harness.endpoint.answer(NEXT_SESSION, "csrf-2")
+    harness.endpoint.answer(NEXT_SESSION, CSRF_2)
     assert json.loads(harness.post.last.body)["session_id"] == NEXT_SESSION
 
 
@@ -183,7 +188,7 @@ def test_a_session_answer_naming_a_member_teaches_this_tab() -> None:
     store = FakeStore()
     harness = Harness(store)
     harness.sessions.with_session(lambda session: None, lambda message: None)
-    harness.endpoint.answer(SESSION, "csrf-1", customer_id="c-42")
+    harness.endpoint.answer(SESSION, CSRF_1, customer_id="c-42")
     assert harness.members.current() == "c-42"
     assert store.values[MEMBER_KEY] == [SESSION, "c-42"]
 
@@ -211,7 +216,7 @@ def test_logout_ends_the_session_at_the_collector_too() -> None:
     logout = harness.post.last
     assert logout.url == "https://collector.example/v1/members/logout"
     assert json.loads(logout.body) == {"device_id": DEVICE, "session_id": SESSION}
-    assert logout.headers == {"X-Allegro-CSRF": "csrf-1"}
+    assert logout.headers == {"X-Allegro-CSRF": CSRF_1}
     logout.on_failure("offline")  # ignored: the session has ended here anyway
     assert harness.rejected == [] and harness.members.current() is None
 
@@ -220,12 +225,12 @@ def test_a_session_of_another_member_is_replaced_and_the_login_retried() -> None
     """Another tab's member, not yet noted here: the collector says so and the SDK starts anew."""
     harness = Harness()
     harness.login({"customer_id": "c-43", "token": "jwt"})
-    harness.endpoint.answer(SESSION, "csrf-1")
+    harness.endpoint.answer(SESSION, CSRF_1)
     harness.answer_login(
         409, {"error": {"field": "customer_id", "message": "the session belongs to another member"}}
     )
     assert harness.endpoint.last.session_id is None  # a new session, not the other member's
-    harness.endpoint.answer(NEXT_SESSION, "csrf-2")
+    harness.endpoint.answer(NEXT_SESSION, CSRF_2)
     assert json.loads(harness.post.last.body)["session_id"] == NEXT_SESSION
     harness.answer_login(200, {"customer_id": "c-43", "session_id": NEXT_SESSION})
     assert harness.resolved == ["c-43"] and harness.members.current() == "c-43"
@@ -234,7 +239,7 @@ def test_a_session_of_another_member_is_replaced_and_the_login_retried() -> None
 def test_a_login_answered_after_a_logout_rejects() -> None:
     harness = Harness()
     harness.login({"customer_id": "c-42", "token": "jwt"})
-    harness.endpoint.answer(SESSION, "csrf-1")
+    harness.endpoint.answer(SESSION, CSRF_1)
     login = harness.post.last
     harness.members.logout(lambda: None)
     login.on_response(200, {"customer_id": "c-42", "session_id": SESSION}, None)

@@ -7,12 +7,12 @@ from allegro_sdk.core.session import (
     DEVICE_MAX_AGE,
     SESSION_COOKIE,
     SESSION_MAX_AGE,
-    SESSION_NOTE,
+    TOKEN_COOKIE,
     Session,
     SessionManager,
 )
 
-from .fakes import FAKE_NOW, Clock, FakeCookies, FakeSessionEndpoint, FakeStore, Ids
+from .fakes import FAKE_NOW, Clock, FakeCookies, FakeSessionEndpoint, Ids
 
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 NEW_DEVICE = "11111111-2222-4333-8444-555555555555"
@@ -474,28 +474,46 @@ def test_end_drops_the_session_for_every_tab_and_the_next_call_starts_a_new_one(
     assert cookies.writes_of(SESSION_COOKIE)[-1] == ("", 0)
 
 
-def test_a_renewal_proves_the_session_with_its_noted_token() -> None:
-    """Another tab (or the next page) renews the cookie's session with the token noted in
-    storage; without the note it can only ask for a new session."""
-    store = FakeStore()
+def test_a_renewal_proves_the_session_with_its_last_token() -> None:
+    """Another tab, the next page or another subdomain sharing the cookies renews the cookie's
+    session with the token cookie; without it, it can only ask for a new session."""
+    token = f"v1.kid.{SESSION}.{DEVICE}.1790001800000.sig"
     cookies = FakeCookies({DEVICE_COOKIE: DEVICE})
     first_endpoint, second_endpoint = FakeSessionEndpoint(), FakeSessionEndpoint()
-    first = SessionManager(cookies, Ids(), first_endpoint, Clock(FAKE_NOW), store)
+    first = SessionManager(cookies, Ids(), first_endpoint, Clock(FAKE_NOW))
     first.with_session(lambda session: None, lambda message: None)
     assert first_endpoint.last.proof is None
-    first_endpoint.answer(SESSION, "token-1")
-    assert store.values[SESSION_NOTE] == [SESSION, "token-1"]
-    second = SessionManager(cookies, Ids(), second_endpoint, Clock(FAKE_NOW), store)
+    first_endpoint.answer(SESSION, token)
+    assert cookies.get(TOKEN_COOKIE) == token
+    assert cookies.writes_of(TOKEN_COOKIE)[-1] == (token, 3600)
+    second = SessionManager(cookies, Ids(), second_endpoint, Clock(FAKE_NOW))
     second.with_session(lambda session: None, lambda message: None)
-    assert (second_endpoint.last.session_id, second_endpoint.last.proof) == (SESSION, "token-1")
-    unproven = SessionManager(cookies, Ids(), FakeSessionEndpoint(), Clock(FAKE_NOW), FakeStore())
-    assert unproven.held() is None
+    assert (second_endpoint.last.session_id, second_endpoint.last.proof) == (SESSION, token)
+    cookies.set(TOKEN_COOKIE, "", 0)  # a browser that copied only the session cookies
+    assert SessionManager(cookies, Ids(), FakeSessionEndpoint(), Clock(FAKE_NOW)).held() is None
+    assert first.held() == [SESSION, token]  # this tab still knows its own token
+
+
+def test_an_answer_that_another_tab_made_stale_is_asked_again() -> None:
+    """Tab B renews session S; tab A logs out (the cookies change) before B's answer comes."""
+    cookies = FakeCookies({DEVICE_COOKIE: DEVICE, SESSION_COOKIE: SESSION})
+    endpoint = FakeSessionEndpoint()
+    tab_b = SessionManager(cookies, Ids(), endpoint, Clock(FAKE_NOW))
+    got: list[str] = []
+    tab_b.with_session(lambda session: got.append(session.session_id), lambda m: None)
+    stale = endpoint.last
+    cookies.set(SESSION_COOKIE, OTHER_SESSION, 1800)  # tab A's logout made a new session
+    stale.on_response(201, {"session_id": SESSION, "csrf_token": "t", "customer_id": "c-42"})
+    assert cookies.get(SESSION_COOKIE) == OTHER_SESSION and got == []
+    assert endpoint.last.session_id == OTHER_SESSION
+    endpoint.answer(OTHER_SESSION, "token-2")
+    assert got == [OTHER_SESSION]
 
 
 def test_an_answer_to_a_request_made_before_end_does_not_bring_the_session_back() -> None:
     cookies = FakeCookies({DEVICE_COOKIE: DEVICE, SESSION_COOKIE: SESSION})
     endpoint = FakeSessionEndpoint()
-    sessions = SessionManager(cookies, Ids(), endpoint, Clock(FAKE_NOW), FakeStore())
+    sessions = SessionManager(cookies, Ids(), endpoint, Clock(FAKE_NOW))
     got: list[str] = []
     sessions.with_session(lambda session: got.append(session.session_id), lambda m: None)
     stale = endpoint.last
