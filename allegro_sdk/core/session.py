@@ -52,8 +52,6 @@ class SessionManager:
     ) -> None:
         self._cookies = cookies
         self._last_token: str | None = None  # this tab's, should the token cookie be lost
-        # Bumped by end(): an answer to a request made before it must not bring the session back.
-        self._generation = 0
         self._new_id = new_id
         self._request_session = request_session
         self._clock = clock
@@ -106,7 +104,6 @@ class SessionManager:
         """End the session for every tab: the next call starts a new one."""
         self._current = None
         self._last_token = None
-        self._generation += 1
         self._cookies.set(SESSION_COOKIE, "", 0)
         self._cookies.set(TOKEN_COOKIE, "", 0)
 
@@ -134,7 +131,6 @@ class SessionManager:
         # A session the cookie names (another tab's, or a reload's) is renewed, not replaced,
         # when this browser can prove it holds it (its last token, noted in storage).
         self._current = None
-        generation = self._generation
         cookie_before = self._cookies.get(SESSION_COOKIE)
         held = self.held() if cookie_session is not None else None
 
@@ -142,9 +138,10 @@ class SessionManager:
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:
             cookie_now = self._cookies.get(SESSION_COOKIE)
-            if generation != self._generation or cookie_now != cookie_before:
-                # The session was ended (here, or by another tab's logout) or replaced while
-                # this was asked: the answer is stale; ask again, for what the cookie says now.
+            if cookie_now != cookie_before:
+                # The session was ended (end() here, or another tab's logout: both delete or
+                # replace the cookie) while this was asked: the answer is stale; ask again, for
+                # what the cookie says now. A new session asked for before end() is kept.
                 self._start_request(cookie_now)
                 return
             session_id = body.get("session_id") if body else None
