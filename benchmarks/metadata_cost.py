@@ -3,7 +3,7 @@
 Usage: .venv/bin/python benchmarks/metadata_cost.py [--loads N] [--calls M]
 
 In headless Chromium, the built SDK is loaded into two pages served at the same address: the
-largest saved real page (../shared/real-pages, about 290 KB of HTML with OpenGraph, microdata and
+largest saved real page (tests/real_pages, about 290 KB of HTML with OpenGraph, microdata and
 JSON-LD), and a baseline page with only a title. On each load it times, inside the page with
 performance.now(), the synchronous part of `allegro.track('bench')` (validation, the metadata
 read, building and queueing the event): the first call after load (metadata read and parsed:
@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
 from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # noqa: E402 - the tests' flags
 
 BUNDLE = ROOT / "static" / "allegro.js"
-REAL_PAGES = ROOT.parent / "shared" / "real-pages"
+REAL_PAGES = ROOT / "tests" / "real_pages"
 PAGE_URL = "https://blog.example.test/post.html"
 CDN = "https://cdn.allegro.test/allegro.js"
 COLLECTOR = "https://collector.allegro.test"

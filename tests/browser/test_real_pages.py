@@ -44,7 +44,7 @@ def origin(url: str) -> str:
 
 @pytest.fixture(scope="module")
 def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, httpx.Client]]:
-    assert REAL_PAGES.is_dir(), f"{REAL_PAGES} is missing: the team's shared/ folder"
+    assert REAL_PAGES.is_dir(), f"{REAL_PAGES} is missing from the repository"
     sock = free_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     origins = tuple(sorted({origin(str(p["request_url"])) for p in real_pages().values()}))
