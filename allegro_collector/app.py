@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +12,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from allegro_collector import admin_api, events_api, health, members_api, sessions_api
+from allegro_collector import (
+    admin_api,
+    events_api,
+    health,
+    members_api,
+    sdk_files,
+    sessions_api,
+)
 from allegro_collector.clock import Clock, epoch_ms
 from allegro_collector.errors import (
     ApiError,
@@ -20,16 +28,23 @@ from allegro_collector.errors import (
     handle_unexpected,
 )
 from allegro_collector.ingest import WriteGate, always_open
+from allegro_collector.protocol_version import ProtocolVersionMiddleware
 from allegro_collector.settings import Settings
 from allegro_collector.storage import Storage
 from allegro_sdk.core.protocol import CSRF_HEADER
 
 
 def create_app(
-    settings: Settings, *, clock: Clock = epoch_ms, write_gate: WriteGate = always_open
+    settings: Settings,
+    *,
+    clock: Clock = epoch_ms,
+    write_gate: WriteGate = always_open,
+    sdk_dir: Path | None = None,
 ) -> Starlette:
-    """`clock` and `write_gate` are test seams: tests move time, and hold or fail batch writes."""
+    """`clock` and `write_gate` are test seams: tests move time, and hold or fail batch writes.
+    `sdk_dir` holds the SDK bundle to serve (default: the wheel's, or the checkout's static/)."""
     storage = Storage(settings.db_path)
+    sdk_bundle = sdk_files.bundle_or_none(sdk_dir)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -46,6 +61,7 @@ def create_app(
             *members_api.routes(settings, storage, clock),
             *admin_api.routes(settings, storage),
             *health.routes(storage),
+            *sdk_files.routes(sdk_bundle),
         ],
         middleware=[
             Middleware(
@@ -56,7 +72,9 @@ def create_app(
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
                 expose_headers=("Retry-After",),
                 max_age=600,
-            )
+            ),
+            # Inside CORS, so that the page's script can read why its version was refused.
+            Middleware(ProtocolVersionMiddleware),
         ],
         exception_handlers={
             ApiError: handle_api_error,

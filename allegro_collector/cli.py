@@ -25,6 +25,7 @@ from allegro_collector.settings import (
     Settings,
     SigningKey,
 )
+from allegro_collector.snippet import add_snippet_arguments, snippet
 
 logger = logging.getLogger("allegro_collector")
 
@@ -218,6 +219,12 @@ COMMANDS: dict[str, Command] = {
         "receive events and store them in SQLite (the default command)",
         add_serve_arguments,
         serve,
+    ),
+    "snippet": Command(
+        "print what a site pastes into its pages: the snippet and the SDK's script tag with "
+        "its integrity, and the Content-Security-Policy sources they need",
+        add_snippet_arguments,
+        snippet,
     ),
 }
 

@@ -20,6 +20,7 @@ import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Route, sync_playwright
 
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from allegro_sdk.core.protocol import SESSIONS_PATH  # noqa: E402
 from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # noqa: E402 - the tests' flags
 
 BUNDLE = ROOT / "static" / "allegro.js"
@@ -65,7 +67,7 @@ def answer_collector(route: Route) -> None:
     headers = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*"}
     if route.request.method == "OPTIONS":
         route.fulfill(status=204, headers=headers)
-    elif route.request.url.endswith("/v1/sessions"):
+    elif urlsplit(route.request.url).path == SESSIONS_PATH:
         body = {"session_id": "s-1", "csrf_token": "t", "expires_at": 9_999_999_999_999}
         route.fulfill(status=201, headers=headers, json=body)
     else:

@@ -4,7 +4,8 @@ Usage: python build/bundle.py [--main MODULE] [--out PATH] [--no-minify]
 
 Steps (see docs/build.md): transpile every module of allegro_sdk/ with Brython's own compiler
 running in Node; patch brython.js into a runtime without compiler, globals or eval; emit each
-module as a real JS function; wrap everything in one closure; minify with terser; print sizes.
+module as a real JS function; wrap everything in one closure; minify with terser; print sizes;
+write the hashed copy and its manifest (distribution.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
+from distribution import write_distribution
 from runtime import make_runtime
 from source_strip import strip_for_browser
 
@@ -320,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{figures['raw']:,} bytes raw, {figures['gzip']:,} gzip -9, "
         f"{figures['brotli']:,} brotli -11"
     )
+    manifest = write_distribution(args.out)
+    print(f"{manifest['file']}: {manifest['integrity']} (manifest.json beside it)")
     return 0
 
 

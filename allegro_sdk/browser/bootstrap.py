@@ -17,7 +17,7 @@ from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
-from allegro_sdk.core.protocol import SESSIONS_PATH, session_request
+from allegro_sdk.core.protocol import SESSIONS_PATH, request_url, session_request
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
@@ -54,7 +54,7 @@ def start() -> None:
 
     def request_session(device_id, session_id, proof, on_response, on_failure):  # type: ignore[no-untyped-def]
         body = session_request(device_id, session_id, proof)
-        post_json(collector + SESSIONS_PATH, body, {}, on_response, on_failure, False)
+        post_json(request_url(collector, SESSIONS_PATH), body, {}, on_response, on_failure, False)
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))

@@ -19,6 +19,7 @@ from .protocol import (
     MEMBER_LOGOUT_PATH,
     member_login,
     member_logout,
+    request_url,
 )
 from .sender import error_text
 from .stored_note import StoredNote
@@ -127,7 +128,7 @@ class Members:
                     reject(DeliveryError("member.login() was refused: " + problem))
 
             self._post_json(
-                self._collector_url + MEMBER_LOGIN_PATH,
+                request_url(self._collector_url, MEMBER_LOGIN_PATH),
                 member_login(session.device_id, session.session_id, customer_id, token),
                 {CSRF_HEADER: session.csrf_token},
                 answered,
@@ -158,7 +159,7 @@ class Members:
         held = self._sessions.held()
         if held is not None:
             self._post_json(
-                self._collector_url + MEMBER_LOGOUT_PATH,
+                request_url(self._collector_url, MEMBER_LOGOUT_PATH),
                 member_logout(self._sessions.device_id(), held[0]),
                 {CSRF_HEADER: held[1]},
                 ignore_answer,

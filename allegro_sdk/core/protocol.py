@@ -12,6 +12,16 @@ from .json_encoding import encode, encode_string
 # The release of the SDK and the collector (pyproject.toml reads it from here); `allegro.version`.
 VERSION = "0.1.0"
 
+# The protocol version every request of the SDK names in its URL's query (`?protocol=2`): the
+# URL, because `navigator.sendBeacon` cannot set headers, and not the body, so that the collector
+# checks it before it reads one. The collector accepts ACCEPTED_PROTOCOLS, the current version and
+# the previous one, so a bundle cached for a year keeps working across an upgrade. Protocol 1 is
+# the bundles from before the parameter existed: a request without it is protocol 1.
+PROTOCOL_VERSION = 2
+PROTOCOL_PARAMETER = "protocol"
+ACCEPTED_PROTOCOLS = (PROTOCOL_VERSION - 1, PROTOCOL_VERSION)
+UNVERSIONED_PROTOCOL = 1
+
 SESSIONS_PATH = "/v1/sessions"
 EVENTS_PATH = "/v1/events"
 MEMBER_LOGIN_PATH = "/v1/members/login"
@@ -34,6 +44,11 @@ MAX_DATA_BYTES = 16 * 1024  # `data` as compact JSON in UTF-8
 # the SDK sends at most BATCH_EVENTS at a time.
 MAX_BATCH_EVENTS = 1000
 BATCH_EVENTS = 100
+
+
+def request_url(collector_url: str, path: str) -> str:
+    """The URL of a request of the SDK: the collector, the path and the protocol version."""
+    return collector_url.rstrip("/") + path + "?" + PROTOCOL_PARAMETER + "=" + str(PROTOCOL_VERSION)
 
 
 def session_request(device_id: str, session_id: str | None, proof: str | None) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from .errors import DeliveryError, TrackingError
 from .event import utf8_length
 from .json_encoding import encode
-from .protocol import BATCH_EVENTS, CSRF_HEADER, EVENTS_PATH, events_batch
+from .protocol import BATCH_EVENTS, CSRF_HEADER, EVENTS_PATH, events_batch, request_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,7 +55,7 @@ class Sender:
         random: Callable[[], float],
         timeout_ms: int = TIMEOUT_MS,
     ) -> None:
-        self._events_url = collector_url.rstrip("/") + EVENTS_PATH
+        self._events_url = request_url(collector_url, EVENTS_PATH)
         self._sessions = sessions
         self._post_json = post_json
         self._defer = defer

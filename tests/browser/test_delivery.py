@@ -16,13 +16,20 @@ import random
 import secrets
 from collections import Counter
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Request, Route
 
 from allegro_collector.ingest import HeldGate
+from allegro_sdk.core.protocol import EVENTS_PATH, request_url
 
 from .conftest import Console, Site
 from .pages import STRICT_CSP, host_page, sdk_tag, serve_page, snippet, wait_until
+
+
+def events_url(site: Site) -> str:
+    """The URL the SDK POSTs events to, its protocol version included."""
+    return request_url(site.collector_url, EVENTS_PATH)
 
 
 def open_page(site: Site, page: Page, name: str) -> None:
@@ -86,7 +93,7 @@ def names(prefix: str, count: int) -> list[str]:
 def test_a_collector_that_refuses_connections_then_comes_back(site: Site, page: Page) -> None:
     events = names("down", 5)
     page.route(
-        site.collector_url + "/v1/events",
+        events_url(site),
         fault(site, lambda route, n: n <= 2 and (route.abort() or True)),
     )
     open_page(site, page, "down")
@@ -107,7 +114,7 @@ def test_server_errors_are_retried(site: Site, page: Page) -> None:
             return True
         return False
 
-    page.route(site.collector_url + "/v1/events", fault(site, five_hundred))
+    page.route(events_url(site), fault(site, five_hundred))
     open_page(site, page, "errors")
     result = page.evaluate("(names) => Promise.all(names.map((n) => allegro.track(n)))", events)
     assert len(result) == 5
@@ -126,7 +133,7 @@ def test_retry_after_is_waited_for(site: Site, page: Page) -> None:
             return True
         return False
 
-    page.route(site.collector_url + "/v1/events", fault(site, too_many))
+    page.route(events_url(site), fault(site, too_many))
     open_page(site, page, "retry-after")
     waited = page.evaluate(
         """async (name) => {
@@ -156,9 +163,7 @@ def test_events_left_by_a_reload_are_sent_by_the_next_page_with_their_ids(
     site: Site, page: Page
 ) -> None:
     events = names("reload", 3)
-    page.route(
-        site.collector_url + "/v1/events", fault(site, lambda route, n: route.abort() or True)
-    )
+    page.route(events_url(site), fault(site, lambda route, n: route.abort() or True))
     open_page(site, page, "reload")
     ids = page.evaluate(
         "(names) => names.map((n) => { let id; allegro.track(n).catch((e) => {}); return n; })",
@@ -170,7 +175,7 @@ def test_events_left_by_a_reload_are_sent_by_the_next_page_with_their_ids(
         "Object.keys(localStorage).filter((k) => k.startsWith('allegro_outbox:')).length"
     )
     assert kept == 1
-    page.unroute(site.collector_url + "/v1/events")
+    page.unroute(events_url(site))
     page.reload()
     wait_until(page, "typeof window.allegro.track === 'function'")
     assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
@@ -217,14 +222,14 @@ def test_soak_a_thousand_events_across_reloads_under_random_faults(
             return True
         return False
 
-    page.route(site.collector_url + "/v1/events", fault(site, flaky))
+    page.route(events_url(site), fault(site, flaky))
     open_page(site, page, "soak")
     for start in range(0, 1000, 100):
         track_all(page, events[start : start + 100])
         page.wait_for_timeout(rng.randint(0, 400))
         page.reload()
         wait_until(page, "typeof window.allegro.track === 'function'")
-    page.unroute(site.collector_url + "/v1/events")
+    page.unroute(events_url(site))
     page.reload()
     counts = wait_for_all(site, page, events, timeout_ms=60_000)
     lost = [name for name in events if counts[name] == 0]
@@ -257,7 +262,7 @@ class Posts:
     requests of a page being left, such as beacons)."""
 
     def __init__(self, site: Site) -> None:
-        self.url = site.collector_url + "/v1/events"
+        self.url = events_url(site)
         self.by_tab: dict[str, Counter[str]] = {}
 
     def watch(self, page: Page, tab: str) -> None:
@@ -325,7 +330,7 @@ def three_tabs_and_a_closed_one(site: Site, page: Page, web_locks: bool) -> None
     posts = Posts(site)
     tabs = [page, page.context.new_page(), page.context.new_page()]
     page.route(
-        site.collector_url + "/v1/events",
+        events_url(site),
         fault(site, lambda route, n: n <= 2 and (route.abort() or True)),
     )
     per_tab = [names(f"tab{number}", 30) for number in range(3)]
@@ -371,7 +376,7 @@ def test_without_web_locks_leases_keep_one_sender_per_entry(
 KEEPALIVE_REFUSED = """
 const realFetch = window.fetch;
 window.fetch = function (url, init) {
-  if (init && init.keepalive && String(url).endsWith('/v1/events')) {
+  if (init && init.keepalive && String(url).indexOf('/v1/events?') >= 0) {
     return Promise.reject(new TypeError('keepalive refused'));
   }
   return realFetch.apply(this, arguments);
@@ -446,14 +451,12 @@ def test_where_web_locks_refuse_every_request_events_are_still_sent(
 def test_a_tab_holds_its_lock_only_while_events_wait(site: Site, page: Page) -> None:
     # A page that holds a Web Lock cannot enter the back/forward cache: an idle one holds none.
     held = "navigator.locks.query().then((q) => q.held.map((lock) => lock.name))"
-    page.route(
-        site.collector_url + "/v1/events", fault(site, lambda route, n: route.abort() or True)
-    )
+    page.route(events_url(site), fault(site, lambda route, n: route.abort() or True))
     open_page(site, page, "lock-while-busy")
     track_all(page, names("busy", 2))
     key = wait_until(page, "Object.keys(localStorage).find((k) => k.startsWith('allegro_outbox:'))")
     assert page.evaluate(held) == [key]
-    page.unroute(site.collector_url + "/v1/events")
+    page.unroute(events_url(site))
     wait_until(page, NO_OUTBOX, timeout=20)
     wait_until(page, f"{held}.then((names) => names.length === 0)")
 
@@ -463,7 +466,7 @@ def posted_ids(page: Page) -> Counter[str]:
     seen: Counter[str] = Counter()
 
     def record(request: Request) -> None:
-        if request.method == "POST" and request.url.endswith("/v1/events"):
+        if request.method == "POST" and urlsplit(request.url).path == EVENTS_PATH:
             for event in json.loads(request.post_data or "{}").get("events", []):
                 seen[event["event_id"]] += 1
 
@@ -553,7 +556,7 @@ def open_tuned_page(site: Site, page: Page, name: str, options: str) -> None:
 def test_the_script_tag_sets_the_promise_timeout_and_the_outbox_bound(
     site: Site, page: Page, console: Console
 ) -> None:
-    page.route(site.collector_url + "/v1/events", lambda route: route.abort())
+    page.route(events_url(site), lambda route: route.abort())
     open_tuned_page(site, page, "tuned", 'data-timeout-seconds="2" data-outbox-max-events="3"')
     events = names("tuned", 5)
     page.evaluate(

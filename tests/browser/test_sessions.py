@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import re
 import time
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Request, Route
+
+from allegro_sdk.core.protocol import EVENTS_PATH, SESSIONS_PATH, request_url
 
 from .conftest import Console, Site
 from .pages import STRICT_CSP, host_page, serve_page, snippet, wait_until
@@ -36,7 +39,7 @@ def session_requests(page: Page) -> list[dict[str, object]]:
     bodies: list[dict[str, object]] = []
 
     def seen(request: Request) -> None:
-        if request.method == "POST" and request.url.endswith("/v1/sessions"):
+        if request.method == "POST" and urlsplit(request.url).path == SESSIONS_PATH:
             bodies.append(json.loads(request.post_data or "{}"))
 
     page.on("request", seen)
@@ -153,7 +156,7 @@ def test_a_refused_token_is_renewed_once_and_the_event_stored_once(
         else:
             route.continue_()
 
-    page.route(site.collector_url + "/v1/events", refuse_first)
+    page.route(request_url(site.collector_url, EVENTS_PATH), refuse_first)
     requests = session_requests(page)
     sdk_page(site, page, "renewal")
     event = stored(site, track(page))

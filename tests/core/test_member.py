@@ -28,7 +28,7 @@ CSRF_1 = f"v1.kid.{SESSION}.{DEVICE}.1790001800000.sig1"
 CSRF_2 = f"v1.kid.{NEXT_SESSION}.{DEVICE}.1790001800000.sig2"
 CSRF_OLD = f"v1.kid.{SESSION}.{DEVICE}.1790000000000.old"
 CSRF_NEW = f"v1.kid.{SESSION}.{DEVICE}.1790001800000.new"
-LOGIN_URL = "https://collector.example/v1/members/login"
+LOGIN_URL = "https://collector.example/v1/members/login?protocol=2"
 
 
 class Harness:
@@ -215,7 +215,7 @@ def test_logout_ends_the_session_at_the_collector_too() -> None:
     harness.logged_in()
     harness.members.logout(lambda: None)
     logout = harness.post.last
-    assert logout.url == "https://collector.example/v1/members/logout"
+    assert logout.url == "https://collector.example/v1/members/logout?protocol=2"
     assert json.loads(logout.body) == {"device_id": DEVICE, "session_id": SESSION}
     assert logout.headers == {"X-Allegro-CSRF": CSRF_1}
     logout.on_failure("offline")  # ignored: the session has ended here anyway

@@ -113,7 +113,7 @@ def test_events_of_one_task_share_one_session_request_and_one_post() -> None:
     endpoint.answer(SESSION, "token-1")
     assert len(endpoint.requests) == 1 and len(post.posts) == 1
     assert ids_in(post.last.body) == ["a", "b", "c"]
-    assert post.last.url == "https://c.example/v1/events"
+    assert post.last.url == "https://c.example/v1/events?protocol=2"
     assert post.last.headers == {CSRF_HEADER: "token-1"}
     sent = json.loads(post.last.body)["events"]
     assert {(e["session_id"], e["device_id"]) for e in sent} == {(SESSION, DEVICE)}

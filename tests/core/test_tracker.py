@@ -136,7 +136,7 @@ def test_one_event_is_posted_with_identity_time_and_page() -> None:
     harness.answer_session("token-1")
     assert len(harness.post.posts) == 1
     post = harness.post.last
-    assert post.url == "https://collector.example/v1/events"
+    assert post.url == "https://collector.example/v1/events?protocol=2"
     assert post.headers == {CSRF_HEADER: "token-1"}
     assert CSRF_HEADER == "X-Allegro-CSRF"
     event = harness.sent_event()
@@ -169,7 +169,7 @@ def test_trailing_slash_of_the_collector_url_is_dropped() -> None:
     harness = Harness("https://collector.example/")
     harness.track("x")
     harness.answer_session()
-    assert harness.post.last.url == "https://collector.example/v1/events"
+    assert harness.post.last.url == "https://collector.example/v1/events?protocol=2"
 
 
 def test_event_name_is_trimmed() -> None:
