@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 COLLECTOR_PORT ?= 8765
 DEMO_PORT ?= 8000
 
-.PHONY: system-deps install build test lint demo bench clean
+.PHONY: system-deps install build wheel test lint demo bench clean
 
 system-deps:
 	@missing=""; \
@@ -21,7 +21,7 @@ system-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
@@ -34,6 +34,10 @@ install: system-deps $(VENV)/.installed build/node_modules/.installed
 
 build: install
 	$(PY) build/bundle.py
+
+# The wheel a server installs: the collector with the built SDK bundle (docs/deploy.md).
+wheel: install
+	$(PY) -m pip wheel --no-deps -q -w dist .
 
 # Another Brython release, for the test of a host page that runs its own Brython beside ours.
 HOST_BRYTHON := .cache/brython-3.14.3.js
@@ -70,4 +74,5 @@ demo: build
 	wait
 
 clean:
-	rm -rf $(VENV) .cache build/node_modules static/allegro.js static/allegro.js.br static/allegro.js.gz
+	rm -rf $(VENV) .cache build/node_modules dist static/allegro*.js static/allegro*.js.br \
+	  static/allegro*.js.gz static/manifest.json
