@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from allegro_collector.errors import ApiError
 from allegro_collector.settings import Settings
-from allegro_collector.storage import Storage
+from allegro_collector.store import Store
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -37,12 +37,12 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-async def list_events(request: Request, *, settings: Settings, storage: Storage) -> Response:
+async def list_events(request: Request, *, settings: Settings, store: Store) -> Response:
     _authorize(request, settings.admin_key)
     params = request.query_params
     limit = _limit(params.get("limit"))
     events = await run_in_threadpool(
-        storage.list_events,
+        store.list_events,
         params.get("session_id") or None,
         params.get("device_id") or None,
         limit,
@@ -50,6 +50,6 @@ async def list_events(request: Request, *, settings: Settings, storage: Storage)
     return JSONResponse({"events": events})
 
 
-def routes(settings: Settings, storage: Storage) -> list[Route]:
-    endpoint = functools.partial(list_events, settings=settings, storage=storage)
+def routes(settings: Settings, store: Store) -> list[Route]:
+    endpoint = functools.partial(list_events, settings=settings, store=store)
     return [Route("/v1/events", endpoint, methods=["GET"])]

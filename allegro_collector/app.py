@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from allegro_collector import admin_api, events_api, health, members_api, sessions_api
+from allegro_collector import admin_api, events_api, health, members_api, sessions_api, tokens
 from allegro_collector.clock import Clock, epoch_ms
 from allegro_collector.errors import (
     ApiError,
@@ -21,37 +21,38 @@ from allegro_collector.errors import (
 )
 from allegro_collector.ingest import WriteGate, always_open
 from allegro_collector.settings import Settings
-from allegro_collector.storage import Storage
+from allegro_collector.sqlite_store import SqliteStore
+from allegro_collector.store import Store
 
 
 def create_app(
     settings: Settings, *, clock: Clock = epoch_ms, write_gate: WriteGate = always_open
 ) -> Starlette:
     """`clock` and `write_gate` are test seams: tests move time, and hold or fail batch writes."""
-    storage = Storage(settings.db_path)
+    store: Store = SqliteStore(settings.db_path)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(storage.open)
+        await run_in_threadpool(store.open)
         try:
             yield
         finally:
-            storage.close()
+            store.close()
 
     return Starlette(
         routes=[
-            *sessions_api.routes(settings, storage, clock),
-            *events_api.routes(settings, storage, clock, write_gate),
-            *members_api.routes(settings, storage, clock),
-            *admin_api.routes(settings, storage),
-            *health.routes(storage),
+            *sessions_api.routes(settings, store, clock),
+            *events_api.routes(settings, store, clock, write_gate),
+            *members_api.routes(settings, store, clock),
+            *admin_api.routes(settings, store),
+            *health.routes(store),
         ],
         middleware=[
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
                 allow_methods=("GET", "POST", "OPTIONS"),
-                allow_headers=("Content-Type", events_api.CSRF_HEADER),
+                allow_headers=("Content-Type", tokens.CSRF_HEADER),
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
                 expose_headers=("Retry-After",),
                 max_age=600,

@@ -1,13 +1,17 @@
-"""Reading a JSON request body under a size limit, with every failure a JSON 4xx."""
+"""Reading a JSON request body under a size limit into a model, with every failure a JSON 4xx."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from allegro_collector.errors import ApiError
+from allegro_collector.schemas import first_error
+
+Model = TypeVar("Model", bound=BaseModel)
 
 # text/plain because navigator.sendBeacon cannot set headers and needs no CORS preflight.
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/plain"})
@@ -44,3 +48,13 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise ApiError(400, "request body is not valid JSON: nested too deeply") from None
     except ValueError as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+
+
+async def read_model(request: Request, model: type[Model], max_bytes: int) -> Model:
+    """The body validated as `model`; a 400 naming the first wrong field otherwise."""
+    raw = await read_json(request, max_bytes)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        raise ApiError(400, message, field) from None

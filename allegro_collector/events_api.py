@@ -18,15 +18,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from allegro_collector import tokens
-from allegro_collector.bodies import read_json
+from allegro_collector.bodies import read_model
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError, error_body
 from allegro_collector.ingest import IngestQueue, WriteGate
 from allegro_collector.schemas import MAX_ID_CHARS, Event, EventBatch, first_error
 from allegro_collector.settings import Settings
-from allegro_collector.storage import Storage
-
-CSRF_HEADER = "X-Allegro-CSRF"
+from allegro_collector.store import Store
 
 
 def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[str, Any]:
@@ -40,18 +38,14 @@ async def post_events(
     request: Request,
     *,
     settings: Settings,
-    storage: Storage,
+    store: Store,
     clock: Clock,
     queue: IngestQueue,
     write_gate: WriteGate,
 ) -> Response:
-    try:
-        batch = EventBatch.model_validate(await read_json(request, settings.max_body_bytes))
-    except ValidationError as exc:
-        field, message = first_error(exc)
-        raise ApiError(400, message, field) from None
+    batch = await read_model(request, EventBatch, settings.max_body_bytes)
     now = clock()
-    token = request.headers.get(CSRF_HEADER) or batch.csrf_token
+    token = request.headers.get(tokens.CSRF_HEADER) or batch.csrf_token
     try:
         claims = tokens.verify(token, settings.verification_keys, now)
     except tokens.TokenError as exc:
@@ -78,7 +72,7 @@ async def post_events(
 
         def write() -> None:
             write_gate()
-            storage.store_events(valid, now, now + settings.session_lifetime_ms)
+            store.store_events(valid, now, now + settings.session_lifetime_ms)
 
         with queue.slot():  # 503 when the queue is full; the slot is freed on every exit
             await run_in_threadpool(write)
@@ -87,14 +81,12 @@ async def post_events(
     return JSONResponse({"accepted": accepted, "rejected": rejected}, status)
 
 
-def routes(
-    settings: Settings, storage: Storage, clock: Clock, write_gate: WriteGate
-) -> list[Route]:
+def routes(settings: Settings, store: Store, clock: Clock, write_gate: WriteGate) -> list[Route]:
     queue = IngestQueue(settings.max_pending_batches, settings.retry_after_seconds)
     endpoint = functools.partial(
         post_events,
         settings=settings,
-        storage=storage,
+        store=store,
         clock=clock,
         queue=queue,
         write_gate=write_gate,

@@ -1,18 +1,16 @@
-"""The bounded ingest path in front of the SQLite writer, and the write gate tests hold shut.
+"""The bounded ingest path in front of the store's writer, and the write gate seam.
 
 At most `max_pending_batches` event batches are waiting for or being written at once. A batch
 that finds the bound reached is refused at once (503 with `Retry-After`) instead of queueing:
 an acknowledgement means committed, so nothing is acknowledged that has not been written.
 
-`WriteGate` is a test seam, not an endpoint: `create_app(settings, write_gate=gate)` makes every
-batch write call `gate()` in its worker thread just before it writes. The production gate,
-`always_open`, does nothing. `HeldGate` holds batches while it is closed, so tests can pile them
-up deterministically; any callable that raises makes the write fail as a storage failure would.
+`WriteGate` is a seam, not an endpoint: `create_app(settings, write_gate=gate)` makes every batch
+write call `gate()` in its worker thread just before it writes. The production gate,
+`always_open`, does nothing; tests pass gates that hold writes or make them fail.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -61,49 +59,3 @@ class IngestQueue:
             yield
         finally:
             self._pending -= 1
-
-
-class HeldGate:
-    """A `WriteGate` for tests: while closed, batch writes wait in their worker threads.
-
-    Thread-safe: the collector runs it in worker threads while a test thread opens, closes and
-    watches it. A closed gate must be opened before the collector shuts down, or the waiting
-    writes (and so the shutdown) never finish.
-    """
-
-    def __init__(self, *, closed: bool = False) -> None:
-        self._condition = threading.Condition()
-        self._closed = closed
-        self._waiting = 0
-
-    def __call__(self) -> None:
-        with self._condition:
-            self._waiting += 1
-            self._condition.notify_all()
-            try:
-                self._condition.wait_for(lambda: not self._closed)
-            finally:
-                self._waiting -= 1
-                self._condition.notify_all()
-
-    def close(self) -> None:
-        """Hold every batch write that reaches the gate from now on."""
-        with self._condition:
-            self._closed = True
-
-    def open(self) -> None:
-        """Let the held writes and all later ones through."""
-        with self._condition:
-            self._closed = False
-            self._condition.notify_all()
-
-    @property
-    def waiting(self) -> int:
-        """How many batch writes are held at the gate right now."""
-        with self._condition:
-            return self._waiting
-
-    def wait_for_waiting(self, count: int, timeout: float = 10.0) -> bool:
-        """Block until at least `count` writes are held; False if `timeout` seconds pass first."""
-        with self._condition:
-            return self._condition.wait_for(lambda: self._waiting >= count, timeout)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from allegro_collector.member_tokens import check_secret
+from allegro_collector.tokens import SigningKey as SigningKey  # re-exported: Settings holds keys
 
 MINUTE_MS = 60 * 1000
 MIB = 1024 * 1024
@@ -17,23 +17,6 @@ DEFAULT_MAX_PENDING_BATCHES = 32
 DEFAULT_RETRY_AFTER_SECONDS = 1
 
 _ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    """A CSRF-token secret and the id that tokens signed with it carry."""
-
-    key_id: str
-    secret: bytes = field(repr=False)
-
-    @classmethod
-    def from_secret(cls, secret: str) -> SigningKey:
-        """Derive the key id from the secret, so restarts and rotations need no extra config."""
-        raw = secret.encode()
-        if not raw:
-            raise ValueError("a token secret must not be empty")
-        key_id = hashlib.sha256(b"allegro-csrf-key-id\0" + raw).hexdigest()[:8]
-        return cls(key_id=key_id, secret=raw)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
+from write_gates import HeldGate
 
 from allegro_collector.app import create_app as create_collector
-from allegro_collector.ingest import HeldGate, WriteGate, always_open
+from allegro_collector.ingest import WriteGate, always_open
 from allegro_collector.member_tokens import mint_member_token
 from allegro_collector.settings import Settings
 from allegro_collector.tokens import SigningKey

@@ -18,8 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from playwright.sync_api import Page, Request, Route
-
-from allegro_collector.ingest import HeldGate
+from write_gates import HeldGate
 
 from .conftest import Console, Site
 from .pages import STRICT_CSP, host_page, sdk_tag, serve_page, snippet, wait_until

@@ -8,9 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 from asgi_servers import free_socket, serve_in_thread
+from write_gates import HeldGate
 
 from allegro_collector.app import create_app
-from allegro_collector.ingest import HeldGate, WriteGate, always_open
+from allegro_collector.ingest import WriteGate, always_open
 from allegro_collector.settings import Settings
 
 from .support import Collector, FakeClock, StartCollector, make_settings

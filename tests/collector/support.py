@@ -14,7 +14,8 @@ import httpx
 
 from allegro_collector.clock import epoch_ms
 from allegro_collector.ingest import WriteGate
-from allegro_collector.settings import Settings, SigningKey
+from allegro_collector.settings import Settings
+from allegro_collector.tokens import SigningKey
 
 SECRET = "current-test-secret"
 PREVIOUS_SECRET = "previous-test-secret"

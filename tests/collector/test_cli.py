@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from allegro_collector.cli import build_parser, build_settings
-from allegro_collector.settings import SigningKey
+from allegro_collector.tokens import SigningKey
 
 from .support import ALLOWED_ORIGIN
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from write_gates import HeldGate
 
 from allegro_collector.errors import ApiError
-from allegro_collector.ingest import HeldGate, IngestQueue
+from allegro_collector.ingest import IngestQueue
 
 from .support import ALLOWED_ORIGIN, Collector, StartCollector, make_event, make_settings
 

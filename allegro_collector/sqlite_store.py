@@ -1,4 +1,4 @@
-"""SQLite storage: one connection, used from worker threads one call at a time.
+"""The SQLite store: one connection, used from worker threads one call at a time.
 
 WAL mode lets readers (the admin endpoint, tools like `sqlite3`) work while events are
 written. `synchronous=FULL` makes every commit durable across power loss, not only across a
@@ -12,53 +12,15 @@ import json
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from allegro_collector.migrations import migrate_sqlite
 from allegro_collector.schemas import Event, data_json
-
-# 2: sessions.customer_id, the member bound by a verified login; 3: sessions.ended_at (logout)
-SCHEMA_VERSION = 3
+from allegro_collector.store import Binding, LiveSession, StorageClosedError
 
 # One column per field of the wire format, in the model's order.
 EVENT_COLUMNS = tuple(Event.model_fields)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    customer_id TEXT,
-    ended_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY,
-    event_name TEXT NOT NULL,
-    timestamp INTEGER NOT NULL,
-    device_id TEXT NOT NULL,
-    session_id TEXT NOT NULL,
-    customer_id TEXT,
-    url TEXT,
-    referer TEXT,
-    page_title TEXT,
-    content_type TEXT,
-    content_id TEXT,
-    publisher TEXT,
-    object_type TEXT,
-    object_id TEXT,
-    context TEXT,
-    conversion_pv_id TEXT,
-    url_in_click TEXT,
-    data TEXT,
-    received_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
-CREATE INDEX IF NOT EXISTS events_session ON events (session_id, received_at);
-CREATE INDEX IF NOT EXISTS events_device ON events (device_id, received_at);
-"""
 
 _INSERT_EVENT = (
     f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, received_at) "
@@ -66,27 +28,8 @@ _INSERT_EVENT = (
 )
 
 
-class StorageClosedError(RuntimeError):
-    pass
-
-
-class Binding(Enum):
-    """The outcome of binding a member to a session."""
-
-    BOUND = "bound"
-    SESSION_OVER = "session_over"  # unknown, another device's, or expired
-    OTHER_MEMBER = "other_member"
-
-
-@dataclass(frozen=True)
-class LiveSession:
-    """A session that was renewed, with the member a verified login bound to it (or None)."""
-
-    customer_id: str | None
-
-
-class Storage:
-    """Every method blocks; call them through `run_in_threadpool` from async code."""
+class SqliteStore:
+    """The `Store` in one SQLite file; every method blocks (call it through `run_in_threadpool`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -106,9 +49,7 @@ class Storage:
                 raise RuntimeError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA busy_timeout=5000")
-            db.executescript(_SCHEMA)
-            _migrate(db)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            migrate_sqlite(db)
         except BaseException:
             db.close()
             raise
@@ -238,15 +179,6 @@ class Storage:
         with self._lock:
             rows = self._connection().execute(query, [*params, limit]).fetchall()
         return [_stored_event(row) for row in rows]
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a database made by an older collector up to SCHEMA_VERSION."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
-    if "customer_id" not in columns:
-        db.execute("ALTER TABLE sessions ADD COLUMN customer_id TEXT")
-    if "ended_at" not in columns:
-        db.execute("ALTER TABLE sessions ADD COLUMN ended_at INTEGER")
 
 
 def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:
