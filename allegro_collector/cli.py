@@ -9,12 +9,11 @@ import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import uvicorn
-
-from allegro_collector.app import create_app
+from allegro_collector.serving import serve
 from allegro_collector.settings import (
     DEFAULT_MAX_PENDING_BATCHES,
     DEFAULT_RETRY_AFTER_SECONDS,
+    POSTGRES_SCHEMES,
     Settings,
     SigningKey,
 )
@@ -28,7 +27,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
-    parser.add_argument("--db", type=Path, default=Path("events.sqlite3"), help="SQLite file")
+    parser.add_argument(
+        "--db",
+        default="events.sqlite3",
+        help="a SQLite file, or a postgresql://user@host/database URL (a password is better "
+        "given in ~/.pgpass or PGPASSWORD than on the command line)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes serving the port (default 1); above 1 needs PostgreSQL",
+    )
+    parser.add_argument(
+        "--access-log", action="store_true", help="log every request (off: see GET /metrics)"
+    )
     parser.add_argument(
         "--allow-origin",
         action="append",
@@ -92,8 +106,10 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         logger.warning("no --member-secret and --member-audience: member.login() answers 501")
     if not args.allow_origin:
         logger.warning("no --allow-origin: browsers on other origins cannot send events")
+    postgres = args.db.startswith(POSTGRES_SCHEMES)
     return Settings(
-        db_path=args.db,
+        db_path=Path("events.sqlite3" if postgres else args.db),
+        postgres_url=args.db if postgres else None,
         signing_key=SigningKey.from_secret(secret),
         previous_signing_key=None if previous is None else SigningKey.from_secret(previous),
         allowed_origins=tuple(args.allow_origin),
@@ -113,5 +129,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
         settings = build_settings(args, environ)
     except ValueError as exc:
         parser.error(str(exc))
-    logger.info("storing events in %s", settings.db_path.resolve())
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    if settings.postgres_url is None:
+        logger.info("storing events in %s", settings.db_path.resolve())
+    else:
+        logger.info("storing events in PostgreSQL")
+    try:
+        serve(settings, args.host, args.port, workers=args.workers, access_log=args.access_log)
+    except ValueError as exc:
+        parser.error(str(exc))

@@ -2,8 +2,9 @@
 
 An event whose session or device differs from the CSRF token's is rejected by itself
 (field `events.N.session_id` / `events.N.device_id`); its neighbours are still stored.
-A batch with events to store needs a place in the bounded ingest queue; when none is free it
-is refused whole with 503 and `Retry-After`, before anything of it is written.
+Every request needs a place in the bounded ingest queue, taken before its body is read; when
+none is free it is refused whole with 503 and `Retry-After` (nothing of it read or written).
+Valid events are written by the group commit (`group_commit`) and acknowledged after its commit.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import functools
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,10 +21,12 @@ from allegro_collector import tokens
 from allegro_collector.bodies import read_model
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError, error_body
-from allegro_collector.ingest import IngestQueue, WriteGate
+from allegro_collector.group_commit import GroupCommitter
+from allegro_collector.ingest import IngestQueue
+from allegro_collector.metrics import Metrics
 from allegro_collector.schemas import MAX_ID_CHARS, Event, EventBatch, first_error
 from allegro_collector.settings import Settings
-from allegro_collector.store import Store
+from allegro_collector.store import BatchWrite
 
 
 def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[str, Any]:
@@ -38,10 +40,22 @@ async def post_events(
     request: Request,
     *,
     settings: Settings,
-    store: Store,
     clock: Clock,
     queue: IngestQueue,
-    write_gate: WriteGate,
+    committer: GroupCommitter,
+    metrics: Metrics,
+) -> Response:
+    # The place is taken before the body is read: a full queue costs next to nothing.
+    with queue.slot(), metrics.ingest_pending.track_inprogress():
+        return await _take_batch(request, settings, clock, committer, metrics)
+
+
+async def _take_batch(
+    request: Request,
+    settings: Settings,
+    clock: Clock,
+    committer: GroupCommitter,
+    metrics: Metrics,
 ) -> Response:
     batch = await read_model(request, EventBatch, settings.max_body_bytes)
     now = clock()
@@ -59,36 +73,38 @@ async def post_events(
             event = Event.model_validate(raw)
             claims.check_binding(event.session_id, event.device_id)
         except ValidationError as exc:
+            metrics.events_refused.labels("invalid").inc()
             rejected.append(_rejection(index, raw, *first_error(exc, prefix)))
         except tokens.TokenError as exc:
             wrong = (
                 "session_id" if exc.problem is tokens.TokenProblem.WRONG_SESSION else "device_id"
             )
+            metrics.events_refused.labels(f"wrong_{wrong.removesuffix('_id')}").inc()
             rejected.append(_rejection(index, raw, f"{prefix}.{wrong}", exc.message))
         else:
             valid.append(event)
 
     if valid:
-
-        def write() -> None:
-            write_gate()
-            store.store_events(valid, now, now + settings.session_lifetime_ms)
-
-        with queue.slot():  # 503 when the queue is full; the slot is freed on every exit
-            await run_in_threadpool(write)
+        new = await committer.submit(BatchWrite(valid, now, now + settings.session_lifetime_ms))
+        metrics.events_stored.inc(new)
+        metrics.events_duplicate.inc(len(valid) - new)
     accepted = list(dict.fromkeys(event.event_id for event in valid))
     status = 200 if valid or not batch.events else 422
     return JSONResponse({"accepted": accepted, "rejected": rejected}, status)
 
 
-def routes(settings: Settings, store: Store, clock: Clock, write_gate: WriteGate) -> list[Route]:
-    queue = IngestQueue(settings.max_pending_batches, settings.retry_after_seconds)
+def routes(
+    settings: Settings, clock: Clock, committer: GroupCommitter, metrics: Metrics
+) -> list[Route]:
+    queue = IngestQueue(
+        settings.max_pending_batches, settings.retry_after_seconds, metrics.batches_shed.inc
+    )
     endpoint = functools.partial(
         post_events,
         settings=settings,
-        store=store,
         clock=clock,
         queue=queue,
-        write_gate=write_gate,
+        committer=committer,
+        metrics=metrics,
     )
     return [Route("/v1/events", endpoint, methods=["POST"])]

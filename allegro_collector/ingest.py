@@ -1,12 +1,14 @@
 """The bounded ingest path in front of the store's writer, and the write gate seam.
 
-At most `max_pending_batches` event batches are waiting for or being written at once. A batch
-that finds the bound reached is refused at once (503 with `Retry-After`) instead of queueing:
-an acknowledgement means committed, so nothing is acknowledged that has not been written.
+At most `max_pending_batches` event batches are in the collector at once: being read, validated,
+waiting for the group commit or being written. A request that finds the bound reached is refused
+at once (503 with `Retry-After`) before its body is read or parsed, so refusing costs next to
+nothing and an overloaded collector spends its time on the batches it took. Nothing is
+acknowledged that has not been committed. The bound is per process.
 
-`WriteGate` is a seam, not an endpoint: `create_app(settings, write_gate=gate)` makes every batch
-write call `gate()` in its worker thread just before it writes. The production gate,
-`always_open`, does nothing; tests pass gates that hold writes or make them fail.
+`WriteGate` is a seam, not an endpoint: `create_app(settings, write_gate=gate)` makes every
+group write (`group_commit`) call `gate()` in the writer thread just before it writes. The
+production gate, `always_open`, does nothing; tests pass gates that hold writes or make them fail.
 """
 
 from __future__ import annotations
@@ -25,15 +27,21 @@ def always_open() -> None:
 
 
 class IngestQueue:
-    """Counts the batches waiting for or being written; refuses a batch when the bound is reached.
+    """Counts the batches in the collector; refuses a request when the bound is reached.
 
     Checked and updated only on the event loop (no await between check and increment), so a
     plain counter is enough; it never waits.
     """
 
-    def __init__(self, max_pending: int, retry_after_seconds: int) -> None:
+    def __init__(
+        self,
+        max_pending: int,
+        retry_after_seconds: int,
+        on_refused: Callable[[], object] = lambda: None,
+    ) -> None:
         self.max_pending = max_pending
         self.retry_after_seconds = retry_after_seconds
+        self._on_refused = on_refused
         self._pending = 0
 
     @property
@@ -42,17 +50,20 @@ class IngestQueue:
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        """Hold one place for the duration of a write; raise a 503 ApiError when none is free.
+        """Hold one place from before the body is read until the answer; raise a 503 ApiError
+        when none is free.
 
         The place is given back on every exit: commit, exception, or cancellation.
         """
         if self._pending >= self.max_pending:
+            self._on_refused()
             raise ApiError(
                 503,
-                f"the collector is busy: {self.max_pending} batches are already being written; "
+                f"the collector is busy: {self.max_pending} batches are already being stored; "
                 "nothing of this batch was stored, retry later",
                 None,
-                {"Retry-After": str(self.retry_after_seconds)},
+                # The body was not read: the connection cannot carry another request.
+                {"Retry-After": str(self.retry_after_seconds), "Connection": "close"},
             )
         self._pending += 1
         try:

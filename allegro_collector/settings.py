@@ -16,6 +16,7 @@ MIB = 1024 * 1024
 DEFAULT_MAX_PENDING_BATCHES = 32
 DEFAULT_RETRY_AFTER_SECONDS = 1
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
 
 
@@ -29,17 +30,21 @@ class Settings:
     session_lifetime_ms: int = 30 * MINUTE_MS
     token_lifetime_ms: int = 30 * MINUTE_MS
     max_body_bytes: int = MIB
-    max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES  # waiting for or being written
+    max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES  # in the collector at once
     retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS
     # member.login(): the identity secret shared with the site's backend, and the site (JWT aud).
     member_secret: bytes | None = field(default=None, repr=False)
     member_audience: str | None = None
+    # A postgresql:// URL: events and sessions in PostgreSQL instead of the SQLite file db_path.
+    postgres_url: str | None = field(default=None, repr=False)  # may carry a password
 
     def __post_init__(self) -> None:
         if (self.member_secret is None) != (self.member_audience is None):
             raise ValueError("member login needs both the identity secret and the audience")
         if self.member_secret is not None:
             check_secret(self.member_secret)
+        if self.postgres_url is not None and not self.postgres_url.startswith(POSTGRES_SCHEMES):
+            raise ValueError("a PostgreSQL URL must start with postgresql:// or postgres://")
         if self.member_audience == "":
             raise ValueError("the member audience must not be empty")
         for origin in self.allowed_origins:

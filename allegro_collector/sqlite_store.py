@@ -8,7 +8,6 @@ commit is the promise. The cost is one fsync per batch, which the batching SDK k
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -16,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from allegro_collector.migrations import migrate_sqlite
-from allegro_collector.schemas import Event, data_json
-from allegro_collector.store import Binding, LiveSession, StorageClosedError
-
-# One column per field of the wire format, in the model's order.
-EVENT_COLUMNS = tuple(Event.model_fields)
+from allegro_collector.schemas import Event
+from allegro_collector.store import (
+    EVENT_COLUMNS,
+    BatchWrite,
+    Binding,
+    LiveSession,
+    StorageClosedError,
+    event_row,
+    stored_event,
+)
 
 _INSERT_EVENT = (
     f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, received_at) "
@@ -129,35 +133,45 @@ class SqliteStore:
 
     def store_events(
         self, events: Sequence[Event], received_at: int, session_expires_at: int
-    ) -> None:
+    ) -> int:
+        """Store one batch; see `store_batches`. Returns how many of its events were new."""
+        return self.store_batches([BatchWrite(events, received_at, session_expires_at)])[0]
+
+    def store_batches(self, batches: Sequence[BatchWrite]) -> list[int]:
         """Insert new events (a known event_id is skipped) and count them as session activity.
 
-        Returns only after the commit, so every event passed in is stored when it returns.
+        All batches in one transaction (group commit: one fsync for all). Returns only after
+        the commit, so every event passed in is stored when it returns; per batch, how many of
+        its events were new (the others were duplicates of stored ones).
         An event keeps its `customer_id` only when it is the member a verified login bound to
         the event's session; any other value (or none bound) is stored as null.
         """
-        session_ids = sorted({event.session_id for event in events})
         with self._lock:
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
-                members = _bound_members(db, session_ids)
-                rows = [
-                    _event_row(event, received_at, members.get(event.session_id))
-                    for event in events
-                ]
-                db.executemany(_INSERT_EVENT, rows)
-                # Activity extends a live session only: late events (an outbox sent after the
-                # session idled out, a batch in flight at logout) never bring one back.
-                db.executemany(
-                    "UPDATE sessions SET expires_at = max(expires_at, ?) "
-                    "WHERE session_id = ? AND expires_at > ? AND ended_at IS NULL",
-                    [(session_expires_at, session_id, received_at) for session_id in session_ids],
-                )
+                new_counts = [_store_batch(db, batch) for batch in batches]
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+        return new_counts
+
+    def export_events(
+        self, since: int, after: tuple[int, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        params: list[int | str]
+        if after is None:
+            where, params = "received_at >= ?", [since]
+        else:
+            where, params = "(received_at, event_id) > (?, ?)", [after[0], after[1]]
+        query = (
+            f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events WHERE {where} "
+            "ORDER BY received_at, event_id LIMIT ?"
+        )
+        with self._lock:
+            rows = self._connection().execute(query, [*params, limit]).fetchall()
+        return [stored_event(row) for row in rows]
 
     def list_events(
         self, session_id: str | None, device_id: str | None, limit: int
@@ -178,7 +192,24 @@ class SqliteStore:
         )
         with self._lock:
             rows = self._connection().execute(query, [*params, limit]).fetchall()
-        return [_stored_event(row) for row in rows]
+        return [stored_event(row) for row in rows]
+
+
+def _store_batch(db: sqlite3.Connection, batch: BatchWrite) -> int:
+    session_ids = sorted({event.session_id for event in batch.events})
+    members = _bound_members(db, session_ids)
+    rows = [
+        event_row(event, batch.received_at, members.get(event.session_id)) for event in batch.events
+    ]
+    new = db.executemany(_INSERT_EVENT, rows).rowcount
+    # Activity extends a live session only: late events (an outbox sent after the session
+    # idled out, a batch in flight at logout) never bring one back.
+    db.executemany(
+        "UPDATE sessions SET expires_at = max(expires_at, ?) "
+        "WHERE session_id = ? AND expires_at > ? AND ended_at IS NULL",
+        [(batch.session_expires_at, sid, batch.received_at) for sid in session_ids],
+    )
+    return new
 
 
 def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:
@@ -191,19 +222,3 @@ def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[s
         if row is not None and row[0] is not None:
             found[session_id] = row[0]
     return found
-
-
-def _event_row(event: Event, received_at: int, bound_member: str | None) -> tuple[object, ...]:
-    values = event.model_dump()
-    data = values["data"]
-    values["data"] = None if data is None else data_json(data)
-    if values["customer_id"] != bound_member:
-        values["customer_id"] = None  # the browser's claim is not what a verified login bound
-    return (*(values[column] for column in EVENT_COLUMNS), received_at)
-
-
-def _stored_event(row: Sequence[Any]) -> dict[str, Any]:
-    event = dict(zip((*EVENT_COLUMNS, "received_at"), row, strict=True))
-    if event["data"] is not None:
-        event["data"] = json.loads(event["data"])
-    return event

@@ -7,12 +7,16 @@ numbered migrations of `migrations.py`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
-from allegro_collector.schemas import Event
+from allegro_collector.schemas import Event, data_json
+
+# One column per field of the wire format, in the model's order.
+EVENT_COLUMNS = tuple(Event.model_fields)
 
 
 class StorageClosedError(RuntimeError):
@@ -25,6 +29,15 @@ class Binding(Enum):
     BOUND = "bound"
     SESSION_OVER = "session_over"  # unknown, another device's, or expired
     OTHER_MEMBER = "other_member"
+
+
+@dataclass(frozen=True)
+class BatchWrite:
+    """The valid events of one request, with the time it was received."""
+
+    events: Sequence[Event]
+    received_at: int
+    session_expires_at: int
 
 
 @dataclass(frozen=True)
@@ -62,10 +75,38 @@ class Store(Protocol):
 
     def store_events(
         self, events: Sequence[Event], received_at: int, session_expires_at: int
-    ) -> None:
-        """Commit the new events (a known event_id is skipped) and extend their live sessions."""
+    ) -> int:
+        """`store_batches` of one batch; how many of its events were new."""
+
+    def store_batches(self, batches: Sequence[BatchWrite]) -> list[int]:
+        """Commit the new events of every batch in one transaction (a known event_id is
+        skipped) and extend their live sessions; per batch, how many of its events were new."""
+
+    def export_events(
+        self, since: int, after: tuple[int, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` stored events received at or after `since`, oldest first, ordered by
+        (received_at, event_id) and starting past the key `after` (the last one of the page
+        before): a bulk read in pages that never sees an event twice."""
 
     def list_events(
         self, session_id: str | None, device_id: str | None, limit: int
     ) -> list[dict[str, Any]]:
         """Stored events, newest first."""
+
+
+def event_row(event: Event, received_at: int, bound_member: str | None) -> tuple[object, ...]:
+    """The stored column values of an event, in EVENT_COLUMNS order, then `received_at`."""
+    values = event.model_dump()
+    data = values["data"]
+    values["data"] = None if data is None else data_json(data)
+    if values["customer_id"] != bound_member:
+        values["customer_id"] = None  # the browser's claim is not what a verified login bound
+    return (*(values[column] for column in EVENT_COLUMNS), received_at)
+
+
+def stored_event(row: Sequence[Any]) -> dict[str, Any]:
+    event = dict(zip((*EVENT_COLUMNS, "received_at"), row, strict=True))
+    if event["data"] is not None:
+        event["data"] = json.loads(event["data"])
+    return event

@@ -33,7 +33,6 @@ the start and the end: the machine is shared, so absolute figures move; the rati
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import secrets
@@ -274,18 +273,16 @@ def acknowledged_ids(target: Target) -> list[str]:
     return ids
 
 
-async def _pg_counts(dsn: str, ids: list[str]) -> tuple[int, int]:
-    import asyncpg
+def _pg_counts(dsn: str, ids: list[str]) -> tuple[int, int]:
+    import psycopg
 
-    connection = await asyncpg.connect(dsn)
-    try:
-        found = await connection.fetchval(
-            "SELECT count(*) FROM events WHERE event_id = ANY($1::text[])", ids
-        )
-        total = await connection.fetchval("SELECT count(*) FROM events")
-    finally:
-        await connection.close()
-    return int(found), int(total)
+    with psycopg.connect(dsn) as connection:
+        found = connection.execute(
+            "SELECT count(*) FROM events WHERE event_id = ANY(%s::text[])", (ids,)
+        ).fetchone()
+        total = connection.execute("SELECT count(*) FROM events").fetchone()
+    assert found is not None and total is not None
+    return int(found[0]), int(total[0])
 
 
 def verify_stored(target: Target) -> str:
@@ -303,7 +300,7 @@ def verify_stored(target: Target) -> str:
             ).fetchone()[0]
             total = db.execute("SELECT count(*) FROM events").fetchone()[0]
     else:
-        found, total = asyncio.run(_pg_counts(target.db, ids))
+        found, total = _pg_counts(target.db, ids)
     if found != len(ids):
         raise AssertionError(
             f"{target.name}: {len(ids)} events acknowledged, only {found} of them stored"
