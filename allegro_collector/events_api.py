@@ -10,21 +10,32 @@ Valid events are written by the group commit (`group_commit`) and acknowledged a
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from allegro_collector import tokens
-from allegro_collector.bodies import read_model
+from allegro_collector.bodies import parse_json, parse_model, read_body
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError, error_body
 from allegro_collector.group_commit import GroupCommitter
 from allegro_collector.ingest import IngestQueue
 from allegro_collector.metrics import Metrics
-from allegro_collector.schemas import MAX_ID_CHARS, Event, EventBatch, first_error
+from allegro_collector.schemas import (
+    MAX_ID_CHARS,
+    Event,
+    EventBatch,
+    ValidEvent,
+    fast_envelope,
+    fast_event,
+    first_error,
+)
 from allegro_collector.settings import Settings
 from allegro_collector.store import BatchWrite
 
@@ -34,6 +45,15 @@ def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[st
     if not isinstance(event_id, str) or len(event_id) > MAX_ID_CHARS or not event_id.isprintable():
         event_id = None
     return {"index": index, "event_id": event_id, **error_body(field, message)}
+
+
+def _slow_event(raw: msgspec.Raw, body: bytes) -> Any:
+    """An event the fast path refused, as Python values for pydantic to name what is wrong."""
+    try:
+        return json.loads(bytes(raw))
+    except (ValueError, RecursionError):
+        parse_json(body)  # raises the 400 that names the body's problem
+        raise ApiError(400, "request body is not valid JSON") from None
 
 
 async def post_events(
@@ -57,20 +77,35 @@ async def _take_batch(
     committer: GroupCommitter,
     metrics: Metrics,
 ) -> Response:
-    batch = await read_model(request, EventBatch, settings.max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes)
+    # The fast path takes what it can prove valid; anything else gets pydantic's exact answer.
+    envelope = fast_envelope(body)
+    raw_events: Sequence[Any]
+    if envelope is None:
+        batch = parse_model(body, EventBatch)
+        raw_events, csrf_token = batch.events, batch.csrf_token
+    else:
+        raw_events, csrf_token = envelope.events, envelope.csrf_token
     now = clock()
-    token = request.headers.get(tokens.CSRF_HEADER) or batch.csrf_token
+    token = request.headers.get(tokens.CSRF_HEADER) or csrf_token
     try:
         claims = tokens.verify(token, settings.verification_keys, now)
     except tokens.TokenError as exc:
         raise ApiError(403, exc.message, "csrf_token") from None
 
-    valid: list[Event] = []
+    valid: list[ValidEvent] = []
     rejected: list[dict[str, Any]] = []
-    for index, raw in enumerate(batch.events):
+    for index, raw_event in enumerate(raw_events):
         prefix = f"events.{index}"
+        raw = raw_event
         try:
-            event = Event.model_validate(raw)
+            event: ValidEvent | None = None
+            if isinstance(raw_event, msgspec.Raw):
+                event = fast_event(raw_event)
+                if event is None:
+                    raw = _slow_event(raw_event, body)
+            if event is None:
+                event = Event.model_validate(raw)
             claims.check_binding(event.session_id, event.device_id)
         except ValidationError as exc:
             metrics.events_refused.labels("invalid").inc()
@@ -89,7 +124,7 @@ async def _take_batch(
         metrics.events_stored.inc(new)
         metrics.events_duplicate.inc(len(valid) - new)
     accepted = list(dict.fromkeys(event.event_id for event in valid))
-    status = 200 if valid or not batch.events else 422
+    status = 200 if valid or not raw_events else 422
     return JSONResponse({"accepted": accepted, "rejected": rejected}, status)
 
 

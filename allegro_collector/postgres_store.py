@@ -25,7 +25,7 @@ from psycopg import errors
 from psycopg_pool import ConnectionPool
 
 from allegro_collector.migrations import migrate_postgres
-from allegro_collector.schemas import Event
+from allegro_collector.schemas import ValidEvent
 from allegro_collector.store import (
     EVENT_COLUMNS,
     BatchWrite,
@@ -144,7 +144,7 @@ class PostgresStore:
             )
 
     def store_events(
-        self, events: Sequence[Event], received_at: int, session_expires_at: int
+        self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
     ) -> int:
         return self.store_batches([BatchWrite(events, received_at, session_expires_at)])[0]
 

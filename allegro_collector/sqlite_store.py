@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from allegro_collector.migrations import migrate_sqlite
-from allegro_collector.schemas import Event
+from allegro_collector.schemas import ValidEvent
 from allegro_collector.store import (
     EVENT_COLUMNS,
     BatchWrite,
@@ -132,7 +132,7 @@ class SqliteStore:
             )
 
     def store_events(
-        self, events: Sequence[Event], received_at: int, session_expires_at: int
+        self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
     ) -> int:
         """Store one batch; see `store_batches`. Returns how many of its events were new."""
         return self.store_batches([BatchWrite(events, received_at, session_expires_at)])[0]

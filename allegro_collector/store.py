@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
-from allegro_collector.schemas import Event, data_json
+from allegro_collector.schemas import Event, ValidEvent, data_json
 
 # One column per field of the wire format, in the model's order.
 EVENT_COLUMNS = tuple(Event.model_fields)
+assert EVENT_COLUMNS[-1] == "data"
+_CUSTOMER = EVENT_COLUMNS.index("customer_id")
 
 
 class StorageClosedError(RuntimeError):
@@ -35,7 +37,7 @@ class Binding(Enum):
 class BatchWrite:
     """The valid events of one request, with the time it was received."""
 
-    events: Sequence[Event]
+    events: Sequence[ValidEvent]
     received_at: int
     session_expires_at: int
 
@@ -74,7 +76,7 @@ class Store(Protocol):
         """End a session for good (a logout)."""
 
     def store_events(
-        self, events: Sequence[Event], received_at: int, session_expires_at: int
+        self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
     ) -> int:
         """`store_batches` of one batch; how many of its events were new."""
 
@@ -95,14 +97,19 @@ class Store(Protocol):
         """Stored events, newest first."""
 
 
-def event_row(event: Event, received_at: int, bound_member: str | None) -> tuple[object, ...]:
-    """The stored column values of an event, in EVENT_COLUMNS order, then `received_at`."""
-    values = event.model_dump()
-    data = values["data"]
-    values["data"] = None if data is None else data_json(data)
-    if values["customer_id"] != bound_member:
-        values["customer_id"] = None  # the browser's claim is not what a verified login bound
-    return (*(values[column] for column in EVENT_COLUMNS), received_at)
+def event_row(event: ValidEvent, received_at: int, bound_member: str | None) -> tuple[object, ...]:
+    """The stored column values of an event, in EVENT_COLUMNS order, then `received_at`.
+
+    `customer_id` is kept only when it is the member a verified login bound to the session:
+    the browser's claim alone is stored as null.
+    """
+    data_text: str | None = getattr(event, "data_text", None)  # the fast path made it already
+    if data_text is None and event.data is not None:
+        data_text = data_json(event.data)
+    row = [getattr(event, column) for column in EVENT_COLUMNS[:-1]]
+    if row[_CUSTOMER] != bound_member:
+        row[_CUSTOMER] = None
+    return (*row, data_text, received_at)
 
 
 def stored_event(row: Sequence[Any]) -> dict[str, Any]:
