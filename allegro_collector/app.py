@@ -52,7 +52,7 @@ def create_app(
     store = open_store(settings)
     metrics = Metrics()
 
-    def write_many(batches: Sequence[BatchWrite]) -> list[int]:
+    def write_many(batches: Sequence[BatchWrite]) -> int:
         write_gate()
         return store.store_batches(batches)
 

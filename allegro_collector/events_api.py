@@ -120,9 +120,7 @@ async def _take_batch(
             valid.append(event)
 
     if valid:
-        new = await committer.submit(BatchWrite(valid, now, now + settings.session_lifetime_ms))
-        metrics.events_stored.inc(new)
-        metrics.events_duplicate.inc(len(valid) - new)
+        await committer.submit(BatchWrite(valid, now, now + settings.session_lifetime_ms))
     accepted = list(dict.fromkeys(event.event_id for event in valid))
     status = 200 if valid or not raw_events else 422
     return JSONResponse({"accepted": accepted, "rejected": rejected}, status)

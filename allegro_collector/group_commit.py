@@ -23,17 +23,17 @@ from allegro_collector.store import BatchWrite
 MAX_GROUP_EVENTS = 5000
 
 
-WriteMany = Callable[[Sequence[BatchWrite]], Sequence[int]]
-"""Write every batch in one transaction; returns, per batch, how many of its events were new."""
+WriteMany = Callable[[Sequence[BatchWrite]], int]
+"""Write every batch in one transaction; returns how many of the events were new."""
 
-Observer = Callable[[int, int, float], None]
-"""Told (batches, events, seconds) after every committed group: the metrics' hook."""
+Observer = Callable[[int, int, int, float], None]
+"""Told (batches, events, new events, seconds) after every committed group: the metrics' hook."""
 
 Waiting = Callable[[int], None]
 """Told how the number of batches waiting for the next group changed (+1 queued, -n taken)."""
 
 
-def _ignore(batches: int, events: int, seconds: float) -> None:
+def _ignore(batches: int, events: int, new: int, seconds: float) -> None:
     pass
 
 
@@ -53,7 +53,7 @@ class GroupCommitter:
         self._write_many = write_many
         self._observe = observe
         self._waiting_changed = waiting_changed
-        self._waiting: list[tuple[BatchWrite, asyncio.Future[int]]] = []
+        self._waiting: list[tuple[BatchWrite, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
@@ -75,16 +75,16 @@ class GroupCommitter:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    async def submit(self, batch: BatchWrite) -> int:
-        """Queue a batch; returns once it is committed (how many of its events were new)."""
+    async def submit(self, batch: BatchWrite) -> None:
+        """Queue a batch; returns once it is committed."""
         if self._task is None:
             raise RuntimeError("the group committer is not running")
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((batch, future))
         self._waiting_changed(1)
         self._wake.set()
         # Shielded: a client that disconnects does not cancel the write others share.
-        return await asyncio.shield(future)
+        await asyncio.shield(future)
 
     async def _run(self) -> None:
         while True:
@@ -94,7 +94,7 @@ class GroupCommitter:
                 await self._write_group()
 
     async def _write_group(self) -> None:
-        group: list[tuple[BatchWrite, asyncio.Future[int]]] = []
+        group: list[tuple[BatchWrite, asyncio.Future[None]]] = []
         events = 0
         while self._waiting and (not group or events < MAX_GROUP_EVENTS):
             item = self._waiting.pop(0)
@@ -105,7 +105,7 @@ class GroupCommitter:
         started = time.perf_counter()
         try:
             loop = asyncio.get_running_loop()
-            new_counts = await loop.run_in_executor(self._executor, self._write_many, batches)
+            new = await loop.run_in_executor(self._executor, self._write_many, batches)
         except asyncio.CancelledError:
             # Only at shutdown: the write finishes in its thread; put the group back for stop().
             self._waiting[:0] = group
@@ -116,7 +116,7 @@ class GroupCommitter:
                 if not future.done():
                     future.set_exception(exc)
             return
-        self._observe(len(group), events, time.perf_counter() - started)
-        for (_, future), new in zip(group, new_counts, strict=True):
+        self._observe(len(group), events, new, time.perf_counter() - started)
+        for _, future in group:
             if not future.done():
-                future.set_result(new)
+                future.set_result(None)

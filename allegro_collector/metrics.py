@@ -104,9 +104,11 @@ class Metrics:
     def commit_waiting_changed(self, change: int) -> None:
         self.commit_waiting.inc(change)
 
-    def observe_group(self, batches: int, events: int, seconds: float) -> None:
+    def observe_group(self, batches: int, events: int, new: int, seconds: float) -> None:
         self.write_seconds.observe(seconds)
         self.group_batches.inc(batches)
+        self.events_stored.inc(new)
+        self.events_duplicate.inc(events - new)
 
     def exposition(self) -> bytes:
         directory = _multiprocess_dir()

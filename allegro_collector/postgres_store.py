@@ -7,10 +7,11 @@ of collector processes (`--workers N`, or N machines behind a load balancer) can
   inserting one id at once serialize on its index entry and the second inserts nothing;
 - sessions, members and `ended_at`: the same conditional single-statement updates, so two
   logins racing through two processes cannot both bind;
-- a group of batches is one transaction (one WAL flush at commit; `synchronous_commit` is left
-  at its default `on`, so a commit is durable when it returns). Its events are inserted in
-  event_id order, so two processes' groups take index locks in one order; a deadlock or
-  serialization failure is retried a few times all the same.
+- a group of batches is one transaction of three statements (one WAL flush at commit;
+  `synchronous_commit` is left at its default `on`, so a commit is durable when it returns).
+  Its sessions are updated in session_id order, so two processes' groups lock them in one
+  order; events keep their arrival order (`seq`, read back newest first), so the rare group
+  that deadlocks on an event id another process inserts at the same moment is retried.
 
 Every method blocks: call it from a worker thread (`run_in_threadpool`), like the SQLite store.
 """
@@ -33,6 +34,7 @@ from allegro_collector.store import (
     LiveSession,
     StorageClosedError,
     event_row,
+    session_activity,
     stored_event,
 )
 
@@ -52,7 +54,7 @@ _INSERT_EVENTS = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}, received_at) "
     f"SELECT * FROM unnest("
     + ", ".join(f"%s::{kind}[]" for kind in _ARRAY_TYPES)
-    + ", %s::bigint[]) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+    + ", %s::bigint[]) ON CONFLICT (event_id) DO NOTHING"
 )
 
 
@@ -146,9 +148,9 @@ class PostgresStore:
     def store_events(
         self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
     ) -> int:
-        return self.store_batches([BatchWrite(events, received_at, session_expires_at)])[0]
+        return self.store_batches([BatchWrite(events, received_at, session_expires_at)])
 
-    def store_batches(self, batches: Sequence[BatchWrite]) -> list[int]:
+    def store_batches(self, batches: Sequence[BatchWrite]) -> int:
         for attempt in range(RETRIES):
             try:
                 with self._pool_or_raise().connection() as connection:
@@ -199,49 +201,31 @@ class PostgresStore:
         return [stored_event(row) for row in rows]
 
 
-def _store_batches(connection: psycopg.Connection[Any], batches: Sequence[BatchWrite]) -> list[int]:
-    """One transaction: the group's events in one INSERT, then each batch's session activity."""
+def _store_batches(connection: psycopg.Connection[Any], batches: Sequence[BatchWrite]) -> int:
+    """One transaction of three statements: the members, every event, every session's activity."""
+    activity = session_activity(batches)
     with connection.transaction():
-        session_ids = sorted({event.session_id for batch in batches for event in batch.events})
         members = dict(
             connection.execute(
                 "SELECT session_id, customer_id FROM sessions "
                 "WHERE session_id = ANY(%s::text[]) AND ended_at IS NULL "
                 "AND customer_id IS NOT NULL",
-                (session_ids,),
+                ([session_id for session_id, _, _ in activity],),
             ).fetchall()
         )
-        rows = sorted(
-            (
-                event_row(event, batch.received_at, members.get(event.session_id))
-                for batch in batches
-                for event in batch.events
-            ),
-            key=lambda row: str(row[0]),
-        )
+        rows = [
+            event_row(event, batch.received_at, members.get(event.session_id))
+            for batch in batches
+            for event in batch.events
+        ]
         columns = [list(column) for column in zip(*rows, strict=True)]
-        inserted = {
-            row[0] for row in connection.execute(_INSERT_EVENTS.encode(), columns).fetchall()
-        }
-        # Activity extends a live session only (late events never bring one back), batch after
-        # batch in arrival order, as one request after another would.
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "UPDATE sessions SET expires_at = GREATEST(expires_at, %s) "
-                "WHERE session_id = %s AND expires_at > %s AND ended_at IS NULL",
-                [
-                    (batch.session_expires_at, session_id, batch.received_at)
-                    for batch in batches
-                    for session_id in sorted({event.session_id for event in batch.events})
-                ],
-            )
-    # Each new id counts for the first batch that carried it; repeats are duplicates.
-    counts: list[int] = []
-    for batch in batches:
-        new = 0
-        for event in batch.events:
-            if event.event_id in inserted:
-                inserted.discard(event.event_id)
-                new += 1
-        counts.append(new)
-    return counts
+        new = connection.execute(_INSERT_EVENTS.encode(), columns).rowcount
+        connection.execute(
+            "UPDATE sessions SET expires_at = GREATEST(sessions.expires_at, a.expires_at) "
+            "FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) "
+            "AS a (session_id, received_at, expires_at) "
+            "WHERE sessions.session_id = a.session_id "
+            "AND sessions.expires_at > a.received_at AND sessions.ended_at IS NULL",
+            [list(column) for column in zip(*activity, strict=True)],
+        )
+    return new

@@ -23,13 +23,15 @@ from allegro_collector.store import (
     LiveSession,
     StorageClosedError,
     event_row,
+    session_activity,
     stored_event,
 )
 
-_INSERT_EVENT = (
-    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, received_at) "
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)}, ?)"
-)
+_INSERT_EVENTS = f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, received_at) VALUES"
+_ROW_PLACEHOLDERS = f"({', '.join('?' for _ in EVENT_COLUMNS)}, ?)"
+# 19 values a row: well under SQLite's 32,766 variables a statement.
+_ROWS_PER_INSERT = 1000
+_SESSIONS_PER_UPDATE = 1000
 
 
 class SqliteStore:
@@ -134,15 +136,17 @@ class SqliteStore:
     def store_events(
         self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
     ) -> int:
-        """Store one batch; see `store_batches`. Returns how many of its events were new."""
-        return self.store_batches([BatchWrite(events, received_at, session_expires_at)])[0]
+        """Store one batch; see `store_batches`."""
+        return self.store_batches([BatchWrite(events, received_at, session_expires_at)])
 
-    def store_batches(self, batches: Sequence[BatchWrite]) -> list[int]:
+    def store_batches(self, batches: Sequence[BatchWrite]) -> int:
         """Insert new events (a known event_id is skipped) and count them as session activity.
 
-        All batches in one transaction (group commit: one fsync for all). Returns only after
-        the commit, so every event passed in is stored when it returns; per batch, how many of
-        its events were new (the others were duplicates of stored ones).
+        All batches in one transaction (group commit: one fsync for all), in a handful of
+        statements whatever the number of batches: sqlite3 lets go of the GIL for every
+        statement it runs, and getting it back behind a busy event loop can take a whole
+        switch interval (5 ms). Returns after the commit (every event passed in is stored)
+        how many of the events were new; the others were already stored.
         An event keeps its `customer_id` only when it is the member a verified login bound to
         the event's session; any other value (or none bound) is stored as null.
         """
@@ -150,12 +154,12 @@ class SqliteStore:
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
-                new_counts = [_store_batch(db, batch) for batch in batches]
+                new = _store_batches(db, batches)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-        return new_counts
+        return new
 
     def export_events(
         self, since: int, after: tuple[int, str] | None, limit: int
@@ -195,30 +199,43 @@ class SqliteStore:
         return [stored_event(row) for row in rows]
 
 
-def _store_batch(db: sqlite3.Connection, batch: BatchWrite) -> int:
-    session_ids = sorted({event.session_id for event in batch.events})
-    members = _bound_members(db, session_ids)
+def _store_batches(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> int:
+    activity = session_activity(batches)
+    members = _bound_members(db, [session_id for session_id, _, _ in activity])
     rows = [
-        event_row(event, batch.received_at, members.get(event.session_id)) for event in batch.events
+        event_row(event, batch.received_at, members.get(event.session_id))
+        for batch in batches
+        for event in batch.events
     ]
-    new = db.executemany(_INSERT_EVENT, rows).rowcount
-    # Activity extends a live session only: late events (an outbox sent after the session
-    # idled out, a batch in flight at logout) never bring one back.
-    db.executemany(
-        "UPDATE sessions SET expires_at = max(expires_at, ?) "
-        "WHERE session_id = ? AND expires_at > ? AND ended_at IS NULL",
-        [(batch.session_expires_at, sid, batch.received_at) for sid in session_ids],
-    )
+    new = 0
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        values = ", ".join([_ROW_PLACEHOLDERS] * len(chunk))
+        new += db.execute(
+            f"{_INSERT_EVENTS} {values}", [value for row in chunk for value in row]
+        ).rowcount
+    for start in range(0, len(activity), _SESSIONS_PER_UPDATE):
+        sessions = activity[start : start + _SESSIONS_PER_UPDATE]
+        db.execute(
+            f"WITH activity (session_id, received_at, expires_at) AS "
+            f"(VALUES {', '.join(['(?, ?, ?)'] * len(sessions))}) "
+            "UPDATE sessions SET expires_at = max(sessions.expires_at, activity.expires_at) "
+            "FROM activity WHERE sessions.session_id = activity.session_id "
+            "AND sessions.expires_at > activity.received_at AND sessions.ended_at IS NULL",
+            [value for item in sessions for value in item],
+        )
     return new
 
 
 def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for session_id in session_ids:
-        row = db.execute(
-            "SELECT customer_id FROM sessions WHERE session_id = ? AND ended_at IS NULL",
-            (session_id,),
-        ).fetchone()
-        if row is not None and row[0] is not None:
-            found[session_id] = row[0]
+    for start in range(0, len(session_ids), _SESSIONS_PER_UPDATE):
+        chunk = session_ids[start : start + _SESSIONS_PER_UPDATE]
+        rows = db.execute(
+            "SELECT session_id, customer_id FROM sessions "
+            f"WHERE session_id IN ({', '.join('?' * len(chunk))}) "
+            "AND ended_at IS NULL AND customer_id IS NOT NULL",
+            chunk,
+        ).fetchall()
+        found.update(rows)
     return found

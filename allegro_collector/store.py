@@ -78,11 +78,11 @@ class Store(Protocol):
     def store_events(
         self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
     ) -> int:
-        """`store_batches` of one batch; how many of its events were new."""
+        """`store_batches` of one batch."""
 
-    def store_batches(self, batches: Sequence[BatchWrite]) -> list[int]:
+    def store_batches(self, batches: Sequence[BatchWrite]) -> int:
         """Commit the new events of every batch in one transaction (a known event_id is
-        skipped) and extend their live sessions; per batch, how many of its events were new."""
+        skipped) and extend their live sessions; how many of the events were new."""
 
     def export_events(
         self, since: int, after: tuple[int, str] | None, limit: int
@@ -117,3 +117,24 @@ def stored_event(row: Sequence[Any]) -> dict[str, Any]:
     if event["data"] is not None:
         event["data"] = json.loads(event["data"])
     return event
+
+
+def session_activity(batches: Sequence[BatchWrite]) -> list[tuple[str, int, int]]:
+    """Per session of a group: (session_id, first received_at, latest session_expires_at).
+
+    Activity extends a session only while it is live (late events, an outbox sent after the
+    session idled out or a batch in flight at logout, never bring one back). Applied batch after
+    batch, the first one that finds the session live extends it past every later batch of the
+    group (a group spans milliseconds, a lifetime minutes), so one update per session with the
+    first arrival and the latest expiry does the same. Sorted by session id: writers that lock
+    rows in one order cannot deadlock each other.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    for batch in batches:
+        for event in batch.events:
+            first, latest = found.get(event.session_id, (batch.received_at, 0))
+            found[event.session_id] = (
+                min(first, batch.received_at),
+                max(latest, batch.session_expires_at),
+            )
+    return [(session_id, *found[session_id]) for session_id in sorted(found)]

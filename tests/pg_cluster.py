@@ -4,6 +4,7 @@ from pg_cluster import PostgresCluster
 
 with PostgresCluster.start() as cluster:
     dsn = cluster.create_database("events")  # postgresql://allegro@/events?host=/tmp/...
+    dsn = cluster.create_schema("events", "test_1")  # ...&options=-csearch_path%3Dtest_1
     ...
 
 The server listens only on a Unix socket inside the temporary folder (no TCP port, so parallel
@@ -29,6 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
 
 SUPERUSER = "allegro"
 UNPRIVILEGED = "nobody"
@@ -86,6 +89,17 @@ class PostgresCluster:
             raise ValueError(f"{name!r} is not a plain database name")
         self._run(self.bin_dir / "createdb", "-h", self.socket_dir, "-U", SUPERUSER, name)
         return self.dsn(name)
+
+    def create_schema(self, database: str, name: str) -> str:
+        """An empty schema in `database`, and a DSN whose connections use it (`search_path`).
+
+        Far cheaper than a database per test: no copy of the template database.
+        """
+        if not _DATABASE_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a plain schema name")
+        with psycopg.connect(self.dsn(database), autocommit=True) as connection:
+            connection.execute(f"CREATE SCHEMA {name}".encode())
+        return f"{self.dsn(database)}&options=-csearch_path%3D{name}"
 
     @classmethod
     @contextmanager
