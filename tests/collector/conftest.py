@@ -18,7 +18,6 @@ from allegro_collector.settings import Settings
 
 from .support import Collector, FakeClock, StartCollector, make_settings
 
-
 TEST_DATABASE = "allegro_tests"
 
 
