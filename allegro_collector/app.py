@@ -18,7 +18,6 @@ from allegro_collector import (
     health,
     members_api,
     sessions_api,
-    tokens,
 )
 from allegro_collector.clock import Clock, epoch_ms
 from allegro_collector.errors import (
@@ -34,6 +33,7 @@ from allegro_collector.metrics import routes as metrics_routes
 from allegro_collector.settings import Settings
 from allegro_collector.sqlite_store import SqliteStore
 from allegro_collector.store import BatchWrite, Store
+from allegro_sdk.core.protocol import CSRF_HEADER
 
 
 def open_store(settings: Settings) -> Store:
@@ -84,7 +84,7 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
                 allow_methods=("GET", "POST", "OPTIONS"),
-                allow_headers=("Content-Type", tokens.CSRF_HEADER),
+                allow_headers=("Content-Type", CSRF_HEADER),
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
                 expose_headers=("Retry-After",),
                 max_age=600,

@@ -28,7 +28,6 @@ from allegro_collector.group_commit import GroupCommitter
 from allegro_collector.ingest import IngestQueue
 from allegro_collector.metrics import Metrics
 from allegro_collector.schemas import (
-    MAX_ID_CHARS,
     Event,
     EventBatch,
     ValidEvent,
@@ -38,6 +37,7 @@ from allegro_collector.schemas import (
 )
 from allegro_collector.settings import Settings
 from allegro_collector.store import BatchWrite
+from allegro_sdk.core.protocol import CSRF_HEADER, EVENTS_PATH, MAX_ID_CHARS
 
 
 def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[str, Any]:
@@ -87,7 +87,7 @@ async def _take_batch(
     else:
         raw_events, csrf_token = envelope.events, envelope.csrf_token
     now = clock()
-    token = request.headers.get(tokens.CSRF_HEADER) or csrf_token
+    token = request.headers.get(CSRF_HEADER) or csrf_token
     try:
         claims = tokens.verify(token, settings.verification_keys, now)
     except tokens.TokenError as exc:
@@ -140,4 +140,4 @@ def routes(
         committer=committer,
         metrics=metrics,
     )
-    return [Route("/v1/events", endpoint, methods=["POST"])]
+    return [Route(EVENTS_PATH, endpoint, methods=["POST"])]

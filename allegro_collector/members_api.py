@@ -26,6 +26,7 @@ from allegro_collector.member_tokens import (
 from allegro_collector.schemas import MemberLogin, MemberLogout
 from allegro_collector.settings import Settings
 from allegro_collector.store import Binding, Store
+from allegro_sdk.core.protocol import MEMBER_LOGIN_PATH, MEMBER_LOGOUT_PATH
 
 NOT_ENABLED = (
     "member login is not enabled on this collector: "
@@ -95,12 +96,12 @@ def _check_csrf(
 def routes(settings: Settings, store: Store, clock: Clock) -> list[Route]:
     return [
         Route(
-            "/v1/members/login",
+            MEMBER_LOGIN_PATH,
             functools.partial(login, settings=settings, store=store, clock=clock),
             methods=["POST"],
         ),
         Route(
-            "/v1/members/logout",
+            MEMBER_LOGOUT_PATH,
             functools.partial(logout, settings=settings, store=store, clock=clock),
             methods=["POST"],
         ),

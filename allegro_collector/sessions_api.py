@@ -16,6 +16,7 @@ from allegro_collector.clock import Clock
 from allegro_collector.schemas import SessionRequest
 from allegro_collector.settings import Settings
 from allegro_collector.store import Store
+from allegro_sdk.core.protocol import SESSIONS_PATH
 
 
 async def post_session(
@@ -63,4 +64,4 @@ def _holds(body: SessionRequest, settings: Settings, now: int) -> bool:
 
 def routes(settings: Settings, store: Store, clock: Clock) -> list[Route]:
     endpoint = functools.partial(post_session, settings=settings, store=store, clock=clock)
-    return [Route("/v1/sessions", endpoint, methods=["POST"])]
+    return [Route(SESSIONS_PATH, endpoint, methods=["POST"])]

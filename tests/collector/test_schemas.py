@@ -8,7 +8,6 @@ import pytest
 from pydantic import ValidationError
 
 from allegro_collector.schemas import (
-    MAX_DATA_BYTES,
     MAX_TIMESTAMP_MS,
     Event,
     EventBatch,
@@ -18,6 +17,7 @@ from allegro_collector.schemas import (
     fast_event,
     first_error,
 )
+from allegro_sdk.core.protocol import MAX_DATA_BYTES
 
 
 def event(**overrides: Any) -> dict[str, Any]:
