@@ -11,6 +11,7 @@ from pathlib import Path
 
 from allegro_collector.serving import serve
 from allegro_collector.settings import (
+    DEFAULT_BUSY_HOLD_SECONDS,
     DEFAULT_MAX_PENDING_BATCHES,
     DEFAULT_RETRY_AFTER_SECONDS,
     POSTGRES_SCHEMES,
@@ -82,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="Retry-After of the 503 answered when the ingest queue is full "
         f"(default {DEFAULT_RETRY_AFTER_SECONDS})",
     )
+    parser.add_argument(
+        "--busy-hold",
+        type=float,
+        default=DEFAULT_BUSY_HOLD_SECONDS,
+        metavar="SECONDS",
+        help="how long a batch that finds the ingest queue full waits for a place (its body "
+        f"unread) before the 503; at most --retry-after (default {DEFAULT_BUSY_HOLD_SECONDS:g})",
+    )
     return parser
 
 
@@ -116,6 +125,7 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         admin_key=admin_key,
         max_pending_batches=args.max_pending_batches,
         retry_after_seconds=args.retry_after,
+        busy_hold_seconds=args.busy_hold,
         member_secret=None if member_secret is None else member_secret.encode(),
         member_audience=member_audience,
     )

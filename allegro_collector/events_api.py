@@ -66,8 +66,12 @@ async def post_events(
     metrics: Metrics,
 ) -> Response:
     # The place is taken before the body is read: a full queue costs next to nothing.
-    with queue.slot(), metrics.ingest_pending.track_inprogress():
-        return await _take_batch(request, settings, clock, committer, metrics)
+    async with queue.slot():
+        metrics.ingest_pending.inc()
+        try:
+            return await _take_batch(request, settings, clock, committer, metrics)
+        finally:
+            metrics.ingest_pending.dec()
 
 
 async def _take_batch(
@@ -130,7 +134,10 @@ def routes(
     settings: Settings, clock: Clock, committer: GroupCommitter, metrics: Metrics
 ) -> list[Route]:
     queue = IngestQueue(
-        settings.max_pending_batches, settings.retry_after_seconds, metrics.batches_shed.inc
+        settings.max_pending_batches,
+        settings.retry_after_seconds,
+        metrics.batches_shed.inc,
+        hold_seconds=settings.busy_hold_seconds,
     )
     endpoint = functools.partial(
         post_events,

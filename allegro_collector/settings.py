@@ -11,10 +11,10 @@ from allegro_collector.tokens import SigningKey as SigningKey  # re-exported: Se
 
 MINUTE_MS = 60 * 1000
 MIB = 1024 * 1024
-# Below anyio's 40 worker threads, so a full ingest queue still leaves threads for the other
-# endpoints (and a test holding the write gate shut can still create sessions).
+# Batches in one process at once; twice the 16 connections that saturate it here (docs/scaling.md).
 DEFAULT_MAX_PENDING_BATCHES = 32
 DEFAULT_RETRY_AFTER_SECONDS = 1
+DEFAULT_BUSY_HOLD_SECONDS = 1.0
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
@@ -32,6 +32,8 @@ class Settings:
     max_body_bytes: int = MIB
     max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES  # in the collector at once
     retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS
+    # How long a request that finds the ingest queue full waits for a place before its 503.
+    busy_hold_seconds: float = DEFAULT_BUSY_HOLD_SECONDS
     # member.login(): the identity secret shared with the site's backend, and the site (JWT aud).
     member_secret: bytes | None = field(default=None, repr=False)
     member_audience: str | None = None
@@ -60,6 +62,8 @@ class Settings:
             raise ValueError("lifetimes and the body limit must be positive")
         if self.max_pending_batches < 1:
             raise ValueError("the maximum of pending batches must be at least 1")
+        if not 0 <= self.busy_hold_seconds <= self.retry_after_seconds:
+            raise ValueError("the busy hold must be from 0 to the Retry-After seconds")
         if self.retry_after_seconds < 1:
             raise ValueError("Retry-After must be at least 1 second")
 
