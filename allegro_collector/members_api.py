@@ -30,7 +30,7 @@ from allegro_sdk.core.protocol import MEMBER_LOGIN_PATH, MEMBER_LOGOUT_PATH
 
 NOT_ENABLED = (
     "member login is not enabled on this collector: "
-    "start it with --member-secret and --member-audience"
+    "start it with ALLEGRO_MEMBER_SECRET (or --member-secret-file) and --member-audience"
 )
 
 

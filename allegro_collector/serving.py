@@ -64,16 +64,21 @@ def worker_app() -> ASGIApp:
     return create_app(settings_from_json(os.environ[WORKER_SETTINGS]))
 
 
-def serve(settings: Settings, host: str, port: int, *, workers: int, access_log: bool) -> None:
+def check_workers(settings: Settings, workers: int) -> None:
+    """Raise ValueError unless `workers` processes can serve these settings."""
     if workers < 1:
         raise ValueError("--workers must be at least 1")
-    if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
-        return
-    if settings.postgres_url is None:
+    if workers > 1 and settings.postgres_url is None:
         raise ValueError(
             "--workers above 1 needs --db postgresql://...: SQLite has one writer at a time"
         )
+
+
+def serve(settings: Settings, host: str, port: int, *, workers: int, access_log: bool) -> None:
+    check_workers(settings, workers)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
+        return
     os.environ[WORKER_SETTINGS] = settings_to_json(settings)
     with tempfile.TemporaryDirectory(prefix="allegro-metrics-") as metrics_dir:
         # Every worker writes its counters there; a scrape of any one of them sums them all.
