@@ -51,6 +51,7 @@ def create_app(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
+                allow_origin_regex=settings.allowed_origin_regex,
                 allow_methods=("GET", "POST", "OPTIONS"),
                 allow_headers=("Content-Type", CSRF_HEADER),
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.

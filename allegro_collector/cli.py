@@ -18,6 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
+from allegro_collector import micro
 from allegro_collector.app import create_app
 from allegro_collector.settings import (
     DEFAULT_MAX_PENDING_BATCHES,
@@ -218,6 +219,12 @@ COMMANDS: dict[str, Command] = {
         "receive events and store them in SQLite (the default command)",
         add_serve_arguments,
         serve,
+    ),
+    "micro": Command(
+        "the collector in memory for local and CI tests of a site's tracking: prints each "
+        "event, answers GET /micro/good, GET /micro/bad, POST /micro/reset (loopback only)",
+        micro.add_micro_arguments,
+        micro.prepare_micro,
     ),
 }
 
