@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 COLLECTOR_PORT ?= 8765
 DEMO_PORT ?= 8000
+MICRO_PORT ?= 8766
 
-.PHONY: system-deps install build test lint demo bench clean
+.PHONY: system-deps install build test lint demo micro bench clean
 
 system-deps:
 	@missing=""; \
@@ -30,10 +31,17 @@ build/node_modules/.installed: build/package.json build/package-lock.json
 	cd build && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: system-deps $(VENV)/.installed build/node_modules/.installed
+# TypeScript (types/allegro.d.ts checks) and @playwright/test (the testing example); no browser
+# download: the example runs Debian's chromium.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+	touch $@
+
+install: system-deps $(VENV)/.installed build/node_modules/.installed node_modules/.installed
 
 build: install
 	$(PY) build/bundle.py
+	cp types/allegro.d.ts static/allegro.d.ts
 
 # Another Brython release, for the test of a host page that runs its own Brython beside ours.
 HOST_BRYTHON := .cache/brython-3.14.3.js
@@ -69,5 +77,10 @@ demo: build
 	$(PY) -m demo_site --host 127.0.0.1 --port $(DEMO_PORT) --collector http://127.0.0.1:$(COLLECTOR_PORT) & \
 	wait
 
+# The micro collector alone (in memory, loopback only), for trying a site's tracking by hand.
+micro: install
+	$(VENV)/bin/allegro-collector micro --port $(MICRO_PORT)
+
 clean:
-	rm -rf $(VENV) .cache build/node_modules static/allegro.js static/allegro.js.br static/allegro.js.gz
+	rm -rf $(VENV) .cache build/node_modules node_modules static/allegro.js static/allegro.js.br \
+	  static/allegro.js.gz static/allegro.d.ts
