@@ -135,9 +135,8 @@ def test_ended_session_is_refused(start_collector: StartCollector, settings: Set
 @pytest.mark.parametrize(
     ("claims", "field", "message"),
     [
-        # Times are seconds from when the token is minted (not from when the tests were
-        # collected, which is minutes earlier in a long run).
         ({"aud": "https://other.example"}, "token", "member token is for another site (aud)"),
+        # Times as offsets from when the test runs (a long suite runs it long after collection).
         ({"exp": -60, "iat": -120}, "token", "has expired"),
         ({"exp": 7200}, "token", "the most allowed is 3600 s"),
         ({"iat": 600, "exp": 660}, "token", "in the future"),
@@ -149,12 +148,11 @@ def test_bad_claims_are_refused_and_bind_nothing(
 ) -> None:
     session = members.new_session()
     now = int(time.time())
-    minted = {
-        name: now + value if name in ("iat", "exp") and isinstance(value, int) else value
-        for name, value in claims.items()
+    claims = {
+        k: now + v if k in ("exp", "iat") and isinstance(v, int) else v for k, v in claims.items()
     }
     status, found_field, found_message = error(
-        log_in(members, session, token=token_for("c-42", **minted))
+        log_in(members, session, token=token_for("c-42", **claims))
     )
     assert (status, found_field) == (401, field)
     assert message in found_message
