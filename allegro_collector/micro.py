@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allegro_collector.app import create_app
 from allegro_collector.settings import Settings, SigningKey
-from allegro_collector.storage import Storage
+from allegro_collector.sqlite_store import SqliteStore
 from allegro_sdk.core.protocol import EVENTS_PATH, MAX_BATCH_EVENTS
 
 # http://127.0.0.1:*, http://localhost:*, http://[::1]:* (what a test server on this machine is).
@@ -141,7 +141,7 @@ class MicroRecorder:
         self.record = record
         self.out = out  # None: sys.stdout as it is when a line is printed
         self.quiet = quiet
-        self._reader = Storage(db_path)
+        self._reader = SqliteStore(db_path)
         self._reader_lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
