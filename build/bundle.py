@@ -303,7 +303,7 @@ def build(main_source: str, out: Path, do_minify: bool) -> dict[str, int]:
     out.write_bytes(data)
     # Pre-compressed copies, for servers that send them as they are (the demo site does).
     out.with_name(out.name + ".br").write_bytes(brotli.compress(data, quality=11))
-    out.with_name(out.name + ".gz").write_bytes(gzip.compress(data, compresslevel=9))
+    out.with_name(out.name + ".gz").write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
     return sizes(data)
 
 
