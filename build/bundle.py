@@ -238,7 +238,58 @@ def module_table(compiled: list[dict[str, object]], packages: set[str]) -> str:
     return "{\n" + ",\n".join(entries) + "\n}"
 
 
-def assemble(runtime: str, compiled: list[dict[str, object]], packages: set[str]) -> str:
+def module_level_imports(module: Module, known: set[str]) -> list[str]:
+    """The bundle's modules that `module` imports when it runs (not inside functions: those
+    stay lazy), parents first, as Brython imports them."""
+    found: list[str] = []
+    package = module.name if module.is_package else module.name.rpartition(".")[0]
+    for node in ast.parse(module.source).body:
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            for end in range(1, len(parts) + 1):
+                prefix = ".".join(parts[:end])
+                if prefix in known and prefix not in found:
+                    found.append(prefix)
+    return found
+
+
+def import_order(modules: list[Module]) -> list[str]:
+    """The bundle's modules that __main__ imports at start, each after what it imports: the boot
+    imports them one slice at a time, so each module body runs in its own short task."""
+    by_name = {m.name: m for m in modules}
+    known = set(by_name) - {"__main__"}
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name in visiting:
+            return  # an import cycle: Brython resolves it when the module runs
+        visiting.add(name)
+        for dependency in module_level_imports(by_name[name], known):
+            visit(dependency)
+        visiting.discard(name)
+        if name != "__main__":
+            order.append(name)
+
+    visit("__main__")
+    return order
+
+
+def assemble(
+    runtime_parts: str,
+    compiled: list[dict[str, object]],
+    packages: set[str],
+    imports: list[str],
+) -> str:
     main = next(m for m in compiled if m["name"] == "__main__")
     modules = [m for m in compiled if m["name"] != "__main__"]
     boot = (BUILD_DIR / "boot.js").read_text("utf-8")
@@ -249,14 +300,28 @@ def assemble(runtime: str, compiled: list[dict[str, object]], packages: set[str]
         "(function(){\n"
         # Loading the bundle twice on one page must not start a second SDK.
         "if (window.allegro && window.allegro.__allegro__) { return; }\n"
-        "var __BRYTHON__ = (function(){\n'use strict';\n"
-        f"{runtime}\n"
-        "return __BRYTHON__;\n})();\n"
+        "var __BRYTHON__;\n"  # set by the boot once the runtime's parts have run
+        f"var RUNTIME = {runtime_parts};\n"
         f"var MODULES = {module_table(modules, packages)};\n"
+        f"var IMPORTS = {json.dumps(imports)};\n"
         f"var MAIN = function(){{\n{compact_generated_code(str(main['js']))}\n}};\n"
         f"{boot}\n"
         "})();\n"
     )
+
+
+def runtime_in_parts(runtime: str) -> str:
+    """The runtime as a list of functions the boot runs one slice at a time (runtime_parts.cjs)."""
+    result = subprocess.run(
+        ["node", str(BUILD_DIR / "runtime_parts.cjs")],
+        input=runtime,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"build failed: cutting the runtime into parts: {result.stderr.strip()}")
+    return result.stdout
 
 
 def minify(source: str) -> str:
@@ -295,7 +360,7 @@ def build(main_source: str, out: Path, do_minify: bool) -> dict[str, int]:
     modules.append(Module("__main__", "__main__.py", False, main_source))
     packages = {m.name for m in modules if m.is_package}
     compiled = transpile(brython_js, modules)
-    bundle = assemble(runtime, compiled, packages)
+    bundle = assemble(runtime_in_parts(runtime), compiled, packages, import_order(modules))
     if do_minify:
         bundle = minify(bundle)
     data = bundle.encode("utf-8")
