@@ -474,6 +474,46 @@ def profiled(
     return results
 
 
+# --- track() on a warm page -------------------------------------------------------------------
+
+# Timed around the calls alone: what the page's task pays (the encoding, storing and sending that
+# follow in later tasks are the SDK's own time, in the profile above). The page's clock is
+# coarsened (100 us without cross-origin isolation), so each sample is a task of TRACK_BATCH
+# calls, divided by TRACK_BATCH; the samples are tasks 20 ms apart.
+TRACK_BATCH = 10
+TIME_TRACK = """
+async ([samples, batch]) => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const times = [];
+  for (let i = 0; i < samples; i++) {
+    await sleep(20);
+    const started = performance.now();
+    for (let k = 0; k < batch; k++) {
+      window.allegro.track('article_read', {content_id: 'a' + i, data: {depth: k}});
+    }
+    times.push((performance.now() - started) * 1000 / batch);
+  }
+  return times;
+}
+"""
+
+
+def track_cost(browser: Browser, base_url: str, samples: int) -> list[float]:
+    """Microseconds per `track()` call on a warm page (the SDK started, bundle from the cache)."""
+    context = new_context(browser)
+    try:
+        page = context.new_page()
+        path = dict(PAGES)["allegro"]
+        page.goto(base_url + path, wait_until="load")
+        page.evaluate(WAIT_ACK, LOAD_TIMEOUT_MS)
+        page.reload(wait_until="load")
+        page.evaluate(WAIT_ACK, LOAD_TIMEOUT_MS)
+        times: list[float] = page.evaluate(TIME_TRACK, [samples, TRACK_BATCH])
+        return times
+    finally:
+        context.close()
+
+
 # --- the report -------------------------------------------------------------------------------
 
 
@@ -545,10 +585,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile-runs", type=int, default=5, help="profiled loads, cold and warm (5; 0: none)"
     )
+    parser.add_argument(
+        "--track-samples",
+        type=int,
+        default=40,
+        help=f"timed tasks of {TRACK_BATCH} track() calls, warm page (40; 0: none)",
+    )
     parser.add_argument("--bundle", type=Path, default=BUNDLE, help="default static/allegro.js")
     parser.add_argument("--json", type=Path, help="also write every load's figures to this file")
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.throttled_runs < 0 or args.profile_runs < 0:
+    if args.runs < 1 or min(args.throttled_runs, args.profile_runs, args.track_samples) < 0:
         parser.error("--runs must be at least 1, the others at least 0")
     return args
 
@@ -573,6 +619,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = Problems()
     runs: list[Run] = []
     profiles: dict[str, list[float]] = {}
+    track_times: list[float] = []
     try:
         with tempfile.TemporaryDirectory(prefix="allegro-host-cost-") as tmp:
             files = snapshot(args.bundle.resolve(), Path(tmp) / "static")
@@ -599,6 +646,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if args.profile_runs:
                         profiles = profiled(browser, base_url, args.profile_runs, problems)
                         progress(f"profiled: {args.profile_runs} cold + {args.profile_runs} warm")
+                    if args.track_samples:
+                        track_times = track_cost(browser, base_url, args.track_samples)
                 finally:
                     browser.close()
                 stored = stored_page_views(collector_url, admin_key)
@@ -625,6 +674,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("|---|---:|")
         for mode, values in profiles.items():
             print(f"| {mode} (n={len(values)}) | {summarise(values)} |")
+    if track_times:
+        print()
+        print(
+            f"track() on a warm page, us per call ({len(track_times)} tasks of {TRACK_BATCH} "
+            f"calls): median {statistics.median(track_times):.0f}, "
+            f"range {min(track_times):.0f}{DASH}{max(track_times):.0f}"
+        )
     print()
     print(f"| SDK script files ({', '.join(files.names)}) | bytes |")
     print("|---|---:|")
@@ -635,6 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     timed = sum(1 for r in runs if r.page == "allegro")
     primes = 1 if not args.throttled_runs else 2  # the untimed first warm load, with the SDK
     expected = timed + primes + 2 * args.profile_runs + (1 if args.profile_runs else 0)
+    expected += 2 if args.track_samples else 0  # the track() page's two page_views
     print(f"collector stored {stored} page_view events (expected {expected})")
     if problems.seen:
         print("problems seen on the pages (count):")
