@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from browser import window
 
 from allegro_sdk.browser.api import build_api
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
+from allegro_sdk.browser.fetch_and_locks import web_locks
 from allegro_sdk.browser.js import is_missing
-from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
-from allegro_sdk.browser.native import web_locks  # type: ignore[import-not-found]
+from allegro_sdk.browser.links import send_when_hidden, watch_tracked_links
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
@@ -17,10 +19,14 @@ from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
+from allegro_sdk.core.promises import Promises
 from allegro_sdk.core.protocol import SESSIONS_PATH, session_request
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
+
+if TYPE_CHECKING:
+    from allegro_sdk.core.session import RequestSession
 
 SCRIPT_SELECTOR = "script[data-collector]"
 
@@ -52,9 +58,14 @@ def start() -> None:
     settings = script_settings()
     collector = collector_url(settings, console)
 
-    def request_session(device_id, session_id, proof, on_response, on_failure):  # type: ignore[no-untyped-def]
-        body = session_request(device_id, session_id, proof)
-        post_json(collector + SESSIONS_PATH, body, {}, on_response, on_failure, False)
+    request_session: RequestSession = lambda device, session, proof, answered, failed: post_json(  # noqa: E731
+        collector + SESSIONS_PATH,
+        session_request(device, session, proof),
+        {},
+        answered,
+        failed,
+        False,
+    )
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
@@ -69,6 +80,7 @@ def start() -> None:
 
         locks = LeaseLocks(storage, tab_id, clock, schedule)
     options = read_options(settings, console)
+    promises = Promises(schedule, options["data-timeout-seconds"])
     outbox = Outbox(
         storage,
         tab_id,
@@ -79,8 +91,10 @@ def start() -> None:
         options["data-outbox-max-events"],
         options["data-outbox-max-kb"],
         options["data-outbox-max-days"],
+        on_drop=promises.dropped,
     )
     members = Members(collector, sessions, post_json, storage, console)
+    sessions.add_listener(members.learn)
     sender = Sender(
         collector,
         sessions,
@@ -89,8 +103,9 @@ def start() -> None:
         outbox,
         schedule,
         lambda: float(window.Math.random()),
-        options["data-timeout-seconds"],
+        promises,
     )
+    outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
     tracker = Tracker(sender, PageReader(), new_uuid4, clock, members.current)
 
     def track_link(name: object, fields: object) -> None:
@@ -99,7 +114,7 @@ def start() -> None:
         )
 
     watch_tracked_links(track_link, sender.flush)
-    flush_when_hidden(sender.flush)
+    send_when_hidden(sender.leave)
     api, queue = build_api(tracker, members, console)
     queued = window.allegro
     window.allegro = api
