@@ -11,7 +11,7 @@
     $B.precompiled[name] = entry[1] ? [entry[2]] : entry[2];
   }
   $B.update_VFS(table);
-  registerNativeFetch($B);
+  registerFetchAndLocks($B);
   var main = $B.module.$factory("__main__");
   main.__file__ = "__main__.py";
   $B.imported.__main__ = main;
@@ -27,7 +27,8 @@
   }
 })(__BRYTHON__);
 
-// The SDK's only hand-written JavaScript, which Python imports as allegro_sdk.browser.native.
+// The SDK's only hand-written JavaScript, which Python imports as
+// allegro_sdk.browser.fetch_and_locks (typed for mypy by allegro_sdk/browser/fetch_and_locks.pyi).
 //
 // post: POST a body and hand back (status, text, Retry-After) or (message). Brython 3.15 loses
 // track of its frames when a Python coroutine awaits fetch (after ~175 requests a page raises
@@ -39,7 +40,7 @@
 //
 // web_locks: navigator.locks as the core's Locks (allegro_sdk/core/ports.py); a lock is held until
 // release() resolves the promise its callback returned.
-function registerNativeFetch($B) {
+function registerFetchAndLocks($B) {
   function post(url, body, headersJson, keepalive, beacon, onResponse, onFailure) {
     var init = {
       method: "POST",
@@ -96,7 +97,7 @@ function registerNativeFetch($B) {
       if (resolve) resolve();
     },
   };
-  var name = "allegro_sdk.browser.native";
+  var name = "allegro_sdk.browser.fetch_and_locks";
   var module = $B.module.$factory(name);
   $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
   $B.module_setattr(module, "web_locks", $B.jsobj2pyobj(webLocks));
