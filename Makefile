@@ -51,9 +51,9 @@ test: build lint $(HOST_BRYTHON)
 	$(VENV)/bin/pytest
 
 bench: build
-	$(PY) benchmarks/load.py
-	$(PY) benchmarks/metadata_cost.py
-	$(PY) benchmarks/delivery.py
+	$(PY) -m benchmarks.load
+	$(PY) -m benchmarks.metadata_cost
+	$(PY) -m benchmarks.delivery
 
 # Demo-only secrets, shared by the two servers through the environment (never use them elsewhere).
 DEMO_ENV := ALLEGRO_ADMIN_KEY=demo-admin-key \
