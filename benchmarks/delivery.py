@@ -66,7 +66,8 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allegro_collector.app import create_app as create_collector
-from allegro_collector.settings import Settings, SigningKey
+from allegro_collector.settings import Settings
+from allegro_collector.tokens import SigningKey
 from allegro_sdk.core.protocol import BATCH_EVENTS, EVENTS_PATH
 from demo_site.server import create_app as create_demo_site
 from demo_site.server import csp

@@ -64,7 +64,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from allegro_sdk.core.protocol import EVENTS_PATH
 from demo_site.server import create_app as create_demo_site
-from demo_site.server import csp, render
+from demo_site.server import csp, template_environment
 from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # the tests' flags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,7 +234,7 @@ def free_port() -> int:
 def baseline_html(collector: str, nonce: str) -> str:
     """The demo home page with its SDK snippet and SDK script tag removed (the page's JSON-LD and
     its own demo.js stay, so both pages differ only by the SDK)."""
-    html = render("home.html", collector, nonce)
+    html = template_environment().get_template("home.html").render(collector=collector, nonce=nonce)
     kept: list[str] = []
     removed = 0
     rest = html
