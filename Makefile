@@ -62,9 +62,9 @@ test: build lint $(HOST_BRYTHON)
 	$(VENV)/bin/pytest
 
 bench: build
-	$(PY) benchmarks/load.py
-	$(PY) benchmarks/metadata_cost.py
-	$(PY) benchmarks/delivery.py
+	$(PY) -m benchmarks.load
+	$(PY) -m benchmarks.metadata_cost
+	$(PY) -m benchmarks.delivery
 
 # The collector's throughput next to no-op servers (docs/scaling.md); its load comes from wrk.
 bench-collector: build
