@@ -8,6 +8,8 @@ Python callbacks on promises (docs/build.md, "Crossing into JS"). `start_in_slic
 
 from collections.abc import Callable
 
+from browser import JSObject
+
 from allegro_sdk.core.ports import Locks
 
 def post(
@@ -26,5 +28,5 @@ web_locks: Locks
 def start_in_slices(steps: list[Callable[[], None]], on_leave: Callable[[], None]) -> None:
     """Run `steps` in order, each in a slice of its own; `on_leave` if the page is left first."""
 
-current_script: object
+current_script: JSObject | None
 """The SDK's own script element, saved while the bundle was evaluated (or None)."""

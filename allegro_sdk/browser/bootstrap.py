@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from browser import window
 
 from allegro_sdk.browser.api import build_api
+from allegro_sdk.browser.boot_js import current_script, start_in_slices, web_locks
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
-from allegro_sdk.browser.boot_js import current_script, start_in_slices, web_locks
 from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import send_when_hidden, watch_tracked_links
 from allegro_sdk.browser.page import PageReader
