@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from allegro_collector import admin_api, events_api, health, members_api, sessions_api
 from allegro_collector.clock import Clock, epoch_ms
+from allegro_collector.delivery_health import DeliveryHealth
 from allegro_collector.errors import (
     ApiError,
     handle_api_error,
@@ -30,6 +31,7 @@ def create_app(
 ) -> Starlette:
     """`clock` and `write_gate` are test seams: tests move time, and hold or fail batch writes."""
     storage = Storage(settings.db_path)
+    delivery = DeliveryHealth(started_at=clock())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -42,9 +44,9 @@ def create_app(
     return Starlette(
         routes=[
             *sessions_api.routes(settings, storage, clock),
-            *events_api.routes(settings, storage, clock, write_gate),
+            *events_api.routes(settings, storage, clock, write_gate, delivery),
             *members_api.routes(settings, storage, clock),
-            *admin_api.routes(settings, storage),
+            *admin_api.routes(settings, storage, clock, delivery),
             *health.routes(storage),
         ],
         middleware=[

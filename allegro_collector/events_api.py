@@ -20,6 +20,12 @@ from starlette.routing import Route
 from allegro_collector import tokens
 from allegro_collector.bodies import read_json
 from allegro_collector.clock import Clock
+from allegro_collector.delivery_health import (
+    INVALID,
+    WRONG_DEVICE,
+    WRONG_SESSION,
+    DeliveryHealth,
+)
 from allegro_collector.errors import ApiError, error_body
 from allegro_collector.ingest import IngestQueue, WriteGate
 from allegro_collector.schemas import Event, EventBatch, first_error
@@ -43,6 +49,7 @@ async def post_events(
     clock: Clock,
     queue: IngestQueue,
     write_gate: WriteGate,
+    health: DeliveryHealth,
 ) -> Response:
     try:
         batch = EventBatch.model_validate(await read_json(request, settings.max_body_bytes))
@@ -65,29 +72,40 @@ async def post_events(
             claims.check_binding(event.session_id, event.device_id)
         except ValidationError as exc:
             rejected.append(_rejection(index, raw, *first_error(exc, prefix)))
+            health.refused[INVALID] += 1
         except tokens.TokenError as exc:
-            wrong = (
-                "session_id" if exc.problem is tokens.TokenProblem.WRONG_SESSION else "device_id"
-            )
+            session = exc.problem is tokens.TokenProblem.WRONG_SESSION
+            wrong = "session_id" if session else "device_id"
             rejected.append(_rejection(index, raw, f"{prefix}.{wrong}", exc.message))
+            health.refused[WRONG_SESSION if session else WRONG_DEVICE] += 1
         else:
             valid.append(event)
 
     if valid:
 
-        def write() -> None:
+        def write() -> int:
             write_gate()
-            storage.store_events(valid, now, now + settings.session_lifetime_ms)
+            return storage.store_events(valid, now, now + settings.session_lifetime_ms)
 
-        with queue.slot():  # 503 when the queue is full; the slot is freed on every exit
-            await run_in_threadpool(write)
+        try:
+            with queue.slot():  # 503 when the queue is full; the slot is freed on every exit
+                new = await run_in_threadpool(write)
+        except ApiError as exc:
+            if exc.status == 503:
+                health.busy_503 += 1
+            raise
+        health.duplicates += len(valid) - new
     accepted = list(dict.fromkeys(event.event_id for event in valid))
     status = 200 if valid or not batch.events else 422
     return JSONResponse({"accepted": accepted, "rejected": rejected}, status)
 
 
 def routes(
-    settings: Settings, storage: Storage, clock: Clock, write_gate: WriteGate
+    settings: Settings,
+    storage: Storage,
+    clock: Clock,
+    write_gate: WriteGate,
+    health: DeliveryHealth,
 ) -> list[Route]:
     queue = IngestQueue(settings.max_pending_batches, settings.retry_after_seconds)
     endpoint = functools.partial(
@@ -97,5 +115,6 @@ def routes(
         clock=clock,
         queue=queue,
         write_gate=write_gate,
+        health=health,
     )
     return [Route(EVENTS_PATH, endpoint, methods=["POST"])]

@@ -17,7 +17,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from allegro_collector.event_filter import EventFilter
 from allegro_collector.schemas import Event, data_json
+from allegro_collector.stats import event_stats
 
 # 2: sessions.customer_id, the member bound by a verified login; 3: sessions.ended_at (logout)
 SCHEMA_VERSION = 3
@@ -188,8 +190,9 @@ class Storage:
 
     def store_events(
         self, events: Sequence[Event], received_at: int, session_expires_at: int
-    ) -> None:
-        """Insert new events (a known event_id is skipped) and count them as session activity.
+    ) -> int:
+        """Insert new events (a known event_id is skipped) and count them as session activity;
+        how many of them were new.
 
         Returns only after the commit, so every event passed in is stored when it returns.
         An event keeps its `customer_id` only when it is the member a verified login bound to
@@ -205,7 +208,7 @@ class Storage:
                     _event_row(event, received_at, members.get(event.session_id))
                     for event in events
                 ]
-                db.executemany(_INSERT_EVENT, rows)
+                new = db.executemany(_INSERT_EVENT, rows).rowcount
                 # Activity extends a live session only: late events (an outbox sent after the
                 # session idled out, a batch in flight at logout) never bring one back.
                 db.executemany(
@@ -217,20 +220,20 @@ class Storage:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+        return new
 
     def list_events(
-        self, session_id: str | None, device_id: str | None, limit: int
+        self,
+        session_id: str | None,
+        device_id: str | None,
+        limit: int,
+        filters: EventFilter | None = None,
     ) -> list[dict[str, Any]]:
         """Stored events, newest first (by received_at, then by insertion order)."""
-        conditions: list[str] = []
-        params: list[str | int] = []
-        if session_id is not None:
-            conditions.append("session_id = ?")
-            params.append(session_id)
-        if device_id is not None:
-            conditions.append("device_id = ?")
-            params.append(device_id)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        found = EventFilter(session_id=session_id, device_id=device_id)
+        if filters is not None:
+            found = filters.with_ids(session_id, device_id)
+        where, params = found.where("?")
         query = (
             f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events {where} "
             "ORDER BY received_at DESC, rowid DESC LIMIT ?"
@@ -238,6 +241,19 @@ class Storage:
         with self._lock:
             rows = self._connection().execute(query, [*params, limit]).fetchall()
         return [_stored_event(row) for row in rows]
+
+    def stats(self, since: int) -> dict[str, Any]:
+        """The figures of the events received at or after `since` (see `stats.event_stats`)."""
+        with self._lock:
+            db = self._connection()
+            # One read transaction, so every figure counts the same events.
+            db.execute("BEGIN")
+            try:
+                return event_stats(
+                    lambda sql, params: db.execute(sql, params).fetchall(), "?", since
+                )
+            finally:
+                db.execute("COMMIT")
 
 
 def _migrate(db: sqlite3.Connection) -> None:
