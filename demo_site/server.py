@@ -30,7 +30,7 @@ from starlette.templating import Jinja2Templates
 
 from allegro_collector.member_tokens import check_secret, mint_member_token
 from allegro_sdk.core.protocol import DEVICE_COOKIE
-from demo_site.live import CollectorUnavailable, EventSource, event_views
+from demo_site.live import CollectorUnavailable, EventSource, LiveFilter, event_views
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -137,32 +137,39 @@ def create_app(
 
         return endpoint
 
-    async def listing(request: Request) -> dict[str, object]:
+    async def listing(request: Request, filters: LiveFilter) -> dict[str, object]:
         """The values of `_events.html`: the events, or the problem, and a one-line status."""
         visitor = request.cookies.get(DEVICE_COOKIE) or None
-        only_mine = request.query_params.get("mine") == "1"
-        if only_mine and not visitor:
+        if filters.only_mine and not visitor:
             return {"events": [], "problem": None, "status": "this browser has no device id yet"}
         try:
-            found = await run_in_threadpool(events.latest, visitor if only_mine else None)
+            found = await run_in_threadpool(events.latest, filters.admin_query(visitor))
         except CollectorUnavailable as problem:
             return {"events": [], "problem": str(problem), "status": "not updating"}
+        matching = " matching the filter" if filters.active else ""
         return {
             "events": event_views(found, visitor),
             "problem": None,
-            "status": f"{len(found)} newest shown",
+            "status": f"{len(found)} newest{matching} shown",
         }
 
     async def live(request: Request) -> Response:
-        only_mine = request.query_params.get("mine") == "1"
-        feed_url = "/live/events?mine=1" if only_mine else "/live/events"
-        values = await listing(request)
+        filters = LiveFilter.of(request.query_params)
+        query = filters.query()
+        values = await listing(request, filters)
         return html_page(
-            request, "live.html", {**values, "only_mine": only_mine, "feed_url": feed_url}
+            request,
+            "live.html",
+            {
+                **values,
+                "filters": filters,
+                "only_mine": filters.only_mine,
+                "feed_url": f"/live/events?{query}" if query else "/live/events",
+            },
         )
 
     async def live_events(request: Request) -> Response:
-        values = await listing(request)
+        values = await listing(request, LiveFilter.of(request.query_params))
         return TEMPLATES.TemplateResponse(
             request,
             "_events.html",

@@ -237,6 +237,32 @@ def test_only_this_device(site: Served, collector: Served) -> None:
     assert nobody.headers["x-live-status"] == "this browser has no device id yet"
 
 
+def test_the_filters_ask_the_store_and_the_feed_keeps_them(site: Served, collector: Served) -> None:
+    device = str(uuid.uuid4())
+    view = store(collector, device)
+    bought = store(collector, device, event_name="purchase")
+    watching = store(collector, device, context="live view")  # the live view's own page view
+    other = store(collector, str(uuid.uuid4()))
+    # By default the live view's (and the dashboard's) own page views are hidden.
+    assert listed_ids(site.client.get("/live/events").text) == [
+        other["event_id"],
+        bought["event_id"],
+        view["event_id"],
+    ]
+    shown = site.client.get("/live/events?watching=1").text
+    assert watching["event_id"] in listed_ids(shown)
+    page = site.client.get("/live", params={"event_name": "purchase", "device_id": device}).text
+    assert listed_ids(page) == [bought["event_id"]]
+    assert f'data-feed="/live/events?event_name=purchase&amp;device_id={device}"' in page
+    assert 'value="purchase"' in page  # the form shows the filter it applied
+    feed = site.client.get(f"/live/events?event_name=purchase&device_id={device}")
+    assert listed_ids(feed.text) == [bought["event_id"]]
+    assert feed.headers["x-live-status"] == "1 newest matching the filter shown"
+    session = site.client.get("/live/events", params={"session_id": view["session_id"]}).text
+    assert listed_ids(session) == [view["event_id"]]
+    assert listed_ids(site.client.get("/live/events?member=nobody").text) == []
+
+
 def test_stored_text_is_escaped(site: Served, collector: Served) -> None:
     """Any browser can store any text: in the live view it is shown as text, never markup."""
     device = str(uuid.uuid4())

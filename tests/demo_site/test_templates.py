@@ -8,11 +8,18 @@ import jinja2
 import pytest
 from jinja2 import nodes
 
-from demo_site.live import event_views
+from demo_site.live import LiveFilter, event_views
 from demo_site.server import PAGES, TEMPLATE_DIR, render, template_environment
 
 PAGE_TEMPLATES = sorted({*PAGES.values(), "live.html", "not-found.html"})
-LIVE_VALUES = {"events": [], "problem": None, "status": "", "only_mine": False, "feed_url": "/f"}
+LIVE_VALUES = {
+    "events": [],
+    "problem": None,
+    "status": "",
+    "only_mine": False,
+    "feed_url": "/f",
+    "filters": LiveFilter(),
+}
 
 
 def values_for(template: str) -> dict[str, object]:
