@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from starlette.templating import Jinja2Templates
 
 from allegro_collector.member_tokens import check_secret, mint_member_token
 from allegro_sdk.core.protocol import DEVICE_COOKIE
+from demo_site.dashboard import WINDOWS, delivery_view, window_view
 from demo_site.live import CollectorUnavailable, EventSource, LiveFilter, event_views
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,6 +179,30 @@ def create_app(
             headers={"Cache-Control": "no-store", "X-Live-Status": str(values["status"])},
         )
 
+    async def figures() -> dict[str, object]:
+        """The values of `_dashboard.html`: each window's figures and the delivery health, or
+        the problem."""
+        now = int(time.time() * 1000)
+        try:
+            answers = [
+                await run_in_threadpool(events.stats, now - window.span_ms) for window in WINDOWS
+            ]
+        except CollectorUnavailable as problem:
+            return {"windows": [], "delivery": None, "problem": str(problem)}
+        return {
+            "windows": [window_view(w, a) for w, a in zip(WINDOWS, answers, strict=True)],
+            "delivery": delivery_view(answers[0]),
+            "problem": None,
+        }
+
+    async def dashboard(request: Request) -> Response:
+        return html_page(request, "dashboard.html", await figures())
+
+    async def dashboard_panel(request: Request) -> Response:
+        return TEMPLATES.TemplateResponse(
+            request, "_dashboard.html", await figures(), headers={"Cache-Control": "no-store"}
+        )
+
     async def login(request: Request) -> Response:
         """Check the demo password; answer the customer id and a member token for the SDK."""
         if members is None:
@@ -238,6 +264,8 @@ def create_app(
             *(Route(path, page(template)) for path, template in PAGES.items()),
             Route("/live", live),
             Route("/live/events", live_events),
+            Route("/dashboard", dashboard),
+            Route("/dashboard/panel", dashboard_panel),
             Route("/api/login", login, methods=["POST"]),
             Route("/static/allegro.js", sdk),
             Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

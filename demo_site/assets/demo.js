@@ -200,4 +200,26 @@
     setInterval(refresh, 2000);
     refresh();
   }
+  // --- the dashboard: fetch the server-rendered figures every five seconds -------------------
+  var board = $('dashboard');
+  if (board && board.dataset.feed) {
+    var fetching = false;
+    var update = function () {
+      if (fetching || document.hidden) { return; }
+      fetching = true;
+      fetch(board.dataset.feed, { cache: 'no-store', credentials: 'same-origin' })
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          if (html !== board.dataset.shown) {
+            board.innerHTML = html;
+            board.dataset.shown = html;
+          }
+          $('dashboard-status').textContent = 'Updated ' + new Date().toTimeString().slice(0, 8) + '.';
+        })
+        .catch(function () { $('dashboard-status').textContent = 'The demo site did not answer.'; })
+        .then(function () { fetching = false; });
+    };
+    setInterval(update, 5000);
+    update();
+  }
 }());

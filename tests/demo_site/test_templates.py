@@ -11,7 +11,7 @@ from jinja2 import nodes
 from demo_site.live import LiveFilter, event_views
 from demo_site.server import PAGES, TEMPLATE_DIR, render, template_environment
 
-PAGE_TEMPLATES = sorted({*PAGES.values(), "live.html", "not-found.html"})
+PAGE_TEMPLATES = sorted({*PAGES.values(), "live.html", "dashboard.html", "not-found.html"})
 LIVE_VALUES = {
     "events": [],
     "problem": None,
@@ -22,8 +22,11 @@ LIVE_VALUES = {
 }
 
 
+DASHBOARD_VALUES = {"windows": [], "delivery": None, "problem": "none yet"}
+
+
 def values_for(template: str) -> dict[str, object]:
-    return LIVE_VALUES if template == "live.html" else {}
+    return {"live.html": LIVE_VALUES, "dashboard.html": DASHBOARD_VALUES}.get(template, {})
 
 
 @pytest.mark.parametrize("template", PAGE_TEMPLATES)
