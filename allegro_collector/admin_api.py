@@ -16,7 +16,7 @@ from allegro_collector.delivery_health import DeliveryHealth
 from allegro_collector.errors import ApiError
 from allegro_collector.event_filter import EventFilter
 from allegro_collector.settings import Settings
-from allegro_collector.storage import Storage
+from allegro_collector.store import Store
 from allegro_sdk.core.protocol import EVENTS_PATH, MAX_TEXT_CHARS
 
 STATS_PATH = "/v1/stats"
@@ -26,7 +26,7 @@ MAX_LIMIT = 1000
 MAX_STATS_SPAN_MS = 31 * 24 * 3600 * 1000
 
 
-def _authorize(request: Request, admin_key: str | None) -> None:
+def authorize(request: Request, admin_key: str | None) -> None:
     """With no admin key configured nothing is authorized: there is no open default."""
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if (
@@ -59,11 +59,11 @@ def _event_filter(request: Request) -> EventFilter:
     )
 
 
-async def list_events(request: Request, *, settings: Settings, storage: Storage) -> Response:
-    _authorize(request, settings.admin_key)
+async def list_events(request: Request, *, settings: Settings, store: Store) -> Response:
+    authorize(request, settings.admin_key)
     limit = _limit(request.query_params.get("limit"))
     filters = _event_filter(request)
-    events = await run_in_threadpool(storage.list_events, None, None, limit, filters)
+    events = await run_in_threadpool(store.list_events, None, None, limit, filters)
     return JSONResponse({"events": events})
 
 
@@ -71,11 +71,11 @@ async def stats(
     request: Request,
     *,
     settings: Settings,
-    storage: Storage,
+    store: Store,
     clock: Clock,
     health: DeliveryHealth,
 ) -> Response:
-    _authorize(request, settings.admin_key)
+    authorize(request, settings.admin_key)
     now = clock()
     raw = request.query_params.get("since")
     if raw is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 15):
@@ -83,20 +83,16 @@ async def stats(
     since = int(raw)
     if not now - MAX_STATS_SPAN_MS <= since <= now:
         raise ApiError(400, "must be within the last 31 days, and not in the future", "since")
-    figures = await run_in_threadpool(storage.stats, since)
+    figures = await run_in_threadpool(store.stats, since)
     return JSONResponse(
         {**figures, "now": now, "delivery": health.snapshot()},
         headers={"Cache-Control": "no-store"},
     )
 
 
-def routes(
-    settings: Settings, storage: Storage, clock: Clock, health: DeliveryHealth
-) -> list[Route]:
-    events = functools.partial(list_events, settings=settings, storage=storage)
-    figures = functools.partial(
-        stats, settings=settings, storage=storage, clock=clock, health=health
-    )
+def routes(settings: Settings, store: Store, clock: Clock, health: DeliveryHealth) -> list[Route]:
+    events = functools.partial(list_events, settings=settings, store=store)
+    figures = functools.partial(stats, settings=settings, store=store, clock=clock, health=health)
     return [
         Route(EVENTS_PATH, events, methods=["GET"]),
         Route(STATS_PATH, figures, methods=["GET"]),

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from write_gates import HeldGate
 
-from allegro_collector.ingest import HeldGate
 from allegro_collector.settings import Settings
 
 from .support import Collector, StartCollector, make_event, make_settings, with_members
-from .test_ingest import assert_full, posting_in_background
+from .test_ingest import assert_full, hold, metric, posting_in_background
 from .test_members_api import log_in
 
 NOW = 1_790_000_000_000
@@ -109,7 +109,7 @@ def test_stats_need_the_admin_key(collector: Collector) -> None:
     assert response.status_code == 401
 
 
-def test_delivery_health_counts_refusals_duplicates_and_503s(
+def test_delivery_health_counts_refusals_duplicates_and_503s_as_metrics_does(
     start_collector: StartCollector, tmp_path: Path
 ) -> None:
     gate = HeldGate()
@@ -128,7 +128,7 @@ def test_delivery_health_counts_refusals_duplicates_and_503s(
     # A full queue: one batch held at the gate, the next one refused with 503.
     gate.close()
     with posting_in_background(collector, [[make_event(session)]], session) as waiting:
-        assert gate.wait_for_waiting(1)
+        hold(collector, gate, 1)
         assert_full(collector.post_events(session, [make_event(session)]))
         gate.open()
         assert waiting[0].result().status_code == 200
@@ -139,3 +139,6 @@ def test_delivery_health_counts_refusals_duplicates_and_503s(
     assert delivery["refused"] == {"invalid": 1, "wrong_session": 1}
     assert delivery["duplicates"] == 2
     assert delivery["busy_503"] == 1
+    # One source: the same counters as GET /metrics.
+    assert metric(collector, "allegro_events_duplicate_total") == 2
+    assert metric(collector, "allegro_batches_shed_total") == 1

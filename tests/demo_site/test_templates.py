@@ -9,7 +9,7 @@ import pytest
 from jinja2 import nodes
 
 from demo_site.live import LiveFilter, event_views
-from demo_site.server import PAGES, TEMPLATE_DIR, render, template_environment
+from demo_site.server import PAGES, TEMPLATE_DIR, template_environment
 
 PAGE_TEMPLATES = sorted({*PAGES.values(), "live.html", "dashboard.html", "not-found.html"})
 LIVE_VALUES = {
@@ -23,6 +23,14 @@ LIVE_VALUES = {
 
 
 DASHBOARD_VALUES = {"windows": [], "delivery": None, "problem": "none yet"}
+
+
+def render(page: str, collector: str, nonce: str, **values: object) -> str:
+    """The template `page` with the collector's address and the response's nonce filled in, as
+    the site's handlers fill them."""
+    return (
+        template_environment().get_template(page).render(collector=collector, nonce=nonce, **values)
+    )
 
 
 def values_for(template: str) -> dict[str, object]:
