@@ -124,7 +124,7 @@ def live_item(page: Page, event_id: str) -> Any:
 def test_the_live_view_shows_new_events_without_a_reload(
     site: Site, page: Page, console: Console
 ) -> None:
-    page.goto(site.url + "/live")
+    page.goto(site.url + "/live?watching=1")  # with the live view's own page views
     own_view = page_view_id(page)
     live_item(page, own_view).wait_for(timeout=15000)  # its own page_view, by polling
     page.evaluate("window.__sameDocument = true")
@@ -140,6 +140,7 @@ def test_the_live_view_shows_new_events_without_a_reload(
     assert page.evaluate("window.__sameDocument") is True
     assert page.locator("#events li.event").first.get_attribute("data-event-id") == purchase_id
     assert "mine" in str(item.get_attribute("class"))
+    item.locator("summary").click()  # its details
     text = item.inner_text()
     assert "You pressed Buy: sku-season-2026 for 89 EUR." in text
     assert "your device" in text
@@ -187,6 +188,7 @@ def test_the_live_view_shows_hostile_event_data_as_text(
     def shown_as_text(tab: Page) -> None:
         item = live_item(tab, event_id)
         item.wait_for(timeout=15000)
+        item.locator("summary").click()  # opens without any script too
         assert tab.locator("#events img, #events script, #events b").count() == 0
         assert item.locator("dt:text-is('page_title') + dd").inner_text() == title
         assert f"A visitor opened “{title}”." in item.locator(".explain").inner_text()
@@ -235,6 +237,11 @@ def test_log_in_track_see_the_customer_then_log_out(
     allegro_micro.expect_event(
         "login", event_id=login_id, customer_id=customer, session_id=member_session
     )
+    # The premium article shows its members' text, not the paywall.
+    page.goto(site.url + "/articles/inside-the-conductors-score")
+    page.locator("#members-text").wait_for(timeout=15000)
+    assert "Unlocked for members" in page.inner_text("#members-text")
+    assert not page.is_visible("#paywall")
     # Track on another page: the member stays, and the stored event carries the customer id.
     page.goto(site.url + "/shop/season-ticket")
     page_view_id(page)
@@ -249,6 +256,7 @@ def test_log_in_track_see_the_customer_then_log_out(
     page.goto(site.url + "/live?mine=1")
     item = live_item(page, purchase_id)
     item.wait_for(timeout=15000)
+    item.locator("summary").click()
     assert item.locator("dd.customer").inner_text() == customer
     assert f"Logged in as {customer}." in item.locator(".explain").inner_text()
     # Log out: a new session, and later events carry no customer id.
@@ -258,17 +266,53 @@ def test_log_in_track_see_the_customer_then_log_out(
     page.locator("#login-message", has_text="Logged out").wait_for(timeout=15000)
     assert page.text_content("#member-status") == "Not signed in"
     assert page.is_visible("#login-form")
+    page.goto(site.url + "/articles/inside-the-conductors-score")
+    page_view_id(page)
+    assert page.is_visible("#paywall") and not page.is_visible("#members-text")
     page.goto(site.url + "/")
     after = allegro_micro.expect_event("page_view", event_id=page_view_id(page), customer_id=None)
     assert after["session_id"] != member_session
     assert page.text_content("#member-status") == "Not signed in"
     page.goto(site.url + "/live?mine=1")
-    live_item(page, after["event_id"]).locator("dd.anonymous").wait_for(timeout=15000)
+    live_item(page, after["event_id"]).locator("dd.anonymous").wait_for(
+        state="attached", timeout=15000
+    )
     # The only console error is Chromium's note on the wrong password's 401 answer.
     assert console.errors == [
         "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
     ]
     assert violations(page) == []
+
+
+def test_an_anonymous_reader_sees_the_paywall(site: Site, page: Page, console: Console) -> None:
+    page.goto(site.url + "/articles/inside-the-conductors-score")
+    page_view_id(page)
+    assert page.is_visible("#paywall") and not page.is_visible("#members-text")
+    assert console.errors == []
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_the_play_button_sits_below_the_artwork(
+    site: Site, browser: Browser, viewport: str
+) -> None:
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(site.url + "/video/first-rehearsal")
+        page_view_id(page)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"video-{width}.png"))
+        poster = page.locator(".poster").bounding_box()
+        button = page.locator("#play").bounding_box()
+        assert poster and button
+        assert poster["width"] > 0.8 * min(width - 40, 768)  # the artwork fills the player
+        assert button["y"] >= poster["y"] + poster["height"]  # no overlap: below the artwork
+        assert button["x"] >= poster["x"] and button["x"] + button["width"] <= width
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate("document.querySelector('.poster').naturalWidth") > 0  # it loaded
+    finally:
+        context.close()
 
 
 # --- screenshots -----------------------------------------------------------------------------
@@ -306,7 +350,7 @@ def colour_spread(browser: Browser, png: bytes) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-@pytest.mark.parametrize("path", ["/", "/live"])
+@pytest.mark.parametrize("path", ["/", "/live?watching=1"])
 def test_screenshots_of_the_home_page_and_the_live_view_show_content(
     site: Site, browser: Browser, console: Console, path: str, viewport: str
 ) -> None:
@@ -318,9 +362,9 @@ def test_screenshots_of_the_home_page_and_the_live_view_show_content(
         page.on("pageerror", lambda error: console.page_errors.append(str(error)))
         page.goto(site.url + path)
         view_id = page_view_id(page)
-        if path == "/live":
+        if path != "/":
             live_item(page, view_id).wait_for(timeout=15000)
-        name = "home" if path == "/" else "live"
+        name = "home" if path == "/" else "live-with-own-views"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         target = SCREENSHOTS / f"{name}-{width}.png"
         png = page.screenshot(path=str(target))
