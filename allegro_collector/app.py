@@ -22,6 +22,7 @@ from allegro_collector import (
     sessions_api,
 )
 from allegro_collector.clock import Clock, epoch_ms
+from allegro_collector.delivery_health import DeliveryHealth
 from allegro_collector.errors import (
     ApiError,
     handle_api_error,
@@ -60,6 +61,7 @@ def create_app(
     store = open_store(settings)
     sdk_bundle = sdk_files.bundle_or_none(sdk_dir)
     metrics = Metrics()
+    delivery = DeliveryHealth(metrics, started_at=clock())
 
     def write_many(batches: Sequence[BatchWrite]) -> int:
         write_gate()
@@ -83,7 +85,7 @@ def create_app(
             *events_api.routes(settings, clock, committer, metrics),
             *export_api.routes(settings, store),
             *members_api.routes(settings, store, clock),
-            *admin_api.routes(settings, store),
+            *admin_api.routes(settings, store, clock, delivery),
             *health.routes(store),
             *metrics_routes(settings, metrics),
             *sdk_files.routes(sdk_bundle),
@@ -93,6 +95,7 @@ def create_app(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
+                allow_origin_regex=settings.allowed_origin_regex,
                 allow_methods=("GET", "POST", "OPTIONS"),
                 allow_headers=("Content-Type", CSRF_HEADER),
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from browser import window
 
 from allegro_sdk.browser.api import build_api
+from allegro_sdk.browser.boot_js import current_script, start_in_slices, web_locks
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.js import is_missing
-from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
-from allegro_sdk.browser.native import web_locks  # type: ignore[import-not-found]
+from allegro_sdk.browser.links import send_when_hidden, watch_tracked_links
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
@@ -17,17 +19,21 @@ from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
+from allegro_sdk.core.promises import Promises
 from allegro_sdk.core.protocol import SESSIONS_PATH, request_url, session_request
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
+
+if TYPE_CHECKING:
+    from allegro_sdk.core.session import RequestSession
 
 SCRIPT_SELECTOR = "script[data-collector]"
 
 
 def script_settings() -> dict[str, str]:
     """The data-* settings of the SDK's own script tag (read while it is the current script)."""
-    script = window.document.currentScript or window.document.querySelector(SCRIPT_SELECTOR)
+    script = current_script or window.document.querySelector(SCRIPT_SELECTOR)
     settings = {}
     for name in ("data-collector", "data-cookie-domain", *OPTIONS):
         value = script.getAttribute(name) if script else None
@@ -48,13 +54,37 @@ def collector_url(settings: dict[str, str], console: BrowserConsole) -> str:
 
 
 def start() -> None:
+    """Start in slices (docs/build.md): each part of `starting()` runs in a task of its own."""
+    started: dict[str, object] = {}
+    parts = starting(started)
+
+    def step() -> None:
+        next(parts, None)
+
+    def leave() -> None:
+        # The page is left during the start: every step has just run; send what is waiting.
+        leave_now = started.get("leave")
+        if leave_now is not None:
+            leave_now()  # type: ignore[operator]
+
+    start_in_slices([step, step, step], leave)
+
+
+def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
+    """The SDK's start, in three parts: the session and the outbox; the sender, the tracker and
+    the listeners; then `window.allegro` and the commands the page queued meanwhile."""
     console = BrowserConsole()
     settings = script_settings()
     collector = collector_url(settings, console)
 
-    def request_session(device_id, session_id, proof, on_response, on_failure):  # type: ignore[no-untyped-def]
-        body = session_request(device_id, session_id, proof)
-        post_json(request_url(collector, SESSIONS_PATH), body, {}, on_response, on_failure, False)
+    request_session: RequestSession = lambda device, session, proof, answered, failed: post_json(  # noqa: E731
+        request_url(collector, SESSIONS_PATH),
+        session_request(device, session, proof),
+        {},
+        answered,
+        failed,
+        False,
+    )
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
@@ -69,6 +99,7 @@ def start() -> None:
 
         locks = LeaseLocks(storage, tab_id, clock, schedule)
     options = read_options(settings, console)
+    promises = Promises(schedule, options["data-timeout-seconds"])
     outbox = Outbox(
         storage,
         tab_id,
@@ -79,8 +110,11 @@ def start() -> None:
         options["data-outbox-max-events"],
         options["data-outbox-max-kb"],
         options["data-outbox-max-days"],
+        on_drop=promises.dropped,
     )
+    yield
     members = Members(collector, sessions, post_json, storage, console)
+    sessions.add_listener(members.learn)
     sender = Sender(
         collector,
         sessions,
@@ -89,8 +123,9 @@ def start() -> None:
         outbox,
         schedule,
         lambda: float(window.Math.random()),
-        options["data-timeout-seconds"],
+        promises,
     )
+    outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
     tracker = Tracker(sender, PageReader(), new_uuid4, clock, members.current)
 
     def track_link(name: object, fields: object) -> None:
@@ -99,8 +134,10 @@ def start() -> None:
         )
 
     watch_tracked_links(track_link, sender.flush)
-    flush_when_hidden(sender.flush)
+    send_when_hidden(sender.leave)
+    started["leave"] = sender.leave
     api, queue = build_api(tracker, members, console)
+    yield
     queued = window.allegro
     window.allegro = api
     if window.Array.isArray(queued):
