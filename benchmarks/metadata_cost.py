@@ -24,9 +24,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Route, sync_playwright
 
-from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # the tests' flags
-
 from allegro_sdk.core.protocol import SESSIONS_PATH
+from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # the tests' flags
 
 ROOT = Path(__file__).resolve().parent.parent
 
