@@ -1,6 +1,45 @@
 // Bundle boot, run inside the bundle's closure after the runtime and the module table.
 // MODULES: {name: [imports, is_package, function(locals_name){...}]}; MAIN: the __main__ function.
 (function ($B) {
+  // Debug mode: data-debug on the SDK's script tag, or allegro_debug=1 in the page's query.
+  // Without it an internal error is one "allegro:" line; with it, also Brython's traceback,
+  // and the SDK logs each event, request and answer (docs/sdk.md, "Debug mode").
+  var script = document.currentScript;
+  var debug =
+    !!(script && script.hasAttribute("data-debug")) ||
+    /^\?(.*&)?allegro_debug=1(&|$)/.test(location.search);
+  var showTraceback = $B.show_error;
+  function describe(err) {
+    try {
+      var exc = $B.exception(err);
+      var text = $B.builtins.str.$factory(exc);
+      return $B.class_name(exc) + (text ? ": " + text : "");
+    } catch (ignored) {
+      return String(err);
+    }
+  }
+  function report(err, what, consequence) {
+    if (debug) {
+      try {
+        showTraceback(err);
+      } catch (ignored) {
+        // The runtime could not even format it: the line below still says what happened.
+      }
+    }
+    console.error(
+      "allegro: " + what + " (" + describe(err) + "): " + consequence +
+        (debug ? "" : "; to see where, add data-debug to the SDK's script tag or " +
+          "?allegro_debug=1 to the page's address, and report it to the site's developers")
+    );
+  }
+  // An exception in Python code the browser calls back (a timer, a listener, an answer) is
+  // reported once and goes no further: Brython's default prints a traceback and throws it into
+  // the host page.
+  $B.handle_error = function (err) {
+    if (err && err.$handled) return;
+    if (err) err.$handled = true;
+    report(err, "internal error", "tracking goes on, but what the SDK was doing may be lost");
+  };
   $B.$options = { args: $B.$list([]) };
   $B.$options = $B.parse_options({ debug: 1 });
   $B.use_VFS = true;
@@ -11,19 +50,14 @@
     $B.precompiled[name] = entry[1] ? [entry[2]] : entry[2];
   }
   $B.update_VFS(table);
-  registerNativeFetch($B);
+  registerNativeFetch($B, debug);
   var main = $B.module.$factory("__main__");
   main.__file__ = "__main__.py";
   $B.imported.__main__ = main;
   try {
     MAIN();
   } catch (err) {
-    try {
-      $B.handle_error(err);
-    } catch (ignored) {
-      // The runtime could not even report its error: say it plainly, never throw into the page.
-    }
-    console.error("allegro: the SDK failed to start; events will not be tracked on this page.");
+    report(err, "the SDK failed to start", "events will not be tracked on this page");
   }
 })(__BRYTHON__);
 
@@ -39,8 +73,23 @@
 //
 // web_locks: navigator.locks as the core's Locks (allegro_sdk/core/ports.py); a lock is held until
 // release() resolves the promise its callback returned.
-function registerNativeFetch($B) {
+function registerNativeFetch($B, debug) {
+  // A Python function the browser calls back, made safe: an exception in it is reported as one
+  // "allegro:" line (see handle_error above) instead of being thrown into the host page.
+  function guard(fn) {
+    // A bound method reaches JS as Brython's method object (im_func, im_self), not a function.
+    var call = typeof fn === "function" ? fn : fn.im_func.bind(null, fn.im_self);
+    return function () {
+      try {
+        return call.apply(null, arguments);
+      } catch (err) {
+        $B.handle_error(err);
+      }
+    };
+  }
   function post(url, body, headersJson, keepalive, beacon, onResponse, onFailure) {
+    onResponse = guard(onResponse);
+    onFailure = guard(onFailure);
     var init = {
       method: "POST",
       body: body,
@@ -67,6 +116,7 @@ function registerNativeFetch($B) {
   }
   var releases = {};
   function request(name, ifAvailable, answer) {
+    answer = guard(answer);
     var answered = false;
     function reply(taken) {
       if (!answered) {
@@ -88,7 +138,7 @@ function registerNativeFetch($B) {
     });
   }
   var webLocks = {
-    hold: function (name, held) { request(name, false, function () { held(); }); },
+    hold: function (name, held) { request(name, false, guard(function () { held(); })); },
     take_if_free: function (name, answer) { request(name, true, answer); },
     release: function (name) {
       var resolve = releases[name];
@@ -100,5 +150,7 @@ function registerNativeFetch($B) {
   var module = $B.module.$factory(name);
   $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
   $B.module_setattr(module, "web_locks", $B.jsobj2pyobj(webLocks));
+  $B.module_setattr(module, "debug", debug);
+  $B.module_setattr(module, "guard", $B.jsobj2pyobj(guard));
   $B.imported[name] = module;
 }

@@ -9,11 +9,12 @@ from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
-from allegro_sdk.browser.native import web_locks  # type: ignore[import-not-found]
+from allegro_sdk.browser.native import debug, guard, web_locks  # type: ignore[import-not-found]
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
+from allegro_sdk.core.collector_address import check_collector
 from allegro_sdk.core.json_encoding import encode
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
@@ -21,6 +22,7 @@ from allegro_sdk.core.outbox import Outbox
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
+from allegro_sdk.core.unconfigured import Unconfigured
 
 SCRIPT_SELECTOR = "script[data-collector]"
 
@@ -36,21 +38,31 @@ def script_settings() -> dict[str, str]:
     return settings
 
 
-def collector_url(settings: dict[str, str], console: BrowserConsole) -> str:
-    url = settings.get("data-collector")
-    if not url:
-        console.error(
-            'the SDK\'s script tag needs data-collector="https://your-collector"; '
-            "events cannot be sent until it has one"
-        )
-        return ""
-    return url.rstrip("/")
+def install(api: object, queue: object) -> None:
+    """window.allegro becomes the API; what the page queued before (if it did) runs now."""
+    queued = getattr(window, "allegro", None)  # a page may have no snippet at all
+    window.allegro = api
+    if window.Array.isArray(queued):
+        queue.drain(list(queued))  # type: ignore[attr-defined]
 
 
 def start() -> None:
     console = BrowserConsole()
     settings = script_settings()
-    collector = collector_url(settings, console)
+    collector, problem = check_collector(settings.get("data-collector"))
+    if problem:
+        # Nothing may be sent anywhere (least of all to the host site): pages still get an API.
+        console.error(problem)
+        unconfigured = Unconfigured(problem)
+        install(*build_api(unconfigured, unconfigured, console))
+        return
+
+    post = post_json
+    if debug:
+        # Imported only in debug mode: each module costs the page's start some time.
+        from allegro_sdk.core.debug_log import LoggingSender, logging_post
+
+        post = logging_post(post_json, console.debug)
 
     def request_session(device_id, session_id, proof, on_response, on_failure):  # type: ignore[no-untyped-def]
         body = {"device_id": device_id}
@@ -58,13 +70,13 @@ def start() -> None:
             body["session_id"] = session_id
         if proof:
             body["csrf_token"] = proof
-        post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure, False)
+        post(collector + "/v1/sessions", encode(body), {}, on_response, on_failure, False)
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
     storage = LocalStorage()
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
-    schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
+    schedule = lambda delay, task: window.setTimeout(guard(task), delay)  # noqa: E731
     tab_id = new_uuid4()
     locks = web_locks
     if is_missing(getattr(window.navigator, "locks", None)):
@@ -84,18 +96,24 @@ def start() -> None:
         options["data-outbox-max-kb"],
         options["data-outbox-max-days"],
     )
-    members = Members(collector, sessions, post_json, storage, console)
+    members = Members(collector, sessions, post, storage, console)
     sender = Sender(
         collector,
         sessions,
-        post_json,
-        lambda flush: window.setTimeout(flush, 0),
+        post,
+        lambda flush: window.setTimeout(guard(flush), 0),
         outbox,
         schedule,
         lambda: float(window.Math.random()),
         options["data-timeout-seconds"],
     )
-    tracker = Tracker(sender, PageReader(), new_uuid4, clock, members.current)
+    tracker = Tracker(
+        LoggingSender(sender, console.debug) if debug else sender,
+        PageReader(),
+        new_uuid4,
+        clock,
+        members.current,
+    )
 
     def track_link(name: object, fields: object) -> None:
         tracker.track(
@@ -104,8 +122,4 @@ def start() -> None:
 
     watch_tracked_links(track_link, sender.flush)
     flush_when_hidden(sender.flush)
-    api, queue = build_api(tracker, members, console)
-    queued = window.allegro
-    window.allegro = api
-    if window.Array.isArray(queued):
-        queue.drain(list(queued))
+    install(*build_api(tracker, members, console))

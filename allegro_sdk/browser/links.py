@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from browser import window
 
 from allegro_sdk.browser.js import closest, is_missing
+from allegro_sdk.browser.native import guard  # type: ignore[import-not-found]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,5 +63,5 @@ def flush_when_hidden(flush: Callable[[bool], None]) -> None:
         if str(window.document.visibilityState) == "hidden":
             flush(True)
 
-    window.document.addEventListener("visibilitychange", hidden)
-    window.addEventListener("pagehide", lambda event: flush(True))
+    window.document.addEventListener("visibilitychange", guard(hidden))
+    window.addEventListener("pagehide", guard(lambda event: flush(True)))
