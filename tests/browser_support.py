@@ -31,6 +31,15 @@ CHROMIUM_ARGS: tuple[str, ...] = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Chromium takes only the last --disable-features: Playwright's own list, then the omnibox
+    # WebUI that Chromium 156 preloads in an extra busy renderer for every new context (it
+    # competes with the page under test on a 2-core machine and inflates every timing).
+    "--disable-features=AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,"
+    "HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,"
+    "ThirdPartyStoragePartitioning,AvoidCorsURLLoaderRestartOnRedirect,TcpPortRandomizationWin,"
+    "OptimizationHints,NetworkTimeServiceQuerying,AimEnabled,PreconnectToSearch,"
+    "msForceBrowserSignIn,msEdgeUpdateLaunchServicesPreferredVersion,"
+    "PreloadTopChromeWebUI,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup,WebUIOmniboxPopup",
 )
 
 
