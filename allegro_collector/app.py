@@ -22,6 +22,7 @@ from allegro_collector.errors import (
 from allegro_collector.ingest import WriteGate, always_open
 from allegro_collector.settings import Settings
 from allegro_collector.storage import Storage
+from allegro_sdk.core.protocol import CSRF_HEADER
 
 
 def create_app(
@@ -51,7 +52,7 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
                 allow_methods=("GET", "POST", "OPTIONS"),
-                allow_headers=("Content-Type", events_api.CSRF_HEADER),
+                allow_headers=("Content-Type", CSRF_HEADER),
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
                 expose_headers=("Retry-After",),
                 max_age=600,

@@ -22,11 +22,10 @@ from allegro_collector.bodies import read_json
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError, error_body
 from allegro_collector.ingest import IngestQueue, WriteGate
-from allegro_collector.schemas import MAX_ID_CHARS, Event, EventBatch, first_error
+from allegro_collector.schemas import Event, EventBatch, first_error
 from allegro_collector.settings import Settings
 from allegro_collector.storage import Storage
-
-CSRF_HEADER = "X-Allegro-CSRF"
+from allegro_sdk.core.protocol import CSRF_HEADER, EVENTS_PATH, MAX_ID_CHARS
 
 
 def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[str, Any]:
@@ -99,4 +98,4 @@ def routes(
         queue=queue,
         write_gate=write_gate,
     )
-    return [Route("/v1/events", endpoint, methods=["POST"])]
+    return [Route(EVENTS_PATH, endpoint, methods=["POST"])]

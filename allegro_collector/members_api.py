@@ -19,7 +19,6 @@ from allegro_collector import tokens
 from allegro_collector.bodies import read_json
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError
-from allegro_collector.events_api import CSRF_HEADER
 from allegro_collector.member_tokens import (
     MemberTokenError,
     MemberTokenProblem,
@@ -28,6 +27,7 @@ from allegro_collector.member_tokens import (
 from allegro_collector.schemas import MemberLogin, MemberLogout, first_error
 from allegro_collector.settings import Settings
 from allegro_collector.storage import Binding, Storage
+from allegro_sdk.core.protocol import CSRF_HEADER, MEMBER_LOGIN_PATH, MEMBER_LOGOUT_PATH
 
 NOT_ENABLED = (
     "member login is not enabled on this collector: "
@@ -109,12 +109,12 @@ def _check_csrf(
 def routes(settings: Settings, storage: Storage, clock: Clock) -> list[Route]:
     return [
         Route(
-            "/v1/members/login",
+            MEMBER_LOGIN_PATH,
             functools.partial(login, settings=settings, storage=storage, clock=clock),
             methods=["POST"],
         ),
         Route(
-            "/v1/members/logout",
+            MEMBER_LOGOUT_PATH,
             functools.partial(logout, settings=settings, storage=storage, clock=clock),
             methods=["POST"],
         ),

@@ -18,6 +18,7 @@ from allegro_collector.errors import ApiError
 from allegro_collector.schemas import SessionRequest, first_error
 from allegro_collector.settings import Settings
 from allegro_collector.storage import Storage
+from allegro_sdk.core.protocol import SESSIONS_PATH
 
 
 async def post_session(
@@ -69,4 +70,4 @@ def _holds(body: SessionRequest, settings: Settings, now: int) -> bool:
 
 def routes(settings: Settings, storage: Storage, clock: Clock) -> list[Route]:
     endpoint = functools.partial(post_session, settings=settings, storage=storage, clock=clock)
-    return [Route("/v1/sessions", endpoint, methods=["POST"])]
+    return [Route(SESSIONS_PATH, endpoint, methods=["POST"])]

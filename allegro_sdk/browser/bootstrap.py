@@ -15,10 +15,10 @@ from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.collector_address import check_collector
-from allegro_sdk.core.json_encoding import encode
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
+from allegro_sdk.core.protocol import SESSIONS_PATH, session_request
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
@@ -65,12 +65,8 @@ def start() -> None:
         post = logging_post(post_json, console.debug)
 
     def request_session(device_id, session_id, proof, on_response, on_failure):  # type: ignore[no-untyped-def]
-        body = {"device_id": device_id}
-        if session_id:
-            body["session_id"] = session_id
-        if proof:
-            body["csrf_token"] = proof
-        post(collector + "/v1/sessions", encode(body), {}, on_response, on_failure, False)
+        body = session_request(device_id, session_id, proof)
+        post(collector + SESSIONS_PATH, body, {}, on_response, on_failure, False)
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
