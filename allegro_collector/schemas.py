@@ -59,6 +59,7 @@ class Event(BaseModel):
     session_id: Id
     customer_id: LongText | None = None
     url: LongText | None = None
+    canonical_url: LongText | None = None
     referer: LongText | None = None
     page_title: LongText | None = None
     content_type: LongText | None = None

@@ -17,13 +17,17 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from allegro_collector.campaign import CAMPAIGN_PARAMS, campaign_params
 from allegro_collector.schemas import Event, data_json
 
-# 2: sessions.customer_id, the member bound by a verified login; 3: sessions.ended_at (logout)
-SCHEMA_VERSION = 3
+# 2: sessions.customer_id, the member bound by a verified login; 3: sessions.ended_at (logout);
+# 4: events.canonical_url and the campaign columns (rows stored before keep them empty)
+SCHEMA_VERSION = 4
 
-# One column per field of the wire format, in the model's order.
-EVENT_COLUMNS = tuple(Event.model_fields)
+# One column per field of the wire format, in the model's order, then the campaign parameters the
+# collector reads from `url` (allegro_collector/campaign.py).
+WIRE_COLUMNS = tuple(Event.model_fields)
+EVENT_COLUMNS = (*WIRE_COLUMNS, *CAMPAIGN_PARAMS)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -42,6 +46,7 @@ CREATE TABLE IF NOT EXISTS events (
     session_id TEXT NOT NULL,
     customer_id TEXT,
     url TEXT,
+    canonical_url TEXT,
     referer TEXT,
     page_title TEXT,
     content_type TEXT,
@@ -53,7 +58,15 @@ CREATE TABLE IF NOT EXISTS events (
     conversion_pv_id TEXT,
     url_in_click TEXT,
     data TEXT,
-    received_at INTEGER NOT NULL
+    received_at INTEGER NOT NULL,
+    utm_source TEXT,
+    utm_medium TEXT,
+    utm_campaign TEXT,
+    utm_term TEXT,
+    utm_content TEXT,
+    gclid TEXT,
+    fbclid TEXT,
+    msclkid TEXT
 );
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 CREATE INDEX IF NOT EXISTS events_session ON events (session_id, received_at);
@@ -247,6 +260,11 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE sessions ADD COLUMN customer_id TEXT")
     if "ended_at" not in columns:
         db.execute("ALTER TABLE sessions ADD COLUMN ended_at INTEGER")
+    # 4: no backfill; rows stored before have these empty.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+    for column in ("canonical_url", *CAMPAIGN_PARAMS):
+        if column not in columns:
+            db.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT")
 
 
 def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:
@@ -267,6 +285,7 @@ def _event_row(event: Event, received_at: int, bound_member: str | None) -> tupl
     values["data"] = None if data is None else data_json(data)
     if values["customer_id"] != bound_member:
         values["customer_id"] = None  # the browser's claim is not what a verified login bound
+    values.update(campaign_params(event.url))
     return (*(values[column] for column in EVENT_COLUMNS), received_at)
 
 

@@ -146,11 +146,27 @@ function registerNativeFetch($B, debug) {
       if (resolve) resolve();
     },
   };
+  // watch_history: call `changed` after every pushState and replaceState (the page's own calls,
+  // through wrappers that return what the originals return) and on popstate, for automatic page
+  // views (allegro_sdk/core/page_views.py). Installed only with data-page-views="auto".
+  function watchHistory(changed) {
+    changed = guard(changed);
+    ["pushState", "replaceState"].forEach(function (method) {
+      var original = history[method];
+      history[method] = function () {
+        var result = original.apply(this, arguments);
+        changed();
+        return result;
+      };
+    });
+    addEventListener("popstate", function () { changed(); });
+  }
   var name = "allegro_sdk.browser.native";
   var module = $B.module.$factory(name);
   $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
   $B.module_setattr(module, "web_locks", $B.jsobj2pyobj(webLocks));
   $B.module_setattr(module, "debug", debug);
   $B.module_setattr(module, "guard", $B.jsobj2pyobj(guard));
+  $B.module_setattr(module, "watch_history", $B.jsobj2pyobj(watchHistory));
   $B.imported[name] = module;
 }

@@ -10,7 +10,7 @@ from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
 from allegro_sdk.browser.native import debug, guard, web_locks  # type: ignore[import-not-found]
-from allegro_sdk.browser.page import PageReader
+from allegro_sdk.browser.page import PageReader, WhenParsed
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
@@ -23,6 +23,7 @@ from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
 from allegro_sdk.core.unconfigured import Unconfigured
+from allegro_sdk.core.url_params import stripped_names
 
 SCRIPT_SELECTOR = "script[data-collector]"
 
@@ -31,7 +32,8 @@ def script_settings() -> dict[str, str]:
     """The data-* settings of the SDK's own script tag (read while it is the current script)."""
     script = window.document.currentScript or window.document.querySelector(SCRIPT_SELECTOR)
     settings = {}
-    for name in ("data-collector", "data-cookie-domain", *OPTIONS):
+    names = ("data-collector", "data-cookie-domain", "data-strip-params", "data-page-views")
+    for name in (*names, *OPTIONS):
         value = script.getAttribute(name) if script else None
         if value:
             settings[name] = str(value)
@@ -109,6 +111,8 @@ def start() -> None:
         new_uuid4,
         clock,
         members.current,
+        stripped_names(settings.get("data-strip-params")),
+        WhenParsed(),
     )
 
     def track_link(name: object, fields: object) -> None:
@@ -118,4 +122,16 @@ def start() -> None:
 
     watch_tracked_links(track_link, sender.flush)
     flush_when_hidden(sender.flush)
-    install(*build_api(tracker, members, console))
+    calls = tracker
+    page_views = settings.get("data-page-views")
+    if page_views == "auto":
+        # Imported only in this mode: each module costs the page's start some time.
+        from allegro_sdk.browser.history import auto_page_views
+
+        calls = auto_page_views(tracker.track, clock)
+    elif page_views:
+        console.error(
+            f'data-page-views="{page_views}" is not an option: write data-page-views="auto" '
+            "for automatic page views (without it, the page tracks page_view itself)"
+        )
+    install(*build_api(calls, members, console))

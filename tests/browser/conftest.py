@@ -3,7 +3,8 @@ on 127.0.0.1, and headless Chromium that records console errors and CSP violatio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from asgi_servers import RunningServer, free_socket, serve_in_thread
 from playwright.sync_api import Browser, ConsoleMessage, Page
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
 from allegro_collector.app import create_app as create_collector
@@ -47,10 +48,23 @@ class Site:
     # Host pages that tests write, served by the same real server as the demo site (a page
     # fulfilled by Playwright itself would count as public and could not reach 127.0.0.1).
     fixtures: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    scripts: dict[str, str] = field(default_factory=dict)
+    # Pages sent in parts, each after a pause in seconds: (pause, html) pairs.
+    streams: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
 
     def add_page(self, name: str, html: str, csp: str | None) -> str:
         self.fixtures[name] = (html, csp)
         return f"{self.url}/fixtures/{name}"
+
+    def add_script(self, name: str, source: str) -> str:
+        """A JavaScript file at the site's origin (a host page's own external script)."""
+        self.scripts[name] = source
+        return f"/scripts/{name}"
+
+    def add_streamed_page(self, name: str, parts: list[tuple[float, str]]) -> str:
+        """A page the server sends in parts (a large page arriving in pieces)."""
+        self.streams[name] = parts
+        return f"{self.url}/streamed/{name}"
 
     def member_token(self, customer_id: str, secret: str = MEMBER_SECRET) -> str:
         """What the site's backend would give a browser after its own login check."""
@@ -92,9 +106,25 @@ def start_site(
         headers = {"Content-Security-Policy": csp} if csp else {}
         return HTMLResponse(html, headers=headers)
 
+    async def script(request: Request) -> Response:
+        source = site.scripts[request.path_params["name"]]
+        return Response(source, media_type="text/javascript")
+
+    async def streamed(request: Request) -> Response:
+        parts = site.streams[request.path_params["name"]]
+
+        async def body() -> AsyncIterator[bytes]:
+            for pause, html in parts:
+                await asyncio.sleep(pause)
+                yield html.encode()
+
+        return StreamingResponse(body(), media_type="text/html; charset=utf-8")
+
     app = Starlette(
         routes=[
             Route("/fixtures/{name}", fixture),
+            Route("/streamed/{name}", streamed),
+            Route("/scripts/{name}", script),
             Mount(
                 "/",
                 create_demo_site(

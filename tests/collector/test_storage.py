@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from allegro_collector.campaign import CAMPAIGN_PARAMS
 from allegro_collector.schemas import Event
 from allegro_collector.storage import Binding, LiveSession, Storage, StorageClosedError
 
@@ -52,8 +53,57 @@ def test_event_round_trip_with_data_as_json_text(storage: Storage) -> None:
     stored = event(url="http://x/")
     storage.store_events([stored], received_at=5, session_expires_at=10)
     [read] = storage.list_events(None, None, 10)
-    assert read == {**stored.model_dump(), "received_at": 5}
+    assert read == {**stored.model_dump(), **dict.fromkeys(CAMPAIGN_PARAMS), "received_at": 5}
     assert rows(storage, "SELECT data FROM events") == [('{"price":9.99,"name":"café"}',)]
+
+
+def test_campaign_parameters_of_the_url_get_their_own_columns(storage: Storage) -> None:
+    url = "https://s.example/story?utm_source=newsletter&utm_medium=email&fbclid=f&msclkid=m"
+    storage.store_events(
+        [event(url=url, canonical_url="https://s.example/story")], 5, session_expires_at=10
+    )
+    [read] = storage.list_events(None, None, 10)
+    assert read["url"] == url
+    assert read["canonical_url"] == "https://s.example/story"
+    assert {name: read[name] for name in CAMPAIGN_PARAMS} == {
+        **dict.fromkeys(CAMPAIGN_PARAMS),
+        "utm_source": "newsletter",
+        "utm_medium": "email",
+        "fbclid": "f",
+        "msclkid": "m",
+    }
+
+
+def test_a_version_3_database_gets_the_new_event_columns_empty(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite3"
+    wire = "event_id, event_name, timestamp, device_id, session_id, url, received_at"
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(
+            "CREATE TABLE events (event_id TEXT PRIMARY KEY, event_name TEXT NOT NULL, "
+            "timestamp INTEGER NOT NULL, device_id TEXT NOT NULL, session_id TEXT NOT NULL, "
+            "customer_id TEXT, url TEXT, referer TEXT, page_title TEXT, content_type TEXT, "
+            "content_id TEXT, publisher TEXT, object_type TEXT, object_id TEXT, context TEXT, "
+            "conversion_pv_id TEXT, url_in_click TEXT, data TEXT, received_at INTEGER NOT NULL)"
+        )
+        db.execute(
+            f"INSERT INTO events ({wire}) VALUES (?, 'page_view', 1, ?, ?, ?, 2)",
+            (str(uuid.uuid4()), DEVICE, SESSION, "https://s.example/?utm_source=old"),
+        )
+        db.execute("PRAGMA user_version=3")
+        db.commit()
+    storage = Storage(path)
+    storage.open()
+    try:
+        storage.store_events([event(canonical_url="https://s.example/c")], 3, 10)
+        new, old = storage.list_events(None, None, 10)
+    finally:
+        storage.close()
+    assert rows(storage, "PRAGMA user_version") == [(4,)]
+    assert new["canonical_url"] == "https://s.example/c"
+    # No backfill: a row stored before keeps these empty, even with a campaign in its url.
+    assert old["url"] == "https://s.example/?utm_source=old"
+    assert old["canonical_url"] is None
+    assert all(old[name] is None for name in CAMPAIGN_PARAMS)
 
 
 def test_repeated_event_id_is_stored_once(storage: Storage) -> None:
@@ -157,7 +207,7 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
         assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10) is Binding.BOUND
     finally:
         storage.close()
-    assert rows(storage, "PRAGMA user_version") == [(3,)]
+    assert rows(storage, "PRAGMA user_version") == [(4,)]
     assert {row[1] for row in rows(storage, "PRAGMA table_info(sessions)")} >= {
         "customer_id",
         "ended_at",
