@@ -69,7 +69,7 @@ demo: install
 	@echo "demo site: http://127.0.0.1:$(DEMO_PORT)/  (Ctrl-C stops both)"
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	export $(DEMO_ENV); \
-	$(VENV)/bin/allegro-collector --host 127.0.0.1 --port $(COLLECTOR_PORT) --db demo-events.sqlite3 \
+	$(VENV)/bin/allegro-collector serve --host 127.0.0.1 --port $(COLLECTOR_PORT) --db demo-events.sqlite3 \
 	  --allow-origin http://127.0.0.1:$(DEMO_PORT) & \
 	$(PY) -m demo_site --host 127.0.0.1 --port $(DEMO_PORT) --collector http://127.0.0.1:$(COLLECTOR_PORT) & \
 	wait -n; echo "make demo: a server stopped (see above); stopping the other" >&2; exit 1
