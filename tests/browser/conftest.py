@@ -4,6 +4,7 @@ on 127.0.0.1, and headless Chromium that records console errors and CSP violatio
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +50,11 @@ class Site:
     # fulfilled by Playwright itself would count as public and could not reach 127.0.0.1).
     fixtures: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     scripts: dict[str, str] = field(default_factory=dict)
-    # Pages sent in parts, each after a pause in seconds: (pause, html) pairs.
-    streams: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    # Pages sent in parts: (pause in seconds, gate or None, html); each part is sent after its
+    # pause and once its gate (a threading.Event the test sets) is open.
+    streams: dict[str, list[tuple[float, threading.Event | None, str]]] = field(
+        default_factory=dict
+    )
 
     def add_page(self, name: str, html: str, csp: str | None) -> str:
         self.fixtures[name] = (html, csp)
@@ -61,7 +65,9 @@ class Site:
         self.scripts[name] = source
         return f"/scripts/{name}"
 
-    def add_streamed_page(self, name: str, parts: list[tuple[float, str]]) -> str:
+    def add_streamed_page(
+        self, name: str, parts: list[tuple[float, threading.Event | None, str]]
+    ) -> str:
         """A page the server sends in parts (a large page arriving in pieces)."""
         self.streams[name] = parts
         return f"{self.url}/streamed/{name}"
@@ -114,8 +120,10 @@ def start_site(
         parts = site.streams[request.path_params["name"]]
 
         async def body() -> AsyncIterator[bytes]:
-            for pause, html in parts:
+            for pause, gate, html in parts:
                 await asyncio.sleep(pause)
+                while gate is not None and not gate.is_set():
+                    await asyncio.sleep(0.02)
                 yield html.encode()
 
         return StreamingResponse(body(), media_type="text/html; charset=utf-8")

@@ -4,6 +4,8 @@ once it is parsed. In real Chromium, against a real collector."""
 
 from __future__ import annotations
 
+import threading
+
 from playwright.sync_api import Page
 
 from .conftest import Console, Site
@@ -88,11 +90,14 @@ def test_metadata_of_a_page_still_arriving_is_read_once_it_is_parsed(
         '<meta property="og:site_name" content="Late News">'
         "<p>the rest</p></body></html>"
     )
-    url = site.add_streamed_page("late-metadata", [(0, head), (1.5, rest)])
+    # The rest comes 1.5 s after the head, and not before the SDK has run (on a busy machine
+    # the SDK may take longer than that to start): the page_view is tracked while it is loading.
+    sdk_ran = threading.Event()
+    url = site.add_streamed_page("late-metadata", [(0, None, head), (1.5, sdk_ran, rest)])
     page.goto(url, wait_until="commit")
-    # The SDK is there (and the page_view tracked) while the document is still loading.
     wait_until(page, "window.allegro && typeof window.allegro.track === 'function'")
     assert page.evaluate("document.readyState") == "loading"
+    sdk_ran.set()
     event = stored(site, str(wait_until(page, "window.tracked")))
     assert event["page_title"] == "The title that came late"
     assert event["canonical_url"] == site.url + "/stories/late"
