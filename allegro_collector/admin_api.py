@@ -12,14 +12,14 @@ from starlette.routing import Route
 
 from allegro_collector.errors import ApiError
 from allegro_collector.settings import Settings
-from allegro_collector.storage import Storage
+from allegro_collector.store import Store
 from allegro_sdk.core.protocol import EVENTS_PATH
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-def _authorize(request: Request, admin_key: str | None) -> None:
+def authorize(request: Request, admin_key: str | None) -> None:
     """With no admin key configured nothing is authorized: there is no open default."""
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if (
@@ -38,12 +38,12 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-async def list_events(request: Request, *, settings: Settings, storage: Storage) -> Response:
-    _authorize(request, settings.admin_key)
+async def list_events(request: Request, *, settings: Settings, store: Store) -> Response:
+    authorize(request, settings.admin_key)
     params = request.query_params
     limit = _limit(params.get("limit"))
     events = await run_in_threadpool(
-        storage.list_events,
+        store.list_events,
         params.get("session_id") or None,
         params.get("device_id") or None,
         limit,
@@ -51,6 +51,6 @@ async def list_events(request: Request, *, settings: Settings, storage: Storage)
     return JSONResponse({"events": events})
 
 
-def routes(settings: Settings, storage: Storage) -> list[Route]:
-    endpoint = functools.partial(list_events, settings=settings, storage=storage)
+def routes(settings: Settings, store: Store) -> list[Route]:
+    endpoint = functools.partial(list_events, settings=settings, store=store)
     return [Route(EVENTS_PATH, endpoint, methods=["GET"])]

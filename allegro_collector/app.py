@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -11,7 +11,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from allegro_collector import admin_api, events_api, health, members_api, sessions_api
+from allegro_collector import (
+    admin_api,
+    events_api,
+    export_api,
+    health,
+    members_api,
+    sessions_api,
+)
 from allegro_collector.clock import Clock, epoch_ms
 from allegro_collector.errors import (
     ApiError,
@@ -19,35 +26,60 @@ from allegro_collector.errors import (
     handle_http_exception,
     handle_unexpected,
 )
+from allegro_collector.group_commit import GroupCommitter
 from allegro_collector.ingest import WriteGate, always_open
+from allegro_collector.metrics import Metrics
+from allegro_collector.metrics import routes as metrics_routes
 from allegro_collector.settings import Settings
-from allegro_collector.storage import Storage
+from allegro_collector.sqlite_store import SqliteStore
+from allegro_collector.store import BatchWrite, Store
 from allegro_sdk.core.protocol import CSRF_HEADER
+
+
+def open_store(settings: Settings) -> Store:
+    """The store the settings name: PostgreSQL for a `postgresql://` URL, else the SQLite file."""
+    if settings.postgres_url is not None:
+        from allegro_collector.postgres_store import PostgresStore
+
+        return PostgresStore(settings.postgres_url)
+    return SqliteStore(settings.db_path)
 
 
 def create_app(
     settings: Settings, *, clock: Clock = epoch_ms, write_gate: WriteGate = always_open
 ) -> Starlette:
     """`clock` and `write_gate` are test seams: tests move time, and hold or fail batch writes."""
-    storage = Storage(settings.db_path)
+    store = open_store(settings)
+    metrics = Metrics()
+
+    def write_many(batches: Sequence[BatchWrite]) -> int:
+        write_gate()
+        return store.store_batches(batches)
+
+    committer = GroupCommitter(write_many, metrics.observe_group, metrics.commit_waiting_changed)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(storage.open)
+        await run_in_threadpool(store.open)
+        committer.start()
         try:
             yield
         finally:
-            storage.close()
+            await committer.stop()
+            store.close()
 
     return Starlette(
         routes=[
-            *sessions_api.routes(settings, storage, clock),
-            *events_api.routes(settings, storage, clock, write_gate),
-            *members_api.routes(settings, storage, clock),
-            *admin_api.routes(settings, storage),
-            *health.routes(storage),
+            *sessions_api.routes(settings, store, clock),
+            *events_api.routes(settings, clock, committer, metrics),
+            *export_api.routes(settings, store),
+            *members_api.routes(settings, store, clock),
+            *admin_api.routes(settings, store),
+            *health.routes(store),
+            *metrics_routes(settings, metrics),
         ],
         middleware=[
+            Middleware(metrics.middleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
@@ -56,7 +88,7 @@ def create_app(
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
                 expose_headers=("Retry-After",),
                 max_age=600,
-            )
+            ),
         ],
         exception_handlers={
             ApiError: handle_api_error,

@@ -1,13 +1,17 @@
-"""Reading a JSON request body under a size limit, with every failure a JSON 4xx."""
+"""Reading a JSON request body under a size limit into a model, with every failure a JSON 4xx."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from allegro_collector.errors import ApiError
+from allegro_collector.schemas import first_error
+
+Model = TypeVar("Model", bound=BaseModel)
 
 # text/plain because navigator.sendBeacon cannot set headers and needs no CORS preflight.
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/plain"})
@@ -18,6 +22,11 @@ def _refuse_constant(name: str) -> Any:
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
+    return parse_json(await read_body(request, max_bytes))
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw body: a JSON or text media type, not empty, at most `max_bytes`."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type and media_type not in ACCEPTED_MEDIA_TYPES:
         raise ApiError(415, f"content type {media_type!r} is not application/json or text/plain")
@@ -34,8 +43,12 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         chunks.append(chunk)
     if size == 0:
         raise ApiError(400, "request body is empty")
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
     try:
-        text = b"".join(chunks).decode()
+        text = body.decode()
     except UnicodeDecodeError:
         raise ApiError(400, "request body is not valid UTF-8") from None
     try:
@@ -44,3 +57,17 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise ApiError(400, "request body is not valid JSON: nested too deeply") from None
     except ValueError as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+
+
+async def read_model(request: Request, model: type[Model], max_bytes: int) -> Model:
+    """The body validated as `model`; a 400 naming the first wrong field otherwise."""
+    return parse_model(await read_body(request, max_bytes), model)
+
+
+def parse_model(body: bytes, model: type[Model]) -> Model:
+    raw = parse_json(body)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        raise ApiError(400, message, field) from None

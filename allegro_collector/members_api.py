@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import functools
 
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from allegro_collector import tokens
-from allegro_collector.bodies import read_json
+from allegro_collector.bodies import read_model
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError
 from allegro_collector.member_tokens import (
@@ -24,10 +23,10 @@ from allegro_collector.member_tokens import (
     MemberTokenProblem,
     verify_member_token,
 )
-from allegro_collector.schemas import MemberLogin, MemberLogout, first_error
+from allegro_collector.schemas import MemberLogin, MemberLogout
 from allegro_collector.settings import Settings
-from allegro_collector.storage import Binding, Storage
-from allegro_sdk.core.protocol import CSRF_HEADER, MEMBER_LOGIN_PATH, MEMBER_LOGOUT_PATH
+from allegro_collector.store import Binding, Store
+from allegro_sdk.core.protocol import MEMBER_LOGIN_PATH, MEMBER_LOGOUT_PATH
 
 NOT_ENABLED = (
     "member login is not enabled on this collector: "
@@ -35,16 +34,10 @@ NOT_ENABLED = (
 )
 
 
-async def login(
-    request: Request, *, settings: Settings, storage: Storage, clock: Clock
-) -> Response:
+async def login(request: Request, *, settings: Settings, store: Store, clock: Clock) -> Response:
     if settings.member_secret is None or settings.member_audience is None:
         raise ApiError(501, NOT_ENABLED)
-    try:
-        body = MemberLogin.model_validate(await read_json(request, settings.max_body_bytes))
-    except ValidationError as exc:
-        field, message = first_error(exc)
-        raise ApiError(400, message, field) from None
+    body = await read_model(request, MemberLogin, settings.max_body_bytes)
     now = clock()
     _check_csrf(request, settings, now, body.session_id, body.device_id)
     try:
@@ -55,7 +48,7 @@ async def login(
         field = "customer_id" if exc.problem is MemberTokenProblem.WRONG_CUSTOMER else "token"
         raise ApiError(401, exc.message, field, {"WWW-Authenticate": "Bearer"}) from None
     binding = await run_in_threadpool(
-        storage.bind_member, body.session_id, body.device_id, body.customer_id, now
+        store.bind_member, body.session_id, body.device_id, body.customer_id, now
     )
     if binding is Binding.SESSION_OVER:
         raise ApiError(409, "the session has ended; start a new one and log in again", "session_id")
@@ -64,20 +57,14 @@ async def login(
     return JSONResponse({"customer_id": body.customer_id, "session_id": body.session_id})
 
 
-async def logout(
-    request: Request, *, settings: Settings, storage: Storage, clock: Clock
-) -> Response:
+async def logout(request: Request, *, settings: Settings, store: Store, clock: Clock) -> Response:
     """End the session, member and all, so nothing (another tab's renewal in flight, someone
     holding an old token) can bring it back; the SDK then starts a new session."""
-    try:
-        body = MemberLogout.model_validate(await read_json(request, settings.max_body_bytes))
-    except ValidationError as exc:
-        field, message = first_error(exc)
-        raise ApiError(400, message, field) from None
+    body = await read_model(request, MemberLogout, settings.max_body_bytes)
     now = clock()
     # An expired token still proves the browser held the session; ending it harms no one.
     _check_csrf(request, settings, now, body.session_id, body.device_id, allow_expired=True)
-    await run_in_threadpool(storage.end_session, body.session_id, body.device_id, now)
+    await run_in_threadpool(store.end_session, body.session_id, body.device_id, now)
     return JSONResponse({"session_id": body.session_id})
 
 
@@ -92,7 +79,7 @@ def _check_csrf(
 ) -> None:
     try:
         claims = tokens.verify(
-            request.headers.get(CSRF_HEADER),
+            request.headers.get(tokens.CSRF_HEADER),
             settings.verification_keys,
             now,
             allow_expired=allow_expired,
@@ -106,16 +93,16 @@ def _check_csrf(
         raise ApiError(403, exc.message, field) from None
 
 
-def routes(settings: Settings, storage: Storage, clock: Clock) -> list[Route]:
+def routes(settings: Settings, store: Store, clock: Clock) -> list[Route]:
     return [
         Route(
             MEMBER_LOGIN_PATH,
-            functools.partial(login, settings=settings, storage=storage, clock=clock),
+            functools.partial(login, settings=settings, store=store, clock=clock),
             methods=["POST"],
         ),
         Route(
             MEMBER_LOGOUT_PATH,
-            functools.partial(logout, settings=settings, storage=storage, clock=clock),
+            functools.partial(logout, settings=settings, store=store, clock=clock),
             methods=["POST"],
         ),
     ]

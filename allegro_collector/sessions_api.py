@@ -5,42 +5,36 @@ from __future__ import annotations
 import functools
 import uuid
 
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from allegro_collector import tokens
-from allegro_collector.bodies import read_json
+from allegro_collector.bodies import read_model
 from allegro_collector.clock import Clock
-from allegro_collector.errors import ApiError
-from allegro_collector.schemas import SessionRequest, first_error
+from allegro_collector.schemas import SessionRequest
 from allegro_collector.settings import Settings
-from allegro_collector.storage import Storage
+from allegro_collector.store import Store
 from allegro_sdk.core.protocol import SESSIONS_PATH
 
 
 async def post_session(
-    request: Request, *, settings: Settings, storage: Storage, clock: Clock
+    request: Request, *, settings: Settings, store: Store, clock: Clock
 ) -> Response:
-    try:
-        body = SessionRequest.model_validate(await read_json(request, settings.max_body_bytes))
-    except ValidationError as exc:
-        field, message = first_error(exc)
-        raise ApiError(400, message, field) from None
+    body = await read_model(request, SessionRequest, settings.max_body_bytes)
     now = clock()
     session_expires_at = now + settings.session_lifetime_ms
     session_id = body.session_id
     renewed = None
     if session_id is not None and _holds(body, settings, now):
         renewed = await run_in_threadpool(
-            storage.renew_session, session_id, body.device_id, now, session_expires_at
+            store.renew_session, session_id, body.device_id, now, session_expires_at
         )
     if session_id is None or renewed is None:
         session_id = str(uuid.uuid4())
         await run_in_threadpool(
-            storage.create_session, session_id, body.device_id, now, session_expires_at
+            store.create_session, session_id, body.device_id, now, session_expires_at
         )
     token_expires_at = now + settings.token_lifetime_ms
     token = tokens.issue(settings.signing_key, session_id, body.device_id, token_expires_at)
@@ -68,6 +62,6 @@ def _holds(body: SessionRequest, settings: Settings, now: int) -> bool:
     return True
 
 
-def routes(settings: Settings, storage: Storage, clock: Clock) -> list[Route]:
-    endpoint = functools.partial(post_session, settings=settings, storage=storage, clock=clock)
+def routes(settings: Settings, store: Store, clock: Clock) -> list[Route]:
+    endpoint = functools.partial(post_session, settings=settings, store=store, clock=clock)
     return [Route(SESSIONS_PATH, endpoint, methods=["POST"])]

@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from allegro_collector.member_tokens import check_secret
+from allegro_collector.tokens import SigningKey as SigningKey  # re-exported: Settings holds keys
 
 MINUTE_MS = 60 * 1000
 MIB = 1024 * 1024
-# Below anyio's 40 worker threads, so a full ingest queue still leaves threads for the other
-# endpoints (and a test holding the write gate shut can still create sessions).
+# Batches in one process at once; twice the 16 connections that saturate it here (docs/scaling.md).
 DEFAULT_MAX_PENDING_BATCHES = 32
 DEFAULT_RETRY_AFTER_SECONDS = 1
+DEFAULT_BUSY_HOLD_SECONDS = 1.0
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    """A CSRF-token secret and the id that tokens signed with it carry."""
-
-    key_id: str
-    secret: bytes = field(repr=False)
-
-    @classmethod
-    def from_secret(cls, secret: str) -> SigningKey:
-        """Derive the key id from the secret, so restarts and rotations need no extra config."""
-        raw = secret.encode()
-        if not raw:
-            raise ValueError("a token secret must not be empty")
-        key_id = hashlib.sha256(b"allegro-csrf-key-id\0" + raw).hexdigest()[:8]
-        return cls(key_id=key_id, secret=raw)
 
 
 @dataclass(frozen=True)
@@ -46,17 +30,23 @@ class Settings:
     session_lifetime_ms: int = 30 * MINUTE_MS
     token_lifetime_ms: int = 30 * MINUTE_MS
     max_body_bytes: int = MIB
-    max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES  # waiting for or being written
+    max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES  # in the collector at once
     retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS
+    # How long a request that finds the ingest queue full waits for a place before its 503.
+    busy_hold_seconds: float = DEFAULT_BUSY_HOLD_SECONDS
     # member.login(): the identity secret shared with the site's backend, and the site (JWT aud).
     member_secret: bytes | None = field(default=None, repr=False)
     member_audience: str | None = None
+    # A postgresql:// URL: events and sessions in PostgreSQL instead of the SQLite file db_path.
+    postgres_url: str | None = field(default=None, repr=False)  # may carry a password
 
     def __post_init__(self) -> None:
         if (self.member_secret is None) != (self.member_audience is None):
             raise ValueError("member login needs both the identity secret and the audience")
         if self.member_secret is not None:
             check_secret(self.member_secret)
+        if self.postgres_url is not None and not self.postgres_url.startswith(POSTGRES_SCHEMES):
+            raise ValueError("a PostgreSQL URL must start with postgresql:// or postgres://")
         if self.member_audience == "":
             raise ValueError("the member audience must not be empty")
         for origin in self.allowed_origins:
@@ -72,6 +62,8 @@ class Settings:
             raise ValueError("lifetimes and the body limit must be positive")
         if self.max_pending_batches < 1:
             raise ValueError("the maximum of pending batches must be at least 1")
+        if not 0 <= self.busy_hold_seconds <= self.retry_after_seconds:
+            raise ValueError("the busy hold must be from 0 to the Retry-After seconds")
         if self.retry_after_seconds < 1:
             raise ValueError("Retry-After must be at least 1 second")
 

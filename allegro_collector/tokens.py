@@ -12,13 +12,30 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from allegro_collector.settings import SigningKey
-
 VERSION = "v1"
+# The request header that carries the token where `fetch` can set headers (not `sendBeacon`).
+CSRF_HEADER = "X-Allegro-CSRF"
 MAX_TOKEN_CHARS = 512
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A CSRF-token secret and the id that tokens signed with it carry."""
+
+    key_id: str
+    secret: bytes = field(repr=False)
+
+    @classmethod
+    def from_secret(cls, secret: str) -> SigningKey:
+        """Derive the key id from the secret, so restarts and rotations need no extra config."""
+        raw = secret.encode()
+        if not raw:
+            raise ValueError("a token secret must not be empty")
+        key_id = hashlib.sha256(b"allegro-csrf-key-id\0" + raw).hexdigest()[:8]
+        return cls(key_id=key_id, secret=raw)
 
 
 class TokenProblem(StrEnum):

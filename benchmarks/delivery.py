@@ -70,7 +70,8 @@ from starlette.routing import Mount, Route  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
 from allegro_collector.app import create_app as create_collector  # noqa: E402
-from allegro_collector.settings import Settings, SigningKey  # noqa: E402
+from allegro_collector.settings import Settings  # noqa: E402
+from allegro_collector.tokens import SigningKey  # noqa: E402
 from allegro_sdk.core.protocol import BATCH_EVENTS, EVENTS_PATH  # noqa: E402
 from demo_site.server import create_app as create_demo_site  # noqa: E402
 from demo_site.server import csp  # noqa: E402

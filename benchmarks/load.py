@@ -68,7 +68,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from allegro_sdk.core.protocol import EVENTS_PATH  # noqa: E402
 from demo_site.server import create_app as create_demo_site  # noqa: E402
-from demo_site.server import csp, render  # noqa: E402
+from demo_site.server import csp, template_environment  # noqa: E402
 from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # noqa: E402 - the tests' flags
 
 STATIC = ROOT / "static"
@@ -236,7 +236,7 @@ def free_port() -> int:
 def baseline_html(collector: str, nonce: str) -> str:
     """The demo home page with its SDK snippet and SDK script tag removed (the page's JSON-LD and
     its own demo.js stay, so both pages differ only by the SDK)."""
-    html = render("home.html", collector, nonce)
+    html = template_environment().get_template("home.html").render(collector=collector, nonce=nonce)
     kept: list[str] = []
     removed = 0
     rest = html

@@ -91,11 +91,6 @@ def template_environment(directory: Path = TEMPLATE_DIR) -> Environment:
 TEMPLATES = Jinja2Templates(env=template_environment())
 
 
-def render(page: str, collector: str, nonce: str, **values: object) -> str:
-    """The template `page` with the collector's address and the response's nonce filled in."""
-    return TEMPLATES.get_template(page).render(collector=collector, nonce=nonce, **values)
-
-
 def csp(collector: str, nonce: str) -> str:
     return (
         f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; connect-src 'self' {collector}; "

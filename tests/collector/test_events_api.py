@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from allegro_collector.settings import SigningKey
-from allegro_collector.tokens import issue
+from allegro_collector.tokens import SigningKey, issue
 
 from .support import PREVIOUS_SECRET, SECRET, Collector, make_event, make_settings
 

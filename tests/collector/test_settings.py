@@ -4,21 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from allegro_collector.settings import Settings, SigningKey
-
-
-def test_key_id_is_derived_from_the_secret_and_stable() -> None:
-    assert SigningKey.from_secret("a").key_id == SigningKey.from_secret("a").key_id
-    assert SigningKey.from_secret("a").key_id != SigningKey.from_secret("b").key_id
-
-
-def test_secret_is_not_in_the_repr() -> None:
-    assert "hunter2" not in repr(SigningKey.from_secret("hunter2"))
-
-
-def test_empty_secret_is_refused() -> None:
-    with pytest.raises(ValueError, match="empty"):
-        SigningKey.from_secret("")
+from allegro_collector.settings import Settings
+from allegro_collector.tokens import SigningKey
 
 
 def test_verification_keys_hold_current_and_previous() -> None:

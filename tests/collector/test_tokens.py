@@ -2,8 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from allegro_collector.settings import SigningKey
-from allegro_collector.tokens import TokenClaims, TokenError, TokenProblem, issue, verify
+from allegro_collector.tokens import (
+    SigningKey,
+    TokenClaims,
+    TokenError,
+    TokenProblem,
+    issue,
+    verify,
+)
 
 KEY = SigningKey.from_secret("current")
 OLD_KEY = SigningKey.from_secret("previous")
@@ -93,3 +99,17 @@ def test_binding_distinguishes_session_and_device() -> None:
 def test_issue_refuses_parts_that_would_break_the_format() -> None:
     with pytest.raises(ValueError, match="dot"):
         issue(KEY, "a.b", DEVICE, NOW)
+
+
+def test_key_id_is_derived_from_the_secret_and_stable() -> None:
+    assert SigningKey.from_secret("a").key_id == SigningKey.from_secret("a").key_id
+    assert SigningKey.from_secret("a").key_id != SigningKey.from_secret("b").key_id
+
+
+def test_secret_is_not_in_the_repr() -> None:
+    assert "hunter2" not in repr(SigningKey.from_secret("hunter2"))
+
+
+def test_empty_secret_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        SigningKey.from_secret("")

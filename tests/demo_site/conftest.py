@@ -15,7 +15,8 @@ from asgi_servers import free_socket, serve_in_thread
 from starlette.types import ASGIApp
 
 from allegro_collector.app import create_app as create_collector
-from allegro_collector.settings import Settings, SigningKey
+from allegro_collector.settings import Settings
+from allegro_collector.tokens import SigningKey
 from demo_site.server import create_app as create_demo_site
 
 ADMIN_KEY = "demo-site-tests-admin-key"

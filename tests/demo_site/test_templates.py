@@ -9,10 +9,18 @@ import pytest
 from jinja2 import nodes
 
 from demo_site.live import event_views
-from demo_site.server import PAGES, TEMPLATE_DIR, render, template_environment
+from demo_site.server import PAGES, TEMPLATE_DIR, template_environment
 
 PAGE_TEMPLATES = sorted({*PAGES.values(), "live.html", "not-found.html"})
 LIVE_VALUES = {"events": [], "problem": None, "status": "", "only_mine": False, "feed_url": "/f"}
+
+
+def render(page: str, collector: str, nonce: str, **values: object) -> str:
+    """The template `page` with the collector's address and the response's nonce filled in, as
+    the site's handlers fill them."""
+    return (
+        template_environment().get_template(page).render(collector=collector, nonce=nonce, **values)
+    )
 
 
 def values_for(template: str) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""SQLite storage: one connection, used from worker threads one call at a time.
+"""The SQLite store: one connection, used from worker threads one call at a time.
 
 WAL mode lets readers (the admin endpoint, tools like `sqlite3`) work while events are
 written. `synchronous=FULL` makes every commit durable across power loss, not only across a
@@ -8,98 +8,35 @@ commit is the promise. The cost is one fsync per batch, which the batching SDK k
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from allegro_collector.campaign import CAMPAIGN_PARAMS, campaign_params
-from allegro_collector.schemas import Event, data_json
-
-# 2: sessions.customer_id, the member bound by a verified login; 3: sessions.ended_at (logout);
-# 4: events.canonical_url and the campaign columns (rows stored before keep them empty)
-SCHEMA_VERSION = 4
-
-# One column per field of the wire format, in the model's order, then the campaign parameters the
-# collector reads from `url` (allegro_collector/campaign.py).
-WIRE_COLUMNS = tuple(Event.model_fields)
-EVENT_COLUMNS = (*WIRE_COLUMNS, *CAMPAIGN_PARAMS)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    customer_id TEXT,
-    ended_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY,
-    event_name TEXT NOT NULL,
-    timestamp INTEGER NOT NULL,
-    device_id TEXT NOT NULL,
-    session_id TEXT NOT NULL,
-    customer_id TEXT,
-    url TEXT,
-    canonical_url TEXT,
-    referer TEXT,
-    page_title TEXT,
-    content_type TEXT,
-    content_id TEXT,
-    publisher TEXT,
-    object_type TEXT,
-    object_id TEXT,
-    context TEXT,
-    conversion_pv_id TEXT,
-    url_in_click TEXT,
-    data TEXT,
-    received_at INTEGER NOT NULL,
-    utm_source TEXT,
-    utm_medium TEXT,
-    utm_campaign TEXT,
-    utm_term TEXT,
-    utm_content TEXT,
-    gclid TEXT,
-    fbclid TEXT,
-    msclkid TEXT
-);
-CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
-CREATE INDEX IF NOT EXISTS events_session ON events (session_id, received_at);
-CREATE INDEX IF NOT EXISTS events_device ON events (device_id, received_at);
-"""
-
-_INSERT_EVENT = (
-    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, received_at) "
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)}, ?)"
+from allegro_collector.migrations import migrate_sqlite
+from allegro_collector.schemas import ValidEvent
+from allegro_collector.store import (
+    SELECT_COLUMNS,
+    STORED_COLUMNS,
+    BatchWrite,
+    Binding,
+    LiveSession,
+    StorageClosedError,
+    event_row,
+    session_activity,
+    stored_event,
 )
 
-
-class StorageClosedError(RuntimeError):
-    pass
-
-
-class Binding(Enum):
-    """The outcome of binding a member to a session."""
-
-    BOUND = "bound"
-    SESSION_OVER = "session_over"  # unknown, another device's, or expired
-    OTHER_MEMBER = "other_member"
+_INSERT_EVENTS = f"INSERT OR IGNORE INTO events ({SELECT_COLUMNS}) VALUES"
+_ROW_PLACEHOLDERS = f"({', '.join('?' for _ in STORED_COLUMNS)})"
+# 28 values a row: 28,000 a statement, under SQLite's 32,766 variables.
+_ROWS_PER_INSERT = 1000
+_SESSIONS_PER_UPDATE = 1000
 
 
-@dataclass(frozen=True)
-class LiveSession:
-    """A session that was renewed, with the member a verified login bound to it (or None)."""
-
-    customer_id: str | None
-
-
-class Storage:
-    """Every method blocks; call them through `run_in_threadpool` from async code."""
+class SqliteStore:
+    """The `Store` in one SQLite file; every method blocks (call it through `run_in_threadpool`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -119,9 +56,7 @@ class Storage:
                 raise RuntimeError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA busy_timeout=5000")
-            db.executescript(_SCHEMA)
-            _migrate(db)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            migrate_sqlite(db)
         except BaseException:
             db.close()
             raise
@@ -200,36 +135,48 @@ class Storage:
             )
 
     def store_events(
-        self, events: Sequence[Event], received_at: int, session_expires_at: int
-    ) -> None:
+        self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
+    ) -> int:
+        """Store one batch; see `store_batches`."""
+        return self.store_batches([BatchWrite(events, received_at, session_expires_at)])
+
+    def store_batches(self, batches: Sequence[BatchWrite]) -> int:
         """Insert new events (a known event_id is skipped) and count them as session activity.
 
-        Returns only after the commit, so every event passed in is stored when it returns.
+        All batches in one transaction (group commit: one fsync for all), in a handful of
+        statements whatever the number of batches: sqlite3 lets go of the GIL for every
+        statement it runs, and getting it back behind a busy event loop can take a whole
+        switch interval (5 ms). Returns after the commit (every event passed in is stored)
+        how many of the events were new; the others were already stored.
         An event keeps its `customer_id` only when it is the member a verified login bound to
         the event's session; any other value (or none bound) is stored as null.
         """
-        session_ids = sorted({event.session_id for event in events})
         with self._lock:
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
-                members = _bound_members(db, session_ids)
-                rows = [
-                    _event_row(event, received_at, members.get(event.session_id))
-                    for event in events
-                ]
-                db.executemany(_INSERT_EVENT, rows)
-                # Activity extends a live session only: late events (an outbox sent after the
-                # session idled out, a batch in flight at logout) never bring one back.
-                db.executemany(
-                    "UPDATE sessions SET expires_at = max(expires_at, ?) "
-                    "WHERE session_id = ? AND expires_at > ? AND ended_at IS NULL",
-                    [(session_expires_at, session_id, received_at) for session_id in session_ids],
-                )
+                new = _store_batches(db, batches)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+        return new
+
+    def export_events(
+        self, since: int, after: tuple[int, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        params: list[int | str]
+        if after is None:
+            where, params = "received_at >= ?", [since]
+        else:
+            where, params = "(received_at, event_id) > (?, ?)", [after[0], after[1]]
+        query = (
+            f"SELECT {SELECT_COLUMNS} FROM events WHERE {where} "
+            "ORDER BY received_at, event_id LIMIT ?"
+        )
+        with self._lock:
+            rows = self._connection().execute(query, [*params, limit]).fetchall()
+        return [stored_event(row) for row in rows]
 
     def list_events(
         self, session_id: str | None, device_id: str | None, limit: int
@@ -245,52 +192,51 @@ class Storage:
             params.append(device_id)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         query = (
-            f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events {where} "
+            f"SELECT {SELECT_COLUMNS} FROM events {where} "
             "ORDER BY received_at DESC, rowid DESC LIMIT ?"
         )
         with self._lock:
             rows = self._connection().execute(query, [*params, limit]).fetchall()
-        return [_stored_event(row) for row in rows]
+        return [stored_event(row) for row in rows]
 
 
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a database made by an older collector up to SCHEMA_VERSION."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
-    if "customer_id" not in columns:
-        db.execute("ALTER TABLE sessions ADD COLUMN customer_id TEXT")
-    if "ended_at" not in columns:
-        db.execute("ALTER TABLE sessions ADD COLUMN ended_at INTEGER")
-    # 4: no backfill; rows stored before have these empty.
-    columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
-    for column in ("canonical_url", *CAMPAIGN_PARAMS):
-        if column not in columns:
-            db.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT")
+def _store_batches(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> int:
+    activity = session_activity(batches)
+    members = _bound_members(db, [session_id for session_id, _, _ in activity])
+    rows = [
+        event_row(event, batch.received_at, members.get(event.session_id))
+        for batch in batches
+        for event in batch.events
+    ]
+    new = 0
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        values = ", ".join([_ROW_PLACEHOLDERS] * len(chunk))
+        new += db.execute(
+            f"{_INSERT_EVENTS} {values}", [value for row in chunk for value in row]
+        ).rowcount
+    for start in range(0, len(activity), _SESSIONS_PER_UPDATE):
+        sessions = activity[start : start + _SESSIONS_PER_UPDATE]
+        db.execute(
+            f"WITH activity (session_id, received_at, expires_at) AS "
+            f"(VALUES {', '.join(['(?, ?, ?)'] * len(sessions))}) "
+            "UPDATE sessions SET expires_at = max(sessions.expires_at, activity.expires_at) "
+            "FROM activity WHERE sessions.session_id = activity.session_id "
+            "AND sessions.expires_at > activity.received_at AND sessions.ended_at IS NULL",
+            [value for item in sessions for value in item],
+        )
+    return new
 
 
 def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for session_id in session_ids:
-        row = db.execute(
-            "SELECT customer_id FROM sessions WHERE session_id = ? AND ended_at IS NULL",
-            (session_id,),
-        ).fetchone()
-        if row is not None and row[0] is not None:
-            found[session_id] = row[0]
+    for start in range(0, len(session_ids), _SESSIONS_PER_UPDATE):
+        chunk = session_ids[start : start + _SESSIONS_PER_UPDATE]
+        rows = db.execute(
+            "SELECT session_id, customer_id FROM sessions "
+            f"WHERE session_id IN ({', '.join('?' * len(chunk))}) "
+            "AND ended_at IS NULL AND customer_id IS NOT NULL",
+            chunk,
+        ).fetchall()
+        found.update(rows)
     return found
-
-
-def _event_row(event: Event, received_at: int, bound_member: str | None) -> tuple[object, ...]:
-    values = event.model_dump()
-    data = values["data"]
-    values["data"] = None if data is None else data_json(data)
-    if values["customer_id"] != bound_member:
-        values["customer_id"] = None  # the browser's claim is not what a verified login bound
-    values.update(campaign_params(event.url))
-    return (*(values[column] for column in EVENT_COLUMNS), received_at)
-
-
-def _stored_event(row: Sequence[Any]) -> dict[str, Any]:
-    event = dict(zip((*EVENT_COLUMNS, "received_at"), row, strict=True))
-    if event["data"] is not None:
-        event["data"] = json.loads(event["data"])
-    return event

@@ -7,11 +7,15 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from allegro_collector.campaign import CAMPAIGN_PARAMS
+from allegro_collector.migrations import LATEST_VERSION
+from allegro_collector.postgres_store import PostgresStore
 from allegro_collector.schemas import Event
-from allegro_collector.storage import Binding, LiveSession, Storage, StorageClosedError
+from allegro_collector.sqlite_store import SqliteStore
+from allegro_collector.store import BatchWrite, Binding, LiveSession, StorageClosedError, Store
 
 SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
@@ -30,34 +34,53 @@ def event(**overrides: Any) -> Event:
     return Event.model_validate(values)
 
 
-@pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    storage = Storage(tmp_path / "events.sqlite3")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Every test of the store's contract runs against SQLite and PostgreSQL."""
+    storage: Store
+    if request.param == "postgresql":
+        storage = PostgresStore(request.getfixturevalue("postgres_url"))
+    else:
+        storage = SqliteStore(tmp_path / "events.sqlite3")
     storage.open()
     yield storage
     storage.close()
 
 
-def rows(storage: Storage, sql: str) -> list[tuple[Any, ...]]:
+@pytest.fixture
+def sqlite_storage(tmp_path: Path) -> Iterator[SqliteStore]:
+    storage = SqliteStore(tmp_path / "events.sqlite3")
+    storage.open()
+    yield storage
+    storage.close()
+
+
+def rows(storage: Store, sql: str) -> list[tuple[Any, ...]]:
+    """Rows read beside the store; `rowid` (SQLite's insertion order) is `seq` in PostgreSQL."""
+    if isinstance(storage, PostgresStore):
+        with psycopg.connect(storage.url) as connection:
+            return connection.execute(sql.replace("rowid", "seq").encode()).fetchall()
+    assert isinstance(storage, SqliteStore)
     with closing(sqlite3.connect(storage.path)) as db:
         return db.execute(sql).fetchall()
 
 
-def test_wal_mode_and_full_sync(storage: Storage) -> None:
+def test_wal_mode_and_full_sync(sqlite_storage: SqliteStore) -> None:
+    storage = sqlite_storage
     assert rows(storage, "PRAGMA journal_mode") == [("wal",)]
     db = storage._connection()
     assert db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
 
 
-def test_event_round_trip_with_data_as_json_text(storage: Storage) -> None:
+def test_event_round_trip_with_data_as_json_text(storage: Store) -> None:
     stored = event(url="http://x/")
     storage.store_events([stored], received_at=5, session_expires_at=10)
     [read] = storage.list_events(None, None, 10)
-    assert read == {**stored.model_dump(), **dict.fromkeys(CAMPAIGN_PARAMS), "received_at": 5}
+    assert read == {**stored.model_dump(), "received_at": 5, **dict.fromkeys(CAMPAIGN_PARAMS)}
     assert rows(storage, "SELECT data FROM events") == [('{"price":9.99,"name":"café"}',)]
 
 
-def test_campaign_parameters_of_the_url_get_their_own_columns(storage: Storage) -> None:
+def test_campaign_parameters_of_the_url_get_their_own_columns(storage: Store) -> None:
     url = "https://s.example/story?utm_source=newsletter&utm_medium=email&fbclid=f&msclkid=m"
     storage.store_events(
         [event(url=url, canonical_url="https://s.example/story")], 5, session_expires_at=10
@@ -74,39 +97,7 @@ def test_campaign_parameters_of_the_url_get_their_own_columns(storage: Storage) 
     }
 
 
-def test_a_version_3_database_gets_the_new_event_columns_empty(tmp_path: Path) -> None:
-    path = tmp_path / "v3.sqlite3"
-    wire = "event_id, event_name, timestamp, device_id, session_id, url, received_at"
-    with closing(sqlite3.connect(path)) as db:
-        db.execute(
-            "CREATE TABLE events (event_id TEXT PRIMARY KEY, event_name TEXT NOT NULL, "
-            "timestamp INTEGER NOT NULL, device_id TEXT NOT NULL, session_id TEXT NOT NULL, "
-            "customer_id TEXT, url TEXT, referer TEXT, page_title TEXT, content_type TEXT, "
-            "content_id TEXT, publisher TEXT, object_type TEXT, object_id TEXT, context TEXT, "
-            "conversion_pv_id TEXT, url_in_click TEXT, data TEXT, received_at INTEGER NOT NULL)"
-        )
-        db.execute(
-            f"INSERT INTO events ({wire}) VALUES (?, 'page_view', 1, ?, ?, ?, 2)",
-            (str(uuid.uuid4()), DEVICE, SESSION, "https://s.example/?utm_source=old"),
-        )
-        db.execute("PRAGMA user_version=3")
-        db.commit()
-    storage = Storage(path)
-    storage.open()
-    try:
-        storage.store_events([event(canonical_url="https://s.example/c")], 3, 10)
-        new, old = storage.list_events(None, None, 10)
-    finally:
-        storage.close()
-    assert rows(storage, "PRAGMA user_version") == [(4,)]
-    assert new["canonical_url"] == "https://s.example/c"
-    # No backfill: a row stored before keeps these empty, even with a campaign in its url.
-    assert old["url"] == "https://s.example/?utm_source=old"
-    assert old["canonical_url"] is None
-    assert all(old[name] is None for name in CAMPAIGN_PARAMS)
-
-
-def test_repeated_event_id_is_stored_once(storage: Storage) -> None:
+def test_repeated_event_id_is_stored_once(storage: Store) -> None:
     first = event()
     storage.store_events([first], received_at=1, session_expires_at=10)
     again = event(event_id=first.event_id, event_name="changed")
@@ -116,7 +107,7 @@ def test_repeated_event_id_is_stored_once(storage: Storage) -> None:
     ]
 
 
-def test_newest_first_then_by_insertion_order(storage: Storage) -> None:
+def test_newest_first_then_by_insertion_order(storage: Store) -> None:
     a, b, c = event(), event(), event()
     storage.store_events([a], received_at=1, session_expires_at=10)
     storage.store_events([b, c], received_at=2, session_expires_at=10)
@@ -128,7 +119,7 @@ def test_newest_first_then_by_insertion_order(storage: Storage) -> None:
     assert [e["event_id"] for e in storage.list_events(None, None, 2)] == [c.event_id, b.event_id]
 
 
-def test_filters(storage: Storage) -> None:
+def test_filters(storage: Store) -> None:
     other_device = str(uuid.uuid4())
     mine, other_session, other = event(), event(session_id="s2"), event(device_id=other_device)
     storage.store_events([mine, other_session, other], received_at=1, session_expires_at=10)
@@ -140,7 +131,7 @@ def test_filters(storage: Storage) -> None:
     assert [e["event_id"] for e in storage.list_events(None, other_device, 10)] == [other.event_id]
 
 
-def test_session_renewal_needs_same_device_and_a_live_session(storage: Storage) -> None:
+def test_session_renewal_needs_same_device_and_a_live_session(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
     assert not storage.renew_session(SESSION, str(uuid.uuid4()), now_ms=50, expires_at=150)
     assert not storage.renew_session("unknown", DEVICE, now_ms=50, expires_at=150)
@@ -148,7 +139,7 @@ def test_session_renewal_needs_same_device_and_a_live_session(storage: Storage) 
     assert not storage.renew_session(SESSION, DEVICE, now_ms=150, expires_at=250)
 
 
-def test_member_binding(storage: Storage) -> None:
+def test_member_binding(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
     assert storage.bind_member(SESSION, str(uuid.uuid4()), "c-1", now_ms=10) is Binding.SESSION_OVER
     assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=100) is Binding.SESSION_OVER
@@ -158,7 +149,7 @@ def test_member_binding(storage: Storage) -> None:
     assert storage.renew_session(SESSION, DEVICE, now_ms=40, expires_at=140) == LiveSession("c-1")
 
 
-def test_events_keep_only_the_customer_id_bound_to_their_session(storage: Storage) -> None:
+def test_events_keep_only_the_customer_id_bound_to_their_session(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
     storage.store_events([event(customer_id="c-1")], received_at=1, session_expires_at=100)
     storage.bind_member(SESSION, DEVICE, "c-1", now_ms=2)
@@ -172,7 +163,7 @@ def test_events_keep_only_the_customer_id_bound_to_their_session(storage: Storag
     ]
 
 
-def test_an_ended_session_stays_ended_and_lends_no_member(storage: Storage) -> None:
+def test_an_ended_session_stays_ended_and_lends_no_member(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
     storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10)
     storage.end_session(SESSION, DEVICE, now_ms=20)
@@ -184,7 +175,7 @@ def test_an_ended_session_stays_ended_and_lends_no_member(storage: Storage) -> N
     assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=23) is Binding.SESSION_OVER
 
 
-def test_events_arriving_after_a_session_idled_out_do_not_revive_it(storage: Storage) -> None:
+def test_events_arriving_after_a_session_idled_out_do_not_revive_it(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
     storage.store_events([event()], received_at=150, session_expires_at=250)
     assert rows(storage, "SELECT expires_at FROM sessions") == [(100,)]
@@ -198,23 +189,31 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
             "CREATE TABLE sessions (session_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, "
             "created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)"
         )
+        # Version 1 had the events table too (migration 5 adds columns to it).
+        db.execute(
+            "CREATE TABLE events (event_id TEXT PRIMARY KEY, event_name TEXT NOT NULL, "
+            "timestamp INTEGER NOT NULL, device_id TEXT NOT NULL, session_id TEXT NOT NULL, "
+            "customer_id TEXT, url TEXT, referer TEXT, page_title TEXT, content_type TEXT, "
+            "content_id TEXT, publisher TEXT, object_type TEXT, object_id TEXT, context TEXT, "
+            "conversion_pv_id TEXT, url_in_click TEXT, data TEXT, received_at INTEGER NOT NULL)"
+        )
         db.execute("INSERT INTO sessions VALUES (?, ?, 0, 100)", (SESSION, DEVICE))
         db.execute("PRAGMA user_version=1")
         db.commit()
-    storage = Storage(path)
+    storage = SqliteStore(path)
     storage.open()
     try:
         assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10) is Binding.BOUND
     finally:
         storage.close()
-    assert rows(storage, "PRAGMA user_version") == [(4,)]
+    assert rows(storage, "PRAGMA user_version") == [(LATEST_VERSION,)]
     assert {row[1] for row in rows(storage, "PRAGMA table_info(sessions)")} >= {
         "customer_id",
         "ended_at",
     }
 
 
-def test_stored_events_extend_their_session(storage: Storage) -> None:
+def test_stored_events_extend_their_session(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
     storage.store_events([event()], received_at=90, session_expires_at=190)
     assert rows(storage, "SELECT expires_at FROM sessions") == [(190,)]
@@ -223,17 +222,67 @@ def test_stored_events_extend_their_session(storage: Storage) -> None:
 
 
 def test_closed_storage_refuses_work(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "events.sqlite3")
+    storage = SqliteStore(tmp_path / "events.sqlite3")
     assert not storage.is_open
     with pytest.raises(StorageClosedError):
         storage.list_events(None, None, 1)
 
 
 def test_reopen_keeps_data(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "events.sqlite3")
+    storage = SqliteStore(tmp_path / "events.sqlite3")
     storage.open()
     storage.store_events([event()], received_at=1, session_expires_at=10)
     storage.close()
     storage.open()
     assert len(storage.list_events(None, None, 10)) == 1
     storage.close()
+
+
+def test_a_group_of_batches_is_stored_in_one_call(storage: Store) -> None:
+    storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
+    other = str(uuid.uuid4())
+    storage.create_session("s2", other, now_ms=0, expires_at=100)
+    storage.bind_member(SESSION, DEVICE, "c-1", now_ms=1)
+    known = event()
+    storage.store_events([known], received_at=2, session_expires_at=102)
+    mine = [event(customer_id="c-1"), known]
+    theirs = [event(session_id="s2", device_id=other, customer_id="c-1")]
+    new = storage.store_batches(
+        [BatchWrite(mine, 10, 110), BatchWrite(theirs, 11, 111), BatchWrite([known], 12, 112)]
+    )
+    assert new == 2  # the known event, sent twice more, is stored once
+    assert rows(storage, "SELECT session_id, expires_at FROM sessions ORDER BY session_id") == [
+        (SESSION, 112),  # extended by the latest batch of the group that carried it
+        ("s2", 111),
+    ]
+    assert rows(
+        storage, "SELECT event_id, customer_id, received_at FROM events ORDER BY rowid"
+    ) == [
+        (known.event_id, None, 2),
+        (mine[0].event_id, "c-1", 10),
+        (theirs[0].event_id, None, 11),  # c-1 is bound to the other session, not this one
+    ]
+
+
+def test_a_group_that_fails_stores_nothing(storage: Store) -> None:
+    good = event()
+    bad = event()
+    object.__setattr__(bad, "data", {"x": object()})  # past validation: cannot be stored
+    with pytest.raises(TypeError):
+        storage.store_batches([BatchWrite([good], 1, 10), BatchWrite([bad], 1, 10)])
+    assert rows(storage, "SELECT * FROM events") == []
+    assert storage.store_batches([BatchWrite([good], 2, 10)]) == 1
+
+
+def test_export_reads_in_pages_from_a_time_on(storage: Store) -> None:
+    early, *same_time = [event() for _ in range(5)]
+    storage.store_events([early], received_at=5, session_expires_at=10)
+    storage.store_events(same_time, received_at=7, session_expires_at=10)
+    expected = sorted(e.event_id for e in same_time)
+    first = storage.export_events(6, None, 3)
+    assert [e["event_id"] for e in first] == expected[:3]
+    assert first[0] == {**next(e for e in same_time if e.event_id == expected[0]).model_dump(),
+                        "received_at": 7, **dict.fromkeys(CAMPAIGN_PARAMS)}  # fmt: skip
+    rest = storage.export_events(6, (7, expected[2]), 3)
+    assert [e["event_id"] for e in rest] == expected[3:]
+    assert storage.export_events(0, None, 10)[0]["event_id"] == early.event_id

@@ -1,0 +1,93 @@
+"""Running the collector under uvicorn: one process, or `workers` processes on one port.
+
+With several workers uvicorn starts each process afresh (it imports `worker_app`), so the settings
+travel to them in the environment variable `ALLEGRO_WORKER_SETTINGS` (JSON, secrets included:
+a process's environment is readable only by its own user, unlike its command line). They are
+made once, in the parent: a random token secret is then shared by all the workers.
+
+Several workers need PostgreSQL. SQLite takes one writer at a time for the whole file, so a
+second writing process would only queue for that lock (and could not share the group commit);
+with SQLite the collector stays one process and its one writer batches for everyone.
+Per-process: the ingest queue bound (`--max-pending-batches`) is counted in each worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from allegro_collector.app import create_app
+from allegro_collector.settings import Settings
+from allegro_collector.tokens import SigningKey
+
+WORKER_SETTINGS = "ALLEGRO_WORKER_SETTINGS"
+MULTIPROCESS_METRICS = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def settings_to_json(settings: Settings) -> str:
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if isinstance(value, SigningKey):
+            value = value.secret.decode()
+        elif isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, bytes):
+            value = value.decode()
+        elif isinstance(value, tuple):
+            value = list(value)
+        values[field.name] = value
+    return json.dumps(values)
+
+
+def settings_from_json(text: str) -> Settings:
+    values: dict[str, Any] = json.loads(text)
+    for name in ("signing_key", "previous_signing_key"):
+        if values[name] is not None:
+            values[name] = SigningKey.from_secret(values[name])
+    values["db_path"] = Path(values["db_path"])
+    values["allowed_origins"] = tuple(values["allowed_origins"])
+    if values["member_secret"] is not None:
+        values["member_secret"] = values["member_secret"].encode()
+    return Settings(**values)
+
+
+def worker_app() -> ASGIApp:
+    """The app of one worker process (uvicorn's factory): settings from the environment."""
+    return create_app(settings_from_json(os.environ[WORKER_SETTINGS]))
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Raise ValueError unless `workers` processes can serve these settings."""
+    if workers < 1:
+        raise ValueError("--workers must be at least 1")
+    if workers > 1 and settings.postgres_url is None:
+        raise ValueError(
+            "--workers above 1 needs --db postgresql://...: SQLite has one writer at a time"
+        )
+
+
+def serve(settings: Settings, host: str, port: int, *, workers: int, access_log: bool) -> None:
+    check_workers(settings, workers)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
+        return
+    os.environ[WORKER_SETTINGS] = settings_to_json(settings)
+    with tempfile.TemporaryDirectory(prefix="allegro-metrics-") as metrics_dir:
+        # Every worker writes its counters there; a scrape of any one of them sums them all.
+        os.environ.setdefault(MULTIPROCESS_METRICS, metrics_dir)
+        uvicorn.run(
+            "allegro_collector.serving:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+        )
