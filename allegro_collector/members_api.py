@@ -26,7 +26,7 @@ from allegro_collector.member_tokens import (
 from allegro_collector.schemas import MemberLogin, MemberLogout
 from allegro_collector.settings import Settings
 from allegro_collector.store import Binding, Store
-from allegro_sdk.core.protocol import MEMBER_LOGIN_PATH, MEMBER_LOGOUT_PATH
+from allegro_sdk.core.protocol import CSRF_HEADER, MEMBER_LOGIN_PATH, MEMBER_LOGOUT_PATH
 
 NOT_ENABLED = (
     "member login is not enabled on this collector: "
@@ -79,7 +79,7 @@ def _check_csrf(
 ) -> None:
     try:
         claims = tokens.verify(
-            request.headers.get(tokens.CSRF_HEADER),
+            request.headers.get(CSRF_HEADER),
             settings.verification_keys,
             now,
             allow_expired=allow_expired,

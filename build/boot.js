@@ -1,45 +1,142 @@
-// Bundle boot, run inside the bundle's closure after the runtime and the module table.
-// MODULES: {name: [imports, is_package, function(locals_name){...}]}; MAIN: the __main__ function.
-(function ($B) {
-  // Debug mode: data-debug on the SDK's script tag, or allegro_debug=1 in the page's query.
-  // Without it an internal error is one "allegro:" line; with it, also Brython's traceback,
-  // and the SDK logs each event, request and answer (docs/sdk.md, "Debug mode").
-  var script = document.currentScript;
-  var debug =
-    !!(script && script.hasAttribute("data-debug")) ||
-    /^\?(.*&)?allegro_debug=1(&|$)/.test(location.search);
-  var showTraceback = $B.show_error;
-  function describe(err) {
+// Bundle boot, run inside the bundle's closure after the runtime's parts and the module table.
+// RUNTIME: {parts: [function(){...}], brython: function(){return __BRYTHON__}} (runtime_parts.cjs);
+// MODULES: {name: [imports, is_package, function(locals_name){...}]}; IMPORTS: the modules
+// __main__ imports at start, each after its own imports; MAIN: the __main__ function.
+//
+// The start runs in slices (docs/build.md, "Start in slices"): evaluating this script only sets
+// up the queue of steps below; the steps (the runtime's parts, registering the modules, importing
+// each module, __main__, then the steps the SDK's start() adds) run as tasks of a few ms, yielding
+// to the page between them, and none runs before the document is parsed, so DOMContentLoaded
+// never waits for the SDK. Commands the page pushes meanwhile wait in its `window.allegro` array.
+// If the page is hidden or left during the start, the steps left run at once, and the SDK's
+// leave hook (which sends what is waiting) runs after them: nothing tracked is lost.
+var SLICE_MS = 8; // a slice runs steps until this much time has passed, then yields
+var currentScript = document.currentScript; // only set while this script is being evaluated
+var steps = [];
+var leaveHooks = [];
+var $B = null;
+var scheduled = false;
+var running = false;
+
+// Debug mode: data-debug on the SDK's script tag, or allegro_debug=1 in the page's query.
+// Without it an internal error is one "allegro:" line; with it, also Brython's traceback,
+// and the SDK logs each event, request and answer (docs/sdk.md, "Debug mode").
+var debug =
+  !!(currentScript && currentScript.hasAttribute("data-debug")) ||
+  /^\?(.*&)?allegro_debug=1(&|$)/.test(location.search);
+var showTraceback = null; // Brython's own error printer, kept before handle_error is replaced
+
+function describe(err) {
+  try {
+    var exc = $B.exception(err);
+    var text = $B.builtins.str.$factory(exc);
+    return $B.class_name(exc) + (text ? ": " + text : "");
+  } catch (ignored) {
+    return String(err); // the runtime is not (fully) there yet, or could not describe it
+  }
+}
+
+function report(err, what, consequence) {
+  if (debug && showTraceback) {
     try {
-      var exc = $B.exception(err);
-      var text = $B.builtins.str.$factory(exc);
-      return $B.class_name(exc) + (text ? ": " + text : "");
+      showTraceback(err);
     } catch (ignored) {
-      return String(err);
+      // The runtime could not even format it: the line below still says what happened.
     }
   }
-  function report(err, what, consequence) {
-    if (debug) {
+  console.error(
+    "allegro: " + what + " (" + describe(err) + "): " + consequence +
+      (debug ? "" : "; to see where, add data-debug to the SDK's script tag or " +
+        "?allegro_debug=1 to the page's address, and report it to the site's developers")
+  );
+}
+
+// An exception in Python code the browser calls back (a timer, a listener, an answer) is
+// reported once and goes no further: Brython's default prints a traceback and throws it into
+// the host page.
+function handleError(err) {
+  if (err && err.$handled) return;
+  if (err) err.$handled = true;
+  report(err, "internal error", "tracking goes on, but what the SDK was doing may be lost");
+}
+
+function failed(err) {
+  steps.length = 0;
+  leaveHooks.length = 0;
+  if (err && err.$handled) {
+    // handle_error has said what went wrong; say what it means.
+    console.error("allegro: the SDK failed to start; events will not be tracked on this page.");
+    return;
+  }
+  if (err) err.$handled = true;
+  report(err, "the SDK failed to start", "events will not be tracked on this page");
+}
+
+function runSteps(deadline) {
+  running = true;
+  try {
+    while (steps.length) {
+      var step = steps.shift();
       try {
-        showTraceback(err);
-      } catch (ignored) {
-        // The runtime could not even format it: the line below still says what happened.
+        step();
+      } catch (err) {
+        failed(err);
+        return;
       }
+      if (performance.now() >= deadline) return;
     }
-    console.error(
-      "allegro: " + what + " (" + describe(err) + "): " + consequence +
-        (debug ? "" : "; to see where, add data-debug to the SDK's script tag or " +
-          "?allegro_debug=1 to the page's address, and report it to the site's developers")
-    );
+  } finally {
+    running = false;
   }
-  // An exception in Python code the browser calls back (a timer, a listener, an answer) is
-  // reported once and goes no further: Brython's default prints a traceback and throws it into
-  // the host page.
-  $B.handle_error = function (err) {
-    if (err && err.$handled) return;
-    if (err) err.$handled = true;
-    report(err, "internal error", "tracking goes on, but what the SDK was doing may be lost");
-  };
+}
+
+function slice() {
+  scheduled = false;
+  runSteps(performance.now() + SLICE_MS);
+  if (steps.length) schedule();
+  else leaveHooks.length = 0; // started: the SDK's own listeners send what waits
+
+}
+
+var channel = typeof MessageChannel === "function" ? new MessageChannel() : null;
+if (channel) channel.port1.onmessage = slice;
+
+// A slice is an ordinary task (scheduler.postTask at "user-visible", or a MessageChannel message,
+// or setTimeout): the page's own tasks, its timers and its load event interleave with ours.
+// scheduler.yield() is not used: its continuations run before every other task of the page, so
+// the start would still hold the page's own work (and its load event) until it is done.
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  if (window.scheduler && typeof window.scheduler.postTask === "function") {
+    window.scheduler.postTask(slice, { priority: "user-visible" });
+  } else if (channel) {
+    channel.port2.postMessage(null);
+  } else {
+    setTimeout(slice, 0);
+  }
+}
+
+function leaving() {
+  if (!steps.length) return; // started (or failed): the SDK's own listeners send what waits
+  runSteps(Infinity);
+  var hooks = leaveHooks.splice(0);
+  for (var i = 0; i < hooks.length; i++) {
+    try {
+      hooks[i]();
+    } catch (err) {
+      failed(err);
+    }
+  }
+}
+
+RUNTIME.parts.forEach(function (part) {
+  steps.push(part);
+});
+steps.push(function () {
+  $B = __BRYTHON__ = RUNTIME.brython();
+  showTraceback = $B.show_error;
+  $B.handle_error = handleError;
   $B.$options = { args: $B.$list([]) };
   $B.$options = $B.parse_options({ debug: 1 });
   $B.use_VFS = true;
@@ -50,18 +147,37 @@
     $B.precompiled[name] = entry[1] ? [entry[2]] : entry[2];
   }
   $B.update_VFS(table);
-  registerNativeFetch($B, debug);
+  registerBootModule($B);
+});
+IMPORTS.forEach(function (name) {
+  steps.push(function () {
+    $B.$__import__(name, $B.builtins.None, $B.builtins.None, []);
+  });
+});
+steps.push(function () {
   var main = $B.module.$factory("__main__");
   main.__file__ = "__main__.py";
   $B.imported.__main__ = main;
-  try {
-    MAIN();
-  } catch (err) {
-    report(err, "the SDK failed to start", "events will not be tracked on this page");
-  }
-})(__BRYTHON__);
+  MAIN();
+});
 
-// The SDK's only hand-written JavaScript, which Python imports as allegro_sdk.browser.native.
+window.addEventListener("pagehide", leaving, true);
+document.addEventListener("visibilitychange", function () {
+  if (document.visibilityState === "hidden") leaving();
+}, true);
+if (document.readyState === "loading") {
+  // After DOMContentLoaded's own listeners, in a task of its own.
+  document.addEventListener("DOMContentLoaded", function () { setTimeout(slice, 0); });
+} else {
+  schedule();
+}
+
+// The SDK's only hand-written JavaScript, which Python imports as
+// allegro_sdk.browser.boot_js (typed for mypy by allegro_sdk/browser/boot_js.pyi).
+//
+// start_in_slices(steps, on_leave): the SDK's start() hands its remaining steps (functions, run
+// in order, each in a slice) and the function that sends what waits when the page is left during
+// the start. current_script: the SDK's script element (document.currentScript is null by then).
 //
 // post: POST a body and hand back (status, text, Retry-After) or (message). Brython 3.15 loses
 // track of its frames when a Python coroutine awaits fetch (after ~175 requests a page raises
@@ -73,7 +189,7 @@
 //
 // web_locks: navigator.locks as the core's Locks (allegro_sdk/core/ports.py); a lock is held until
 // release() resolves the promise its callback returned.
-function registerNativeFetch($B, debug) {
+function registerBootModule($B) {
   // A Python function the browser calls back, made safe: an exception in it is reported as one
   // "allegro:" line (see handle_error above) instead of being thrown into the host page.
   function guard(fn) {
@@ -161,12 +277,18 @@ function registerNativeFetch($B, debug) {
     });
     addEventListener("popstate", function () { changed(); });
   }
-  var name = "allegro_sdk.browser.native";
+  var name = "allegro_sdk.browser.boot_js";
   var module = $B.module.$factory(name);
   $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
   $B.module_setattr(module, "web_locks", $B.jsobj2pyobj(webLocks));
   $B.module_setattr(module, "debug", debug);
   $B.module_setattr(module, "guard", $B.jsobj2pyobj(guard));
   $B.module_setattr(module, "watch_history", $B.jsobj2pyobj(watchHistory));
+  $B.module_setattr(module, "start_in_slices", $B.jsobj2pyobj(function (more, onLeave) {
+    for (var i = 0; i < more.length; i++) steps.push(more[i]);
+    leaveHooks.push(onLeave);
+    if (!running) schedule();
+  }));
+  $B.module_setattr(module, "current_script", currentScript ? $B.jsobj2pyobj(currentScript) : $B.builtins.None);
   $B.imported[name] = module;
 }

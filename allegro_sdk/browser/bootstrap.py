@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from browser import window
 
 from allegro_sdk.browser.api import build_api
+from allegro_sdk.browser.boot_js import current_script, debug, guard, start_in_slices, web_locks
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.js import is_missing
-from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
-from allegro_sdk.browser.native import debug, guard, web_locks  # type: ignore[import-not-found]
+from allegro_sdk.browser.links import send_when_hidden, watch_tracked_links
 from allegro_sdk.browser.page import PageReader, WhenParsed
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
@@ -18,6 +20,7 @@ from allegro_sdk.core.collector_address import check_collector
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
+from allegro_sdk.core.promises import Promises
 from allegro_sdk.core.protocol import SESSIONS_PATH, session_request
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
@@ -25,12 +28,18 @@ from allegro_sdk.core.tracker import Tracker
 from allegro_sdk.core.unconfigured import Unconfigured
 from allegro_sdk.core.url_params import stripped_names
 
+if TYPE_CHECKING:
+    from allegro_sdk.browser.api import Tracks
+    from allegro_sdk.core.command_queue import CommandQueue
+    from allegro_sdk.core.ports import PostJson
+    from allegro_sdk.core.session import RequestSession
+
 SCRIPT_SELECTOR = "script[data-collector]"
 
 
 def script_settings() -> dict[str, str]:
     """The data-* settings of the SDK's own script tag (read while it is the current script)."""
-    script = window.document.currentScript or window.document.querySelector(SCRIPT_SELECTOR)
+    script = current_script or window.document.querySelector(SCRIPT_SELECTOR)
     settings = {}
     names = ("data-collector", "data-cookie-domain", "data-strip-params", "data-page-views")
     for name in (*names, *OPTIONS):
@@ -40,15 +49,34 @@ def script_settings() -> dict[str, str]:
     return settings
 
 
-def install(api: object, queue: object) -> None:
+def install(api: object, queue: CommandQueue) -> None:
     """window.allegro becomes the API; what the page queued before (if it did) runs now."""
     queued = getattr(window, "allegro", None)  # a page may have no snippet at all
     window.allegro = api
-    if window.Array.isArray(queued):
-        queue.drain(list(queued))  # type: ignore[attr-defined]
+    if queued is not None and window.Array.isArray(queued):
+        queue.drain(list(queued))
 
 
 def start() -> None:
+    """Start in slices (docs/build.md): each part of `starting()` runs in a task of its own."""
+    started: dict[str, object] = {}
+    parts = starting(started)
+
+    def step() -> None:
+        next(parts, None)
+
+    def leave() -> None:
+        # The page is left during the start: every step has just run; send what is waiting.
+        leave_now = started.get("leave")
+        if leave_now is not None:
+            leave_now()  # type: ignore[operator]
+
+    start_in_slices([step, step, step], leave)
+
+
+def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
+    """The SDK's start, in three parts: the session and the outbox; the sender, the tracker and
+    the listeners; then `window.allegro` and the commands the page queued meanwhile."""
     console = BrowserConsole()
     settings = script_settings()
     collector, problem = check_collector(settings.get("data-collector"))
@@ -59,16 +87,21 @@ def start() -> None:
         install(*build_api(unconfigured, unconfigured, console))
         return
 
-    post = post_json
+    post: PostJson = post_json
     if debug:
         # Imported only in debug mode: each module costs the page's start some time.
         from allegro_sdk.core.debug_log import LoggingSender, logging_post
 
         post = logging_post(post_json, console.debug)
 
-    def request_session(device_id, session_id, proof, on_response, on_failure):  # type: ignore[no-untyped-def]
-        body = session_request(device_id, session_id, proof)
-        post(collector + SESSIONS_PATH, body, {}, on_response, on_failure, False)
+    request_session: RequestSession = lambda device, session, proof, answered, failed: post(  # noqa: E731
+        collector + SESSIONS_PATH,
+        session_request(device, session, proof),
+        {},
+        answered,
+        failed,
+        False,
+    )
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
@@ -83,6 +116,7 @@ def start() -> None:
 
         locks = LeaseLocks(storage, tab_id, clock, schedule)
     options = read_options(settings, console)
+    promises = Promises(schedule, options["data-timeout-seconds"])
     outbox = Outbox(
         storage,
         tab_id,
@@ -93,8 +127,11 @@ def start() -> None:
         options["data-outbox-max-events"],
         options["data-outbox-max-kb"],
         options["data-outbox-max-days"],
+        on_drop=promises.dropped,
     )
+    yield
     members = Members(collector, sessions, post, storage, console)
+    sessions.add_listener(members.learn)
     sender = Sender(
         collector,
         sessions,
@@ -103,8 +140,9 @@ def start() -> None:
         outbox,
         schedule,
         lambda: float(window.Math.random()),
-        options["data-timeout-seconds"],
+        promises,
     )
+    outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
     tracker = Tracker(
         LoggingSender(sender, console.debug) if debug else sender,
         PageReader(),
@@ -121,8 +159,9 @@ def start() -> None:
         )
 
     watch_tracked_links(track_link, sender.flush)
-    flush_when_hidden(sender.flush)
-    calls = tracker
+    send_when_hidden(sender.leave)
+    started["leave"] = sender.leave
+    calls: Tracks = tracker
     page_views = settings.get("data-page-views")
     if page_views == "auto":
         # Imported only in this mode: each module costs the page's start some time.
@@ -134,4 +173,6 @@ def start() -> None:
             f'data-page-views="{page_views}" is not an option: write data-page-views="auto" '
             "for automatic page views (without it, the page tracks page_view itself)"
         )
-    install(*build_api(calls, members, console))
+    api, queue = build_api(calls, members, console)
+    yield
+    install(api, queue)

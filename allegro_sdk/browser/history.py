@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from browser import window
 
-from allegro_sdk.browser.native import guard, watch_history  # type: ignore[import-not-found]
+from allegro_sdk.browser.boot_js import guard, watch_history
 from allegro_sdk.core.page_views import AutoPageViews
 
 if TYPE_CHECKING:

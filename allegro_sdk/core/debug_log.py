@@ -13,18 +13,13 @@ from .json_encoding import encode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Protocol
 
     from .errors import TrackingError
     from .ports import OnFailure, OnResponse, PostJson
-    from .sender import Reject, Resolve
+    from .promises import Reject, Resolve
+    from .tracker import Sends
 
     Log = Callable[[str], None]
-
-    class Sends(Protocol):
-        """What the tracker needs of the sender."""
-
-        def send(self, event: dict[str, object], resolve: Resolve, reject: Reject) -> None: ...
 
 
 class LoggingSender:

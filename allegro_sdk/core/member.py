@@ -17,10 +17,10 @@ from .protocol import (
     MAX_TEXT_CHARS,
     MEMBER_LOGIN_PATH,
     MEMBER_LOGOUT_PATH,
+    error_text,
     member_login,
     member_logout,
 )
-from .sender import error_text
 from .stored_note import StoredNote
 
 if TYPE_CHECKING:
@@ -76,7 +76,6 @@ class Members:
         self._post_json = post_json
         self._console = console
         self._note = StoredNote(store, MEMBER_KEY)
-        sessions.on_session = self._learn
 
     def current(self) -> str | None:
         """The customer id logged in to the live session, or None."""
@@ -168,7 +167,7 @@ class Members:
         self._note.remove()
         self._sessions.end()
 
-    def _learn(self, session: Session) -> None:
+    def learn(self, session: Session) -> None:
         """A session answer names its member (a reload, another tab's login): note it."""
         if session.customer_id is not None:
             self._note.save([session.session_id, session.customer_id])

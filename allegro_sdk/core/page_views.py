@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from .errors import TrackingError
     from .ports import Clock, Schedule
-    from .sender import Reject, Resolve
+    from .promises import Reject, Resolve
 
     Track = Callable[[object, object, Resolve, Reject], "str | None"]
 

@@ -10,9 +10,15 @@ from .url_params import DEFAULT_STRIPPED, strip_event_urls
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Protocol
 
     from .ports import Clock, NewId
-    from .sender import Reject, Resolve, Sender
+    from .promises import Reject, Resolve
+
+    class Sends(Protocol):
+        """What the tracker needs of the sender (core/sender.py, or debug mode's logging one)."""
+
+        def send(self, event: dict[str, object], resolve: Resolve, reject: Reject) -> None: ...
 
 
 PAGE_VIEW = "page_view"
@@ -25,7 +31,7 @@ def run_now(task: Callable[[], None]) -> None:
 class Tracker:
     def __init__(
         self,
-        sender: Sender,
+        sender: Sends,
         read_page: Callable[[], dict[str, str]],
         new_id: NewId,
         clock: Clock,
