@@ -71,6 +71,22 @@ def test_bad_limit_is_400(collector: Collector, limit: str) -> None:
     assert response.json()["error"]["field"] == "limit"
 
 
+def test_the_visited_url_canonical_url_and_campaign_are_read_back(collector: Collector) -> None:
+    session = collector.new_session()
+    visited = "https://news.example/story?utm_source=newsletter&utm_campaign=fall-sale&gclid=g1"
+    sent = make_event(session, url=visited, canonical_url="https://news.example/story")
+    collector.post_events(session, [sent])
+    [stored] = collector.stored()
+    assert stored["url"] == visited
+    assert stored["canonical_url"] == "https://news.example/story"
+    assert {key: stored[key] for key in ("utm_source", "utm_campaign", "gclid", "utm_medium")} == {
+        "utm_source": "newsletter",
+        "utm_campaign": "fall-sale",
+        "gclid": "g1",
+        "utm_medium": None,
+    }
+
+
 def test_filter_by_event_name_member_and_context(
     start_collector: StartCollector, settings: Settings
 ) -> None:

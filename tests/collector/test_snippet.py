@@ -40,13 +40,17 @@ def test_the_script_tag_loads_the_hashed_bundle_from_the_collector_with_its_inte
 def test_the_csp_hash_is_the_inline_snippets(capsys: pytest.CaptureFixture[str]) -> None:
     out = snippet_output(capsys, "--collector", "https://collect.example")
     inline = re.search(r"<script>(.*?)</script>", out, re.DOTALL)
-    assert inline is not None and "allegro.track('page_view')" in inline.group(1)
+    assert inline is not None and "a.track('page_view')" in inline.group(1)
+    # The README's strict-CSP section prints the hash of this same line.
+    readme = (STATIC.parent / "README.md").read_text("utf-8")
+    assert f"<script>{inline.group(1)}</script>" in readme
     digest = base64.b64encode(hashlib.sha256(inline.group(1).encode()).digest()).decode()
     csp = next(line for line in out.splitlines() if line.startswith("Content-Security-Policy:"))
     assert csp == (
         f"Content-Security-Policy: script-src 'sha256-{digest}' https://collect.example; "
         "connect-src https://collect.example"
     )
+    assert f"'sha256-{digest}'" in readme
 
 
 def test_a_cdn_base_url_is_named_in_src_and_csp(capsys: pytest.CaptureFixture[str]) -> None:
