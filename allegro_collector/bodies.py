@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 
 from allegro_collector.errors import ApiError
 from allegro_collector.schemas import first_error
+from allegro_collector.settings import Settings
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -21,7 +23,7 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
+async def read_json(request: Request, max_bytes: int, timeout_seconds: float) -> Any:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type and media_type not in ACCEPTED_MEDIA_TYPES:
         raise ApiError(415, f"content type {media_type!r} is not application/json or text/plain")
@@ -31,11 +33,20 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise too_large
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(
+            408,
+            f"the request body did not arrive within {timeout_seconds:g} seconds",
+            None,
+            {"Connection": "close"},  # the rest of the body may still be on its way
+        ) from None
     if size == 0:
         raise ApiError(400, "request body is empty")
     try:
@@ -50,9 +61,9 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
 
 
-async def read_model(request: Request, model: type[Model], max_bytes: int) -> Model:
+async def read_model(request: Request, model: type[Model], settings: Settings) -> Model:
     """The body validated as `model`; a 400 naming the first wrong field otherwise."""
-    raw = await read_json(request, max_bytes)
+    raw = await read_json(request, settings.max_body_bytes, settings.body_timeout_seconds)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

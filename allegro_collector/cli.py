@@ -12,9 +12,14 @@ from pathlib import Path
 import uvicorn
 
 from allegro_collector.app import create_app
+from allegro_collector.serving import install_log_limits, uvicorn_options
 from allegro_collector.settings import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_HEAD_TIMEOUT_SECONDS,
     DEFAULT_MAX_PENDING_BATCHES,
     DEFAULT_RETRY_AFTER_SECONDS,
+    DEFAULT_SESSIONS_PER_ADDRESS_MINUTE,
+    DEFAULT_SESSIONS_PER_DEVICE_MINUTE,
     Settings,
     SigningKey,
 )
@@ -68,6 +73,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="Retry-After of the 503 answered when the ingest queue is full "
         f"(default {DEFAULT_RETRY_AFTER_SECONDS})",
     )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (IP or network) whose X-Forwarded-For names the client (repeatable)",
+    )
+    parser.add_argument(
+        "--sessions-per-device",
+        type=int,
+        default=DEFAULT_SESSIONS_PER_DEVICE_MINUTE,
+        metavar="N",
+        help=f"new sessions a minute per device id; more get 429 "
+        f"(default {DEFAULT_SESSIONS_PER_DEVICE_MINUTE})",
+    )
+    parser.add_argument(
+        "--sessions-per-address",
+        type=int,
+        default=DEFAULT_SESSIONS_PER_ADDRESS_MINUTE,
+        metavar="N",
+        help=f"new sessions a minute per client address; more get 429 "
+        f"(default {DEFAULT_SESSIONS_PER_ADDRESS_MINUTE})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections at most (default: the open-file limit minus 64)",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=float,
+        default=DEFAULT_HEAD_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="a request's headers must arrive within this "
+        f"(default {DEFAULT_HEAD_TIMEOUT_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=f"a request's body must arrive within this (default {DEFAULT_BODY_TIMEOUT_SECONDS:g})",
+    )
     return parser
 
 
@@ -102,6 +151,12 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         retry_after_seconds=args.retry_after,
         member_secret=None if member_secret is None else member_secret.encode(),
         member_audience=member_audience,
+        trusted_proxies=tuple(args.trusted_proxy),
+        sessions_per_device_minute=args.sessions_per_device,
+        sessions_per_address_minute=args.sessions_per_address,
+        max_connections=args.max_connections,
+        head_timeout_seconds=args.head_timeout,
+        body_timeout_seconds=args.body_timeout,
     )
 
 
@@ -114,4 +169,5 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
     except ValueError as exc:
         parser.error(str(exc))
     logger.info("storing events in %s", settings.db_path.resolve())
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    install_log_limits()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, **uvicorn_options(settings))

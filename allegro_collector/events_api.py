@@ -1,7 +1,9 @@
 """`POST /v1/events`: a batch of events, each accepted or rejected on its own.
 
 An event whose session or device differs from the CSRF token's is rejected by itself
-(field `events.N.session_id` / `events.N.device_id`); its neighbours are still stored.
+(field `events.N.session_id` / `events.N.device_id`); its neighbours are still stored. So is an
+event whose id another device stored first (`events.N.event_id`): ids are global, and a repeat is
+acknowledged only to the device that sent the original.
 A batch with events to store needs a place in the bounded ingest queue; when none is free it
 is refused whole with 503 and `Retry-After`, before anything of it is written.
 """
@@ -26,6 +28,11 @@ from allegro_collector.schemas import MAX_ID_CHARS, Event, EventBatch, first_err
 from allegro_collector.settings import Settings
 from allegro_collector.store import Store
 
+FOREIGN_ID = (
+    "belongs to another device: an event with this id was stored for another device_id; "
+    "make a new id for a new event"
+)
+
 
 def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[str, Any]:
     event_id = raw.get("event_id") if isinstance(raw, dict) else None
@@ -43,7 +50,7 @@ async def post_events(
     queue: IngestQueue,
     write_gate: WriteGate,
 ) -> Response:
-    batch = await read_model(request, EventBatch, settings.max_body_bytes)
+    batch = await read_model(request, EventBatch, settings)
     now = clock()
     token = request.headers.get(tokens.CSRF_HEADER) or batch.csrf_token
     try:
@@ -68,16 +75,21 @@ async def post_events(
         else:
             valid.append(event)
 
+    foreign: frozenset[str] = frozenset()
     if valid:
 
-        def write() -> None:
+        def write() -> frozenset[str]:
             write_gate()
-            store.store_events(valid, now, now + settings.session_lifetime_ms)
+            return store.store_events(valid, now, now + settings.session_lifetime_ms)
 
         with queue.slot():  # 503 when the queue is full; the slot is freed on every exit
-            await run_in_threadpool(write)
-    accepted = list(dict.fromkeys(event.event_id for event in valid))
-    status = 200 if valid or not batch.events else 422
+            foreign = await run_in_threadpool(write)
+    for index, raw in enumerate(batch.events):
+        if isinstance(raw, dict) and raw.get("event_id") in foreign:
+            rejected.append(_rejection(index, raw, f"events.{index}.event_id", FOREIGN_ID))
+    rejected.sort(key=lambda rejection: int(rejection["index"]))
+    accepted = list(dict.fromkeys(e.event_id for e in valid if e.event_id not in foreign))
+    status = 200 if accepted or not batch.events else 422
     return JSONResponse({"accepted": accepted, "rejected": rejected}, status)
 
 

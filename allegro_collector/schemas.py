@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from pydantic_core import PydanticCustomError
 MAX_TEXT_CHARS = 2048
 MAX_ID_CHARS = 128
 MAX_DATA_BYTES = 16 * 1024
+MAX_DATA_DEPTH = 32  # `data` itself is level 1; each object or array inside it one more
 MAX_BATCH_EVENTS = 1000  # bounds the work and the size of the answer one request can cause
 MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; keeps SQLite integers safe
 
@@ -41,8 +43,31 @@ LongText = Annotated[Text, Field(max_length=MAX_TEXT_CHARS)]
 
 
 def data_json(data: dict[str, Any]) -> str:
-    """The stored form of `data`, also what its size limit is measured on."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """The stored form of `data`, also what its size limit is measured on (always valid JSON:
+    non-finite numbers raise ValueError)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def data_problem(data: dict[str, Any]) -> tuple[list[str], str] | None:
+    """The first value of `data` that is not storable JSON, as (path inside data, message).
+
+    JSON numbers too large for a double (`1e400`) parse as infinity, which JSON cannot write
+    back; nesting beyond MAX_DATA_DEPTH is refused before anything recurses into it. Walked
+    with an explicit stack, so any depth the JSON parser accepted is safe to check.
+    """
+    stack: list[tuple[Any, int, list[str]]] = [(data, 1, [])]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return path, "must be a finite number (JSON has no Infinity or NaN)"
+        if isinstance(value, dict | list):
+            if depth > MAX_DATA_DEPTH:
+                return path, f"is nested more than {MAX_DATA_DEPTH} levels deep"
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(
+                (item, depth + 1, [*path, str(key)]) for key, item in reversed(list(items))
+            )
+    return None
 
 
 class Event(BaseModel):
@@ -72,6 +97,10 @@ class Event(BaseModel):
     def _data_fits(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
+        problem = data_problem(value)
+        if problem is not None:
+            path, message = problem
+            raise PydanticCustomError("data_value", message, {"path": path})
         try:
             size = len(data_json(value).encode())
         except UnicodeEncodeError:
@@ -121,6 +150,8 @@ def first_error(exc: ValidationError, prefix: str | None = None) -> tuple[str | 
     """The first problem as (dotted field path, message), e.g. `("events.3.page_title", ...)`."""
     error = exc.errors(include_url=False)[0]
     parts = [str(part) for part in error["loc"]]
+    if error["type"] == "data_value":
+        parts.extend(error["ctx"]["path"])  # the value inside `data`, e.g. data.prices.3
     if prefix is not None:
         parts.insert(0, prefix)
     if error["type"] == "extra_forbidden":

@@ -4,20 +4,33 @@ WAL mode lets readers (the admin endpoint, tools like `sqlite3`) work while even
 written. `synchronous=FULL` makes every commit durable across power loss, not only across a
 crash of the process: an acknowledged event is one the SDK deletes from its outbox, so the
 commit is the promise. The cost is one fsync per batch, which the batching SDK keeps rare.
+
+SQLite errors that say the file cannot be written now (busy or locked by another process, disk
+full, read-only, I/O error, cannot open) become `StoreUnavailableError`; any other error is a bug
+and stays what it is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from allegro_collector.migrations import migrate_sqlite
-from allegro_collector.schemas import Event, data_json
-from allegro_collector.store import Binding, LiveSession, StorageClosedError
+from allegro_collector.schemas import Event, data_json, data_problem
+from allegro_collector.store import (
+    Binding,
+    LiveSession,
+    Login,
+    StorageClosedError,
+    StoreUnavailableError,
+)
 
 # One column per field of the wire format, in the model's order.
 EVENT_COLUMNS = tuple(Event.model_fields)
@@ -28,13 +41,37 @@ _INSERT_EVENT = (
 )
 
 
-class SqliteStore:
-    """The `Store` in one SQLite file; every method blocks (call it through `run_in_threadpool`)."""
+# Primary result codes (the low byte of an extended code) that mean "not now", not "bug".
+_UNAVAILABLE = {
+    5: "the database is locked by another process (SQLITE_BUSY)",
+    6: "a table is locked (SQLITE_LOCKED)",
+    7: "out of memory (SQLITE_NOMEM)",
+    8: "the database file is read-only (SQLITE_READONLY)",
+    10: "disk I/O error (SQLITE_IOERR)",
+    13: "the disk or the file size limit is full (SQLITE_FULL)",
+    14: "the database file cannot be opened (SQLITE_CANTOPEN)",
+    15: "the database lock protocol failed (SQLITE_PROTOCOL)",
+}
+PROBE_INTERVAL_SECONDS = 1.0
 
-    def __init__(self, path: Path) -> None:
+
+class SqliteStore:
+    """The `Store` in one SQLite file; every method blocks (call it through `run_in_threadpool`).
+
+    `busy_timeout_ms`: how long a write waits for another process's lock before it fails.
+    """
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
         self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._failure: str | None = None  # why the last write failed, until one succeeds
+        self._probed_at = -float("inf")
+
+    @property
+    def name(self) -> str:
+        return f"sqlite {self.path}"
 
     @property
     def is_open(self) -> bool:
@@ -48,7 +85,7 @@ class SqliteStore:
             if mode != "wal":
                 raise RuntimeError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=5000")
+            db.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms:d}")
             migrate_sqlite(db)
         except BaseException:
             db.close()
@@ -67,9 +104,37 @@ class SqliteStore:
             raise StorageClosedError("the database is not open")
         return self._db
 
-    def create_session(self, session_id: str, device_id: str, now_ms: int, expires_at: int) -> None:
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock, for one write; its outcome is what health reports."""
         with self._lock:
-            self._connection().execute(
+            try:
+                yield self._connection()
+            except sqlite3.Error as exc:
+                reason = _unavailable(exc)
+                if reason is None:
+                    raise
+                self._failure = reason
+                raise StoreUnavailableError(self.name, reason) from exc
+            self._failure = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._writing() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    # SQLite may have rolled back by itself already (some I/O errors do).
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
+
+    def create_session(self, session_id: str, device_id: str, now_ms: int, expires_at: int) -> None:
+        with self._writing() as db:
+            db.execute(
                 "INSERT INTO sessions (session_id, device_id, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?)",
                 (session_id, device_id, now_ms, expires_at),
@@ -79,49 +144,83 @@ class SqliteStore:
         self, session_id: str, device_id: str, now_ms: int, expires_at: int
     ) -> LiveSession | None:
         """Extend a live session of this device; None when it is unknown, foreign or over."""
-        with self._lock:
-            row = (
-                self._connection()
-                .execute(
-                    "UPDATE sessions SET expires_at = ? "
-                    "WHERE session_id = ? AND device_id = ? AND expires_at > ? "
-                    "AND ended_at IS NULL RETURNING customer_id",
-                    (expires_at, session_id, device_id, now_ms),
-                )
-                .fetchone()
-            )
+        with self._writing() as db:
+            row = db.execute(
+                "UPDATE sessions SET expires_at = ? "
+                "WHERE session_id = ? AND device_id = ? AND expires_at > ? "
+                "AND ended_at IS NULL RETURNING customer_id",
+                (expires_at, session_id, device_id, now_ms),
+            ).fetchone()
         return None if row is None else LiveSession(customer_id=row[0])
 
-    def bind_member(
-        self, session_id: str, device_id: str, customer_id: str, now_ms: int
-    ) -> Binding:
-        """Bind a verified member to a live session; the same member again is a no-op.
-
-        One conditional UPDATE, so two logins racing (even from two collector processes on one
-        file) cannot both bind: the second finds the session taken.
-        """
-        with self._lock:
-            db = self._connection()
-            cursor = db.execute(
-                "UPDATE sessions SET customer_id = ? "
-                "WHERE session_id = ? AND device_id = ? AND expires_at > ? AND ended_at IS NULL "
-                "AND (customer_id IS NULL OR customer_id = ?)",
-                (customer_id, session_id, device_id, now_ms, customer_id),
-            )
-            if cursor.rowcount == 1:
-                return Binding.BOUND
-            live = db.execute(
-                "SELECT 1 FROM sessions "
-                "WHERE session_id = ? AND device_id = ? AND expires_at > ? AND ended_at IS NULL",
-                (session_id, device_id, now_ms),
+    def log_in(
+        self,
+        session_id: str,
+        device_id: str,
+        customer_id: str,
+        new_session_id: str,
+        now_ms: int,
+        expires_at: int,
+    ) -> Login:
+        """See `Store.log_in`. One IMMEDIATE transaction, so two logins racing (even from two
+        collector processes on one file) see each other's outcome."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT customer_id, expires_at > ? AND ended_at IS NULL, replaced_by "
+                "FROM sessions WHERE session_id = ? AND device_id = ?",
+                (now_ms, session_id, device_id),
             ).fetchone()
-        return Binding.SESSION_OVER if live is None else Binding.OTHER_MEMBER
+            if row is None:
+                return Login(Binding.SESSION_OVER)
+            bound, live, replaced_by = row
+            if not live:
+                # A login (this one repeated, or another tab's) moved the member on already.
+                if replaced_by is not None and self._extend_member_session(
+                    db, replaced_by, device_id, customer_id, now_ms, expires_at
+                ):
+                    return Login(Binding.BOUND, replaced_by)
+                return Login(Binding.SESSION_OVER)
+            if bound == customer_id:
+                self._extend_member_session(
+                    db, session_id, device_id, customer_id, now_ms, expires_at
+                )
+                return Login(Binding.BOUND, session_id)
+            if bound is not None:
+                return Login(Binding.OTHER_MEMBER)
+            db.execute(
+                "INSERT INTO sessions "
+                "(session_id, device_id, created_at, expires_at, customer_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (new_session_id, device_id, now_ms, expires_at, customer_id),
+            )
+            db.execute(
+                "UPDATE sessions SET ended_at = ?, expires_at = min(expires_at, ?), "
+                "replaced_by = ? WHERE session_id = ?",
+                (now_ms, now_ms, new_session_id, session_id),
+            )
+            return Login(Binding.BOUND, new_session_id)
+
+    @staticmethod
+    def _extend_member_session(
+        db: sqlite3.Connection,
+        session_id: str,
+        device_id: str,
+        customer_id: str,
+        now_ms: int,
+        expires_at: int,
+    ) -> bool:
+        cursor = db.execute(
+            "UPDATE sessions SET expires_at = max(expires_at, ?) WHERE session_id = ? "
+            "AND device_id = ? AND customer_id = ? AND expires_at > ? AND ended_at IS NULL",
+            (expires_at, session_id, device_id, customer_id, now_ms),
+        )
+        return cursor.rowcount == 1
 
     def end_session(self, session_id: str, device_id: str, now_ms: int) -> None:
         """End a session for good (a logout): it can no longer be renewed or extended by events,
         and events stored for it from now on carry no member."""
-        with self._lock:
-            self._connection().execute(
+        with self._writing() as db:
+            db.execute(
                 "UPDATE sessions SET expires_at = min(expires_at, ?), "
                 "ended_at = coalesce(ended_at, ?) WHERE session_id = ? AND device_id = ?",
                 (now_ms, now_ms, session_id, device_id),
@@ -129,35 +228,71 @@ class SqliteStore:
 
     def store_events(
         self, events: Sequence[Event], received_at: int, session_expires_at: int
-    ) -> None:
-        """Insert new events (a known event_id is skipped) and count them as session activity.
+    ) -> frozenset[str]:
+        """Insert new events and count them as session activity; the ids another device stored.
 
-        Returns only after the commit, so every event passed in is stored when it returns.
-        An event keeps its `customer_id` only when it is the member a verified login bound to
-        the event's session; any other value (or none bound) is stored as null.
+        Returns only after the commit, so every event passed in, but those refused, is stored
+        when it returns. An id already stored by the same device is skipped (a retry): the
+        first copy wins. An event keeps its `customer_id` only when it is the member a verified
+        login bound to the event's session; any other value (or none bound) is stored as null.
         """
         session_ids = sorted({event.session_id for event in events})
-        with self._lock:
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                members = _bound_members(db, session_ids)
-                rows = [
-                    _event_row(event, received_at, members.get(event.session_id))
-                    for event in events
-                ]
-                db.executemany(_INSERT_EVENT, rows)
-                # Activity extends a live session only: late events (an outbox sent after the
-                # session idled out, a batch in flight at logout) never bring one back.
-                db.executemany(
-                    "UPDATE sessions SET expires_at = max(expires_at, ?) "
-                    "WHERE session_id = ? AND expires_at > ? AND ended_at IS NULL",
-                    [(session_expires_at, session_id, received_at) for session_id in session_ids],
-                )
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._transaction() as db:
+            foreign = _foreign_ids(db, events)
+            members = _bound_members(db, session_ids)
+            rows = [
+                _event_row(event, received_at, members.get(event.session_id))
+                for event in events
+                if event.event_id not in foreign
+            ]
+            db.executemany(_INSERT_EVENT, rows)
+            # Activity extends a live session only: late events (an outbox sent after the
+            # session idled out, a batch in flight at logout) never bring one back.
+            db.executemany(
+                "UPDATE sessions SET expires_at = max(expires_at, ?) "
+                "WHERE session_id = ? AND expires_at > ? AND ended_at IS NULL",
+                [(session_expires_at, session_id, received_at) for session_id in session_ids],
+            )
+        return foreign
+
+    def expire_sessions(self, now_ms: int, keep_ms: int, limit: int) -> int:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM sessions WHERE rowid IN "
+                "(SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)",
+                (now_ms - keep_ms, limit),
+            )
+            return cursor.rowcount
+
+    def write_failure(self) -> str | None:
+        if self._failure is None:
+            return None
+        now = time.monotonic()
+        if now - self._probed_at >= PROBE_INTERVAL_SECONDS:
+            self._probed_at = now
+            problem = self._probe()
+            with self._lock:
+                if self._failure is not None:
+                    self._failure = problem
+        return self._failure
+
+    def _probe(self) -> str | None:
+        """Write the schema version back, on a connection of its own that does not wait for
+        locks: the smallest real write (a page to the journal and an fsync)."""
+        try:
+            probe = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        except sqlite3.Error as exc:
+            return _unavailable(exc) or str(exc)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            version = probe.execute("PRAGMA user_version").fetchone()[0]
+            probe.execute(f"PRAGMA user_version={version:d}")
+            probe.execute("COMMIT")
+        except sqlite3.Error as exc:
+            return _unavailable(exc) or str(exc)
+        finally:
+            probe.close()
+        return None
 
     def list_events(
         self, session_id: str | None, device_id: str | None, limit: int
@@ -177,8 +312,34 @@ class SqliteStore:
             "ORDER BY received_at DESC, rowid DESC LIMIT ?"
         )
         with self._lock:
-            rows = self._connection().execute(query, [*params, limit]).fetchall()
+            try:
+                rows = self._connection().execute(query, [*params, limit]).fetchall()
+            except sqlite3.Error as exc:
+                reason = _unavailable(exc)
+                if reason is None:
+                    raise
+                raise StoreUnavailableError(self.name, reason) from exc
         return [_stored_event(row) for row in rows]
+
+
+def _unavailable(exc: sqlite3.Error) -> str | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    reason = _UNAVAILABLE.get(code & 0xFF)
+    return None if reason is None else f"{reason}: {exc}"
+
+
+def _foreign_ids(db: sqlite3.Connection, events: Sequence[Event]) -> frozenset[str]:
+    """The ids of `events` already stored for another device than the event's."""
+    foreign: set[str] = set()
+    for event in events:
+        row = db.execute(
+            "SELECT device_id FROM events WHERE event_id = ?", (event.event_id,)
+        ).fetchone()
+        if row is not None and row[0] != event.device_id:
+            foreign.add(event.event_id)
+    return frozenset(foreign)
 
 
 def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:
@@ -202,8 +363,28 @@ def _event_row(event: Event, received_at: int, bound_member: str | None) -> tupl
     return (*(values[column] for column in EVENT_COLUMNS), received_at)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def _stored_event(row: Sequence[Any]) -> dict[str, Any]:
+    """A row as the admin read answers it. `data` written by an older collector may not be
+    JSON a client can read (`Infinity`, nesting hundreds deep): such data is answered as null
+    with `data_error` saying why, so one row never breaks a read."""
     event = dict(zip((*EVENT_COLUMNS, "received_at"), row, strict=True))
-    if event["data"] is not None:
-        event["data"] = json.loads(event["data"])
+    text = event["data"]
+    if text is not None:
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
+            problem = data_problem(data) if isinstance(data, dict) else ([], "is not an object")
+        except ValueError:
+            data, problem = None, ([], "is not valid JSON")
+        except RecursionError:
+            data, problem = None, ([], "is nested too deeply to read")
+        if problem is None:
+            event["data"] = data
+        else:
+            path, message = problem
+            event["data"] = None
+            event["data_error"] = f"stored data{''.join('.' + p for p in path)} {message}"
     return event

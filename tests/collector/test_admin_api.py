@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import sqlite3
+import uuid
 from collections.abc import Callable
+from contextlib import closing
 
 import pytest
 
@@ -68,3 +71,30 @@ def test_bad_limit_is_400(collector: Collector, limit: str) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "limit"
+
+
+def test_rows_an_older_collector_stored_unreadable_do_not_break_the_read(
+    collector: Collector,
+) -> None:
+    """Data an earlier collector accepted (`Infinity`, nesting 963 deep) is answered as null
+    with `data_error`; every other event of the page is answered as usual."""
+    session = collector.new_session()
+    good = make_event(session)
+    assert collector.post_events(session, [good]).status_code == 200
+    with closing(sqlite3.connect(collector.settings.db_path)) as db:
+        for text in ('{"x":Infinity}', '{"d":' + "[" * 963 + "]" * 963 + "}"):
+            db.execute(
+                "INSERT INTO events (event_id, event_name, timestamp, device_id, session_id, "
+                "data, received_at) VALUES (?, 'poison', 1, ?, ?, ?, ?)",
+                (str(uuid.uuid4()), session["device_id"], session["session_id"], text, 2**62),
+            )
+        db.commit()
+    for params in ({}, {"device_id": session["device_id"]}):
+        events = collector.stored(**params)
+        assert [(e["event_name"], e["data"]) for e in events] == [
+            ("poison", None),
+            ("poison", None),
+            ("page_view", good["data"]),
+        ]
+        assert events[0]["data_error"].startswith("stored data.d.0.0")
+        assert events[1]["data_error"] == "stored data is not valid JSON"
