@@ -130,6 +130,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "http": guarded_h11(settings.head_timeout_seconds, max_connections),
         "timeout_keep_alive": settings.keep_alive_seconds,
         "h11_max_incomplete_event_size": H11_MAX_HEAD_BYTES,
+        # uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client's address;
+        # the app reads it itself, from the proxies the operator trusts (client_address.py).
+        "proxy_headers": False,
     }
 
 

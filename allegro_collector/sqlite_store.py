@@ -13,7 +13,9 @@ and stays what it is.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -53,6 +55,7 @@ _UNAVAILABLE = {
     15: "the database lock protocol failed (SQLITE_PROTOCOL)",
 }
 PROBE_INTERVAL_SECONDS = 1.0
+PROBE_ROOM_BYTES = 1024 * 1024  # a batch's body is at most 1 MiB; its rows take about as much
 
 
 class SqliteStore:
@@ -277,8 +280,14 @@ class SqliteStore:
         return self._failure
 
     def _probe(self) -> str | None:
-        """Write the schema version back, on a connection of its own that does not wait for
-        locks: the smallest real write (a page to the journal and an fsync)."""
+        """Whether a write would succeed now: take the write lock without waiting, write the
+        schema version back (a page to the journal and an fsync), and find room for a large
+        batch beside the database. The page alone is not enough: it can reuse journal space a
+        failed transaction left behind, while a full disk still refuses the next batch."""
+        try:
+            self._probe_room()
+        except OSError as exc:
+            return f"{_UNAVAILABLE[13]}: no room for {PROBE_ROOM_BYTES} bytes ({exc.strerror})"
         try:
             probe = sqlite3.connect(self.path, timeout=0, isolation_level=None)
         except sqlite3.Error as exc:
@@ -293,6 +302,17 @@ class SqliteStore:
         finally:
             probe.close()
         return None
+
+    def _probe_room(self) -> None:
+        scratch = self.path.with_name(self.path.name + "-probe")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            if os.write(fd, bytes(PROBE_ROOM_BYTES)) != PROBE_ROOM_BYTES:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            scratch.unlink(missing_ok=True)
 
     def list_events(
         self, session_id: str | None, device_id: str | None, limit: int
