@@ -181,7 +181,7 @@ def collector_process() -> Iterator[Callable[..., CollectorProcess]]:
     yield start
     for process in started:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=60)
         if process.stderr is not None:
             process.stderr.close()
 
@@ -280,4 +280,4 @@ def test_a_read_only_database_file_is_503_and_unhealthy(
                 assert "read-only" in health.json()["error"]["message"]
         finally:
             running.process.terminate()
-            running.process.wait(timeout=10)
+            running.process.wait(timeout=60)
