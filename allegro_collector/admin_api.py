@@ -13,6 +13,7 @@ from starlette.routing import Route
 from allegro_collector.errors import ApiError
 from allegro_collector.settings import Settings
 from allegro_collector.store import Store
+from allegro_sdk.core.protocol import EVENTS_PATH
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -52,4 +53,4 @@ async def list_events(request: Request, *, settings: Settings, store: Store) -> 
 
 def routes(settings: Settings, store: Store) -> list[Route]:
     endpoint = functools.partial(list_events, settings=settings, store=store)
-    return [Route("/v1/events", endpoint, methods=["GET"])]
+    return [Route(EVENTS_PATH, endpoint, methods=["GET"])]

@@ -16,7 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from allegro_collector import admin_api, events_api, health, members_api, sessions_api, tokens
+from allegro_collector import admin_api, events_api, health, members_api, sessions_api
 from allegro_collector.clock import Clock, epoch_ms
 from allegro_collector.errors import (
     ApiError,
@@ -31,6 +31,7 @@ from allegro_collector.retention import Sweep, Sweeper
 from allegro_collector.settings import Settings
 from allegro_collector.sqlite_store import SqliteStore
 from allegro_collector.store import Store, StoreUnavailableError
+from allegro_sdk.core.protocol import CSRF_HEADER
 
 logger = logging.getLogger("allegro_collector")
 
@@ -91,7 +92,7 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
                 allow_methods=("GET", "POST", "OPTIONS"),
-                allow_headers=("Content-Type", tokens.CSRF_HEADER),
+                allow_headers=("Content-Type", CSRF_HEADER),
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
                 expose_headers=("Retry-After",),
                 max_age=600,

@@ -24,9 +24,10 @@ from allegro_collector.bodies import read_model
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError, error_body
 from allegro_collector.ingest import IngestQueue, WriteGate
-from allegro_collector.schemas import MAX_ID_CHARS, Event, EventBatch, first_error
+from allegro_collector.schemas import Event, EventBatch, first_error
 from allegro_collector.settings import Settings
 from allegro_collector.store import Store
+from allegro_sdk.core.protocol import CSRF_HEADER, EVENTS_PATH, MAX_ID_CHARS
 
 FOREIGN_ID = (
     "belongs to another device: an event with this id was stored for another device_id; "
@@ -52,7 +53,7 @@ async def post_events(
 ) -> Response:
     batch = await read_model(request, EventBatch, settings)
     now = clock()
-    token = request.headers.get(tokens.CSRF_HEADER) or batch.csrf_token
+    token = request.headers.get(CSRF_HEADER) or batch.csrf_token
     try:
         claims = tokens.verify(token, settings.verification_keys, now)
     except tokens.TokenError as exc:
@@ -103,4 +104,4 @@ def routes(settings: Settings, store: Store, clock: Clock, write_gate: WriteGate
         queue=queue,
         write_gate=write_gate,
     )
-    return [Route("/v1/events", endpoint, methods=["POST"])]
+    return [Route(EVENTS_PATH, endpoint, methods=["POST"])]

@@ -30,6 +30,7 @@ from allegro_collector.member_tokens import (
 from allegro_collector.schemas import MemberLogin, MemberLogout
 from allegro_collector.settings import Settings
 from allegro_collector.store import Binding, Store
+from allegro_sdk.core.protocol import CSRF_HEADER, MEMBER_LOGIN_PATH, MEMBER_LOGOUT_PATH
 
 NOT_ENABLED = (
     "member login is not enabled on this collector: "
@@ -100,7 +101,7 @@ def _check_csrf(
 ) -> None:
     try:
         claims = tokens.verify(
-            request.headers.get(tokens.CSRF_HEADER),
+            request.headers.get(CSRF_HEADER),
             settings.verification_keys,
             now,
             expired_for_at_most_ms=expired_for_at_most_ms,
@@ -117,12 +118,12 @@ def _check_csrf(
 def routes(settings: Settings, store: Store, clock: Clock) -> list[Route]:
     return [
         Route(
-            "/v1/members/login",
+            MEMBER_LOGIN_PATH,
             functools.partial(login, settings=settings, store=store, clock=clock),
             methods=["POST"],
         ),
         Route(
-            "/v1/members/logout",
+            MEMBER_LOGOUT_PATH,
             functools.partial(logout, settings=settings, store=store, clock=clock),
             methods=["POST"],
         ),

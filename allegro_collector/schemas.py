@@ -10,11 +10,15 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-MAX_TEXT_CHARS = 2048
-MAX_ID_CHARS = 128
-MAX_DATA_BYTES = 16 * 1024
-MAX_DATA_DEPTH = 32  # `data` itself is level 1; each object or array inside it one more
-MAX_BATCH_EVENTS = 1000  # bounds the work and the size of the answer one request can cause
+from allegro_sdk.core.protocol import (
+    MAX_BATCH_EVENTS,
+    MAX_DATA_BYTES,
+    MAX_DATA_DEPTH,
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+)
+
 MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; keeps SQLite integers safe
 
 _UUID_V4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -74,7 +78,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     event_id: UuidV4
-    event_name: Annotated[Text, Field(min_length=1, max_length=128)]
+    event_name: Annotated[Text, Field(min_length=1, max_length=MAX_NAME_CHARS)]
     timestamp: Annotated[int, Field(ge=0, le=MAX_TIMESTAMP_MS)]
     device_id: UuidV4
     session_id: Id
@@ -107,7 +111,9 @@ class Event(BaseModel):
             raise PydanticCustomError("unicode", "contains an invalid unicode character") from None
         if size > MAX_DATA_BYTES:
             raise PydanticCustomError(
-                "data_too_large", "is {size} bytes as JSON, more than 16384", {"size": size}
+                "data_too_large",
+                "is {size} bytes as JSON, more than {limit}",
+                {"size": size, "limit": MAX_DATA_BYTES},
             )
         return value
 

@@ -24,6 +24,7 @@ from allegro_collector.ratelimit import RateLimiter
 from allegro_collector.schemas import SessionRequest
 from allegro_collector.settings import Settings
 from allegro_collector.store import Store
+from allegro_sdk.core.protocol import SESSIONS_PATH
 
 
 class SessionLimits:
@@ -114,4 +115,4 @@ def routes(settings: Settings, store: Store, clock: Clock) -> list[Route]:
         clock=clock,
         limits=SessionLimits(settings, clock),
     )
-    return [Route("/v1/sessions", endpoint, methods=["POST"])]
+    return [Route(SESSIONS_PATH, endpoint, methods=["POST"])]

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 VERSION = "v1"
-# The request header that carries the token where `fetch` can set headers (not `sendBeacon`).
-CSRF_HEADER = "X-Allegro-CSRF"
 MAX_TOKEN_CHARS = 512
 
 

@@ -72,14 +72,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 from allegro_collector.app import create_app as create_collector  # noqa: E402
 from allegro_collector.settings import Settings  # noqa: E402
 from allegro_collector.tokens import SigningKey  # noqa: E402
+from allegro_sdk.core.protocol import BATCH_EVENTS, EVENTS_PATH  # noqa: E402
 from demo_site.server import create_app as create_demo_site  # noqa: E402
 from demo_site.server import csp  # noqa: E402
 from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # noqa: E402 - the tests' flags
 
 BUNDLE = ROOT / "static" / "allegro.js"
 PAGE_PATH = "/__delivery"
-EVENTS_PATH = "/v1/events"
-MAX_BATCH = 100  # allegro_sdk/core/sender.py
 LATENCY_GAP_MS = 20
 # At this commit a page stops delivering after about 175 POSTs (see the module docstring), so the
 # phases that send one event per request are spread over fresh page loads of at most this many.
@@ -516,7 +515,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if min(args.runs, args.events, args.latency_events, args.requests_per_page) < 1:
         parser.error("--runs, --events, --latency-events and --requests-per-page must be >= 1")
-    if math.ceil(args.events / MAX_BATCH) > args.requests_per_page:
+    if math.ceil(args.events / BATCH_EVENTS) > args.requests_per_page:
         parser.error("the batched phase would need more requests than --requests-per-page")
     return args
 

@@ -66,6 +66,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  
 from starlette.responses import HTMLResponse  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
+from allegro_sdk.core.protocol import EVENTS_PATH  # noqa: E402
 from demo_site.server import create_app as create_demo_site  # noqa: E402
 from demo_site.server import csp, template_environment  # noqa: E402
 from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # noqa: E402 - the tests' flags
@@ -357,7 +358,8 @@ def collector(workdir: Path, site_origin: str, admin_key: str) -> Iterator[str]:
 
 def stored_page_views(collector_url: str, admin_key: str) -> int:
     request = urllib.request.Request(
-        collector_url + "/v1/events?limit=1000", headers={"Authorization": f"Bearer {admin_key}"}
+        f"{collector_url}{EVENTS_PATH}?limit=1000",
+        headers={"Authorization": f"Bearer {admin_key}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         events: list[dict[str, Any]] = json.load(response)["events"]

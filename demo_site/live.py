@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from allegro_sdk.core.event import STRING_FIELDS
+from allegro_sdk.core.protocol import EVENTS_PATH
 
 # The spec's string fields, as the SDK fills them and the collector stores them.
 METADATA_FIELDS = STRING_FIELDS
@@ -48,7 +49,7 @@ class EventSource:
         if device_id:
             query["device_id"] = device_id
         request = urllib.request.Request(
-            f"{self.collector}/v1/events?{urllib.parse.urlencode(query)}",
+            f"{self.collector}{EVENTS_PATH}?{urllib.parse.urlencode(query)}",
             headers={"Authorization": f"Bearer {self.admin_key}", "Accept": "application/json"},
         )
         try:

@@ -29,6 +29,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from allegro_collector.member_tokens import check_secret, mint_member_token
+from allegro_sdk.core.protocol import DEVICE_COOKIE
 from demo_site.live import CollectorUnavailable, EventSource, event_views
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,6 @@ ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 DEMO_PASSWORD = "demo"
 MEMBER_TOKEN_LIFETIME_SECONDS = 5 * 60
 MEMBER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
-DEVICE_COOKIE = "allegro_device_id"
 MAX_LOGIN_BODY_BYTES = 4096
 
 # The site's plain pages: path -> template in demo_site/templates/.

@@ -10,6 +10,7 @@ from browser import window
 from allegro_sdk.browser.js import js_error, to_js, to_python
 from allegro_sdk.core.command_queue import CommandQueue
 from allegro_sdk.core.errors import TrackingError
+from allegro_sdk.core.protocol import VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 
     Settle = Callable[[object], None]
     Refuse = Callable[[TrackingError], None]
-
-VERSION = "0.1.0"
 
 
 def build_api(tracker: Tracker, members: Members, console: Console) -> tuple[object, CommandQueue]:

@@ -14,10 +14,10 @@ from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
-from allegro_sdk.core.json_encoding import encode
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
+from allegro_sdk.core.protocol import SESSIONS_PATH, session_request
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
@@ -53,12 +53,8 @@ def start() -> None:
     collector = collector_url(settings, console)
 
     def request_session(device_id, session_id, proof, on_response, on_failure):  # type: ignore[no-untyped-def]
-        body = {"device_id": device_id}
-        if session_id:
-            body["session_id"] = session_id
-        if proof:
-            body["csrf_token"] = proof
-        post_json(collector + "/v1/sessions", encode(body), {}, on_response, on_failure, False)
+        body = session_request(device_id, session_id, proof)
+        post_json(collector + SESSIONS_PATH, body, {}, on_response, on_failure, False)
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .errors import InvalidCallError
 from .json_encoding import encode
+from .protocol import MAX_DATA_BYTES, MAX_NAME_CHARS, MAX_TEXT_CHARS
 
 # The spec's "Available fields" that are strings (`data` is the custom-data object).
 STRING_FIELDS = (
@@ -19,9 +20,6 @@ STRING_FIELDS = (
     "conversion_pv_id",
     "url_in_click",
 )
-MAX_EVENT_NAME = 128
-MAX_FIELD_LENGTH = 2048
-MAX_DATA_BYTES = 16 * 1024
 
 
 def check_event_name(name: object) -> str:
@@ -32,9 +30,9 @@ def check_event_name(name: object) -> str:
     name = name.strip()
     if not name:
         raise InvalidCallError("track(): the event name must not be empty")
-    if len(name) > MAX_EVENT_NAME:
+    if len(name) > MAX_NAME_CHARS:
         raise InvalidCallError(
-            f"track(): the event name is {len(name)} characters long; the limit is {MAX_EVENT_NAME}"
+            f"track(): the event name is {len(name)} characters long; the limit is {MAX_NAME_CHARS}"
         )
     return name
 
@@ -56,7 +54,7 @@ def check_fields(data: object) -> dict[str, object]:
         elif key in STRING_FIELDS:
             if not isinstance(value, str):
                 raise InvalidCallError(f"track(): '{key}' must be a string, got {describe(value)}")
-            fields[key] = value.strip()[:MAX_FIELD_LENGTH]
+            fields[key] = value.strip()[:MAX_TEXT_CHARS]
         else:
             raise InvalidCallError(
                 f"track(): unknown field '{key}'; the fields are {', '.join(STRING_FIELDS)} and "
@@ -94,7 +92,7 @@ def merge_fields(page: dict[str, str], explicit: dict[str, object]) -> dict[str,
     merged["data"] = None
     for key, value in page.items():
         if key in merged and value:
-            merged[key] = value[:MAX_FIELD_LENGTH]
+            merged[key] = value[:MAX_TEXT_CHARS]
     merged.update(explicit)
     return merged
 

@@ -11,9 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import DeliveryError, InvalidCallError, TrackingError
-from .event import MAX_FIELD_LENGTH, describe
-from .json_encoding import encode
-from .sender import CSRF_HEADER, error_text
+from .event import describe
+from .protocol import (
+    CSRF_HEADER,
+    MAX_TEXT_CHARS,
+    MEMBER_LOGIN_PATH,
+    MEMBER_LOGOUT_PATH,
+    member_login,
+    member_logout,
+)
+from .sender import error_text
 from .session import Session
 from .stored_note import StoredNote
 
@@ -48,10 +55,10 @@ def check_credentials(credentials: object) -> tuple[str, str]:
         if not isinstance(value, str) or not value.strip():
             raise InvalidCallError(f"member.login(): '{name}' must be a non-empty string; {USAGE}")
     assert isinstance(customer_id, str) and isinstance(token, str)
-    if len(customer_id) > MAX_FIELD_LENGTH:
+    if len(customer_id) > MAX_TEXT_CHARS:
         raise InvalidCallError(
             f"member.login(): 'customer_id' is {len(customer_id)} characters long; "
-            f"the limit is {MAX_FIELD_LENGTH}"
+            f"the limit is {MAX_TEXT_CHARS}"
         )
     return customer_id, token.strip()
 
@@ -65,7 +72,7 @@ class Members:
         store: KeyValueStore,
         console: Console,
     ) -> None:
-        self._members_url = collector_url.rstrip("/") + "/v1/members/"
+        self._collector_url = collector_url.rstrip("/")
         self._sessions = sessions
         self._post_json = post_json
         self._console = console
@@ -121,15 +128,9 @@ class Members:
                     problem = error_text(body.get("error")) if body else f"HTTP {status}"
                     reject(DeliveryError("member.login() was refused: " + problem))
 
-            body = {
-                "device_id": session.device_id,
-                "session_id": session.session_id,
-                "customer_id": customer_id,
-                "token": token,
-            }
             self._post_json(
-                self._members_url + "login",
-                encode(body),
+                self._collector_url + MEMBER_LOGIN_PATH,
+                member_login(session.device_id, session.session_id, customer_id, token),
                 {CSRF_HEADER: session.csrf_token},
                 answered,
                 lambda message: failed("could not reach the collector: " + message),
@@ -158,10 +159,9 @@ class Members:
         another tab has in flight cannot bring the member back."""
         held = self._sessions.held()
         if held is not None:
-            body = {"device_id": self._sessions.device_id(), "session_id": held[0]}
             self._post_json(
-                self._members_url + "logout",
-                encode(body),
+                self._collector_url + MEMBER_LOGOUT_PATH,
+                member_logout(self._sessions.device_id(), held[0]),
                 {CSRF_HEADER: held[1]},
                 ignore_answer,
                 ignore_answer,  # the session ends here anyway; there it lapses in 30 minutes

@@ -23,7 +23,8 @@ from .content_types import (
     known_content_type,
     normalise_content_type,
 )
-from .event import MAX_FIELD_LENGTH, STRING_FIELDS
+from .event import STRING_FIELDS
+from .protocol import MAX_TEXT_CHARS
 
 ALLEGRO_PREFIX = "allegro:"
 # Publisher tags that name a content id (Open Graph's article:id, Parse.ly, Webtrends, Dow Jones,
@@ -109,8 +110,8 @@ def text(value: object) -> str:
 
 
 def clean(value: str | None) -> str:
-    """Trimmed and capped at MAX_FIELD_LENGTH characters."""
-    return (value or "").strip()[:MAX_FIELD_LENGTH].strip()
+    """Trimmed and capped at MAX_TEXT_CHARS characters."""
+    return (value or "").strip()[:MAX_TEXT_CHARS].strip()
 
 
 def first(values: list[str | None]) -> str:

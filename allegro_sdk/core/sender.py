@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from .errors import DeliveryError, TrackingError
 from .event import utf8_length
-from .json_encoding import encode, encode_string
+from .json_encoding import encode
+from .protocol import BATCH_EVENTS, CSRF_HEADER, EVENTS_PATH, events_batch
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     Resolve = Callable[[str], None]  # called with the acknowledged event_id
     Reject = Callable[[TrackingError], None]
 
-CSRF_HEADER = "X-Allegro-CSRF"
-MAX_BATCH = 100
 TIMEOUT_MS = 10_000
 FIRST_RETRY_MS = 1_000
 MAX_RETRY_MS = 60_000
@@ -56,7 +55,7 @@ class Sender:
         random: Callable[[], float],
         timeout_ms: int = TIMEOUT_MS,
     ) -> None:
-        self._events_url = collector_url.rstrip("/") + "/v1/events"
+        self._events_url = collector_url.rstrip("/") + EVENTS_PATH
         self._sessions = sessions
         self._post_json = post_json
         self._defer = defer
@@ -114,7 +113,7 @@ class Sender:
         self._left = False
         if not (self._in_flight or self._retry_planned):
             self._in_flight = True
-            self._deliver(self._outbox.entries()[:MAX_BATCH], renewed=False)
+            self._deliver(self._outbox.entries()[:BATCH_EVENTS], renewed=False)
 
     def _send_before_leaving(self) -> None:
         batch: list[Entry] = []
@@ -123,7 +122,7 @@ class Sender:
             text = str(entry[2])
             # 100 bytes for the session's identity and the separators, 1000 for the token.
             size += (len(text) if text.isascii() else utf8_length(text)) + 100
-            if size > LEAVING_MAX_BODY - 1000 or len(batch) == MAX_BATCH:
+            if size > LEAVING_MAX_BODY - 1000 or len(batch) == BATCH_EVENTS:
                 break
             batch.append(entry)
         if batch:
@@ -163,17 +162,9 @@ class Sender:
             else:
                 self._settle(batch, status, body)
 
-        # The session's identity goes in front of each stored event's JSON text.
-        identity = (
-            '{"session_id":'
-            + encode_string(session.session_id)
-            + ',"device_id":'
-            + encode_string(session.device_id)
-            + ","
-        )
-        events = ",".join(identity + str(entry[2])[1:] for entry in batch)
-        token = '{"csrf_token":' + encode_string(session.csrf_token) + "," if leaving else "{"
-        headers = {CSRF_HEADER: session.csrf_token}
+        texts = [str(entry[2]) for entry in batch]
+        csrf_token = session.csrf_token if leaving else None
+        payload = events_batch(session.session_id, session.device_id, texts, csrf_token)
 
         def failed(message: str) -> None:
             # What a leaving request did not deliver (or a beacon sent without an answer) is
@@ -183,8 +174,8 @@ class Sender:
 
         self._post_json(
             self._events_url,
-            token + '"events":[' + events + "]}",
-            headers,
+            payload,
+            {CSRF_HEADER: session.csrf_token},
             answered,
             failed,
             leaving,

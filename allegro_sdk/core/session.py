@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .ids import is_uuid4
+from .protocol import DEVICE_COOKIE, SESSION_COOKIE, TOKEN_COOKIE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -14,15 +15,12 @@ if TYPE_CHECKING:
     # (device id, session id to renew or None, that session's last token as proof or None, ...)
     RequestSession = Callable[[str, "str | None", "str | None", OnResponse, OnFailure], None]
 
-DEVICE_COOKIE = "allegro_device_id"
-SESSION_COOKIE = "allegro_session_id"
 DEVICE_MAX_AGE = 10 * 365 * 24 * 3600  # 10 years, as the spec says
 SESSION_MAX_AGE = 30 * 60  # 30 minutes, extended by every track()
 # A CSRF token this close to its expiry is renewed before use rather than sent and refused.
 TOKEN_RENEWAL_MARGIN_MS = 60 * 1000
-# The session's last CSRF token, which names its session: what another tab, the next page or
-# another subdomain sharing the cookies proves it holds the session with (docs/sessions.md).
-TOKEN_COOKIE = "allegro_session_token"
+# TOKEN_COOKIE holds the session's last CSRF token: what another tab, the next page or another
+# subdomain sharing the cookies proves it holds the session with (docs/sessions.md).
 TOKEN_COOKIE_MAX_AGE = 2 * SESSION_MAX_AGE  # re-written with every token, at most 30 min apart
 
 

@@ -6,13 +6,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from allegro_collector.schemas import (
-    MAX_DATA_BYTES,
-    Event,
-    EventBatch,
-    SessionRequest,
-    first_error,
-)
+from allegro_collector.schemas import Event, EventBatch, SessionRequest, first_error
+from allegro_sdk.core.protocol import MAX_DATA_BYTES
 
 
 def event(**overrides: Any) -> dict[str, Any]:

@@ -6,9 +6,6 @@ import pytest
 
 from allegro_sdk.core.errors import InvalidCallError, TrackingError
 from allegro_sdk.core.event import (
-    MAX_DATA_BYTES,
-    MAX_EVENT_NAME,
-    MAX_FIELD_LENGTH,
     STRING_FIELDS,
     check_custom_data,
     check_event_name,
@@ -17,6 +14,7 @@ from allegro_sdk.core.event import (
     merge_fields,
     utf8_length,
 )
+from allegro_sdk.core.protocol import MAX_DATA_BYTES, MAX_NAME_CHARS, MAX_TEXT_CHARS
 
 
 def name_error(name: object) -> str:
@@ -35,8 +33,8 @@ def fields_error(data: object) -> str:
 
 
 def test_limits_are_the_protocols() -> None:
-    assert MAX_EVENT_NAME == 128
-    assert MAX_FIELD_LENGTH == 2048
+    assert MAX_NAME_CHARS == 128
+    assert MAX_TEXT_CHARS == 2048
     assert MAX_DATA_BYTES == 16 * 1024
 
 

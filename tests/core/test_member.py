@@ -6,7 +6,8 @@ import pytest
 
 from allegro_sdk.core.errors import DeliveryError, InvalidCallError
 from allegro_sdk.core.member import MEMBER_KEY, Members
-from allegro_sdk.core.session import SESSION_COOKIE, TOKEN_COOKIE, SessionManager
+from allegro_sdk.core.protocol import SESSION_COOKIE, TOKEN_COOKIE
+from allegro_sdk.core.session import SessionManager
 
 from .fakes import (
     FAKE_NOW,

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 
 from allegro_sdk.core.content_types import normalise_content_type
-from allegro_sdk.core.event import MAX_FIELD_LENGTH, STRING_FIELDS
+from allegro_sdk.core.event import STRING_FIELDS
 from allegro_sdk.core.metadata import page_metadata
+from allegro_sdk.core.protocol import MAX_TEXT_CHARS
 from tests.core.page_snapshots import real_page_snapshot, real_pages, snapshot_from_html
 
 LOCATION = "https://news.example/story/1?ref=home#comments"
@@ -136,15 +137,15 @@ def test_only_the_spec_fields_come_back() -> None:
 
 
 def test_values_are_trimmed_and_capped() -> None:
-    long = "x" * (MAX_FIELD_LENGTH + 100)
+    long = "x" * (MAX_TEXT_CHARS + 100)
     fields = page_metadata(page(title=long, meta=[["og:site_name", "  News \n"]]))
-    assert fields["page_title"] == "x" * MAX_FIELD_LENGTH
+    assert fields["page_title"] == "x" * MAX_TEXT_CHARS
     assert fields["publisher"] == "News"
 
 
 def test_allegro_tags_are_capped_too() -> None:
     fields = page_metadata(page(meta=[["allegro:context", "y" * 5000]]))
-    assert len(fields["context"]) == MAX_FIELD_LENGTH
+    assert len(fields["context"]) == MAX_TEXT_CHARS
 
 
 def test_empty_values_fall_through_to_the_next_source() -> None:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from allegro_sdk.core.errors import DeliveryError, TrackingError
 from allegro_sdk.core.outbox import MAX_EVENTS, Outbox
-from allegro_sdk.core.sender import CSRF_HEADER, MAX_BATCH, TIMEOUT_MS, Sender
+from allegro_sdk.core.protocol import BATCH_EVENTS, CSRF_HEADER
+from allegro_sdk.core.sender import TIMEOUT_MS, Sender
 from allegro_sdk.core.session import SessionManager
 
 from .fakes import (
@@ -160,17 +161,17 @@ def accept_last(s: Setup) -> None:
 
 def test_a_large_queue_goes_out_in_bounded_batches_one_request_at_a_time() -> None:
     s = Setup()
-    for number in range(MAX_BATCH * 2 + 1):
+    for number in range(BATCH_EVENTS * 2 + 1):
         s.outcomes.send(s.sender, f"e{number}")
     s.deferred.run()
     s.endpoint.answer(SESSION, "token-1")
-    assert [len(ids_in(p.body)) for p in s.post.posts] == [MAX_BATCH]
+    assert [len(ids_in(p.body)) for p in s.post.posts] == [BATCH_EVENTS]
     for _ in range(2):
         accept_last(s)
         s.deferred.run()
-    assert [len(ids_in(p.body)) for p in s.post.posts] == [MAX_BATCH, MAX_BATCH, 1]
+    assert [len(ids_in(p.body)) for p in s.post.posts] == [BATCH_EVENTS, BATCH_EVENTS, 1]
     accept_last(s)
-    assert len(s.outcomes.resolved) == MAX_BATCH * 2 + 1
+    assert len(s.outcomes.resolved) == BATCH_EVENTS * 2 + 1
     assert s.outbox.entries() == [] and s.store.values == {}
 
 

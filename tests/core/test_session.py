@@ -2,15 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from allegro_sdk.core.session import (
-    DEVICE_COOKIE,
-    DEVICE_MAX_AGE,
-    SESSION_COOKIE,
-    SESSION_MAX_AGE,
-    TOKEN_COOKIE,
-    Session,
-    SessionManager,
-)
+from allegro_sdk.core.protocol import DEVICE_COOKIE, SESSION_COOKIE, TOKEN_COOKIE
+from allegro_sdk.core.session import DEVICE_MAX_AGE, SESSION_MAX_AGE, Session, SessionManager
 
 from .fakes import FAKE_NOW, Clock, FakeCookies, FakeSessionEndpoint, Ids
 

@@ -7,8 +7,9 @@ import pytest
 from allegro_collector.schemas import Event
 from allegro_sdk.core.errors import DeliveryError, InvalidCallError, TrackingError
 from allegro_sdk.core.outbox import Outbox
-from allegro_sdk.core.sender import CSRF_HEADER, Sender, acknowledgement
-from allegro_sdk.core.session import SESSION_COOKIE, SessionManager
+from allegro_sdk.core.protocol import CSRF_HEADER, SESSION_COOKIE
+from allegro_sdk.core.sender import Sender, acknowledgement
+from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
 
 from .fakes import (
