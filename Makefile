@@ -64,7 +64,7 @@ demo: build
 	@echo "collector: http://127.0.0.1:$(COLLECTOR_PORT)  (events in demo-events.sqlite3, admin key: demo-admin-key)"
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	export $(DEMO_ENV); \
-	$(VENV)/bin/allegro-collector --host 127.0.0.1 --port $(COLLECTOR_PORT) --db demo-events.sqlite3 \
+	$(VENV)/bin/allegro-collector serve --host 127.0.0.1 --port $(COLLECTOR_PORT) --db demo-events.sqlite3 \
 	  --allow-origin http://127.0.0.1:$(DEMO_PORT) & \
 	$(PY) -m demo_site --host 127.0.0.1 --port $(DEMO_PORT) --collector http://127.0.0.1:$(COLLECTOR_PORT) & \
 	wait

@@ -1,4 +1,9 @@
-"""`allegro-collector`: build Settings from flags and environment, then serve with uvicorn."""
+"""`allegro-collector`: one command line, with subcommands; `serve` is the default.
+
+Each subcommand is a `Command` in `COMMANDS`: its flags and what it runs. A new command is one more
+entry there. Secrets never come from a flag's value (command lines are visible to every user of the
+machine in `ps`): they come from the environment or from a file named by a `--*-file` flag.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import argparse
 import logging
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -26,11 +33,102 @@ from allegro_collector.settings import (
 
 logger = logging.getLogger("allegro_collector")
 
+PROG = "allegro-collector"
+DEFAULT_COMMAND = "serve"
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="allegro-collector", description="Receive allegro SDK events and store them in SQLite."
-    )
+
+@dataclass(frozen=True)
+class SecretOption:
+    """A secret read from `variable` or from the file named by `--{flag}-file`, never a flag."""
+
+    flag: str  # the name the old value flag had, e.g. "secret" for --secret
+    variable: str
+    what: str
+
+    @property
+    def file_flag(self) -> str:
+        return f"--{self.flag}-file"
+
+    @property
+    def dest(self) -> str:
+        return self.flag.replace("-", "_") + "_file"
+
+
+SECRET = SecretOption("secret", "ALLEGRO_SECRET", "CSRF token signing secret")
+PREVIOUS_SECRET = SecretOption(
+    "previous-secret",
+    "ALLEGRO_PREVIOUS_SECRET",
+    "token secret from before the last rotation (still accepted)",
+)
+ADMIN_KEY = SecretOption("admin-key", "ALLEGRO_ADMIN_KEY", "Bearer key for GET /v1/events")
+MEMBER_SECRET = SecretOption(
+    "member-secret",
+    "ALLEGRO_MEMBER_SECRET",
+    "identity secret shared with the site's backend, at least 32 bytes; with "
+    "--member-audience, enables member.login()",
+)
+SERVE_SECRETS = (SECRET, PREVIOUS_SECRET, ADMIN_KEY, MEMBER_SECRET)
+
+
+class _RefuseSecretValue(argparse.Action):
+    """A removed `--secret VALUE` style flag: stop with a usage error that says what to do."""
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, secret: SecretOption, **_: object
+    ) -> None:
+        self.secret = secret
+        super().__init__(option_strings, dest, nargs="?", help=argparse.SUPPRESS)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            f"--{self.secret.flag} is not accepted: a command line is visible to every user of "
+            f"the machine; set {self.secret.variable} or give {self.secret.file_flag} PATH"
+        )
+
+
+def add_secret_arguments(parser: argparse.ArgumentParser, options: Sequence[SecretOption]) -> None:
+    for option in options:
+        parser.add_argument(
+            option.file_flag,
+            dest=option.dest,
+            type=Path,
+            metavar="PATH",
+            help=f"a file holding the {option.what} [or ${option.variable}]",
+        )
+        parser.add_argument(
+            f"--{option.flag}", action=_RefuseSecretValue, secret=option, dest=argparse.SUPPRESS
+        )
+
+
+def read_secret(
+    option: SecretOption, args: argparse.Namespace, environ: Mapping[str, str]
+) -> str | None:
+    """The secret from its file or its variable (not both), or None when neither is given.
+
+    A file's trailing line break is not part of the secret (editors and `echo` add one).
+    """
+    path: Path | None = getattr(args, option.dest)
+    from_environment = environ.get(option.variable) or None
+    if path is None:
+        return from_environment
+    if from_environment is not None:
+        raise ValueError(f"{option.variable} and {option.file_flag} are both given: keep one")
+    try:
+        value = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{option.file_flag}: cannot read {path}: {exc}") from exc
+    if not value:
+        raise ValueError(f"{option.file_flag}: {path} is empty")
+    return value
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
     parser.add_argument("--db", type=Path, default=Path("events.sqlite3"), help="SQLite file")
@@ -41,21 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="an origin allowed by CORS, e.g. http://127.0.0.1:8000 (repeatable)",
     )
-    parser.add_argument("--admin-key", help="Bearer key for GET /v1/events [ALLEGRO_ADMIN_KEY]")
-    parser.add_argument("--secret", help="CSRF token signing secret [ALLEGRO_SECRET]")
-    parser.add_argument(
-        "--previous-secret",
-        help="the secret before the last rotation, still accepted [ALLEGRO_PREVIOUS_SECRET]",
-    )
-    parser.add_argument(
-        "--member-secret",
-        help="identity secret shared with the site's backend, at least 32 bytes; enables "
-        "member.login() [ALLEGRO_MEMBER_SECRET]",
-    )
+    add_secret_arguments(parser, SERVE_SECRETS)
     parser.add_argument(
         "--member-audience",
         help="the site, as the 'aud' claim of member tokens, e.g. https://news.example "
-        "[ALLEGRO_MEMBER_AUDIENCE]",
+        "[or $ALLEGRO_MEMBER_AUDIENCE]",
     )
     parser.add_argument(
         "--max-pending-batches",
@@ -85,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_SESSIONS_PER_DEVICE_MINUTE,
         metavar="N",
-        help=f"new sessions a minute per device id; more get 429 "
+        help="new sessions a minute per device id; more get 429 "
         f"(default {DEFAULT_SESSIONS_PER_DEVICE_MINUTE})",
     )
     parser.add_argument(
@@ -93,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_SESSIONS_PER_ADDRESS_MINUTE,
         metavar="N",
-        help=f"new sessions a minute per client address; more get 429 "
+        help="new sessions a minute per client address; more get 429 "
         f"(default {DEFAULT_SESSIONS_PER_ADDRESS_MINUTE})",
     )
     parser.add_argument(
@@ -117,28 +205,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"a request's body must arrive within this (default {DEFAULT_BODY_TIMEOUT_SECONDS:g})",
     )
-    return parser
 
 
 def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
-    """Flags win over the environment; missing secrets and keys are warned about, not fatal."""
-    admin_key = args.admin_key or environ.get("ALLEGRO_ADMIN_KEY") or None
-    secret = args.secret or environ.get("ALLEGRO_SECRET") or None
-    previous = args.previous_secret or environ.get("ALLEGRO_PREVIOUS_SECRET") or None
-    member_secret = args.member_secret or environ.get("ALLEGRO_MEMBER_SECRET") or None
+    """Secrets from files or the environment; missing ones are warned about, not fatal."""
+    admin_key = read_secret(ADMIN_KEY, args, environ)
+    secret = read_secret(SECRET, args, environ)
+    previous = read_secret(PREVIOUS_SECRET, args, environ)
+    member_secret = read_secret(MEMBER_SECRET, args, environ)
     member_audience = args.member_audience or environ.get("ALLEGRO_MEMBER_AUDIENCE") or None
     if secret is None:
         secret = secrets.token_urlsafe(32)
         logger.warning(
-            "no --secret or ALLEGRO_SECRET: using a random one, "
+            "no ALLEGRO_SECRET or --secret-file: using a random secret, "
             "so CSRF tokens will not survive a restart"
         )
     if admin_key is None:
         logger.warning(
-            "no --admin-key or ALLEGRO_ADMIN_KEY: GET /v1/events answers 401 to every request"
+            "no ALLEGRO_ADMIN_KEY or --admin-key-file: GET /v1/events answers 401 to every request"
         )
     if member_secret is None and member_audience is None:
-        logger.warning("no --member-secret and --member-audience: member.login() answers 501")
+        logger.warning("no member secret and --member-audience: member.login() answers 501")
     if not args.allow_origin:
         logger.warning("no --allow-origin: browsers on other origins cannot send events")
     return Settings(
@@ -160,14 +247,81 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
     )
 
 
+def serve(args: argparse.Namespace, environ: Mapping[str, str]) -> Callable[[], None]:
+    """Check the configuration (a ValueError is a usage error); the returned call serves."""
+    settings = build_settings(args, environ)
+
+    def run() -> None:
+        logger.info("storing events in %s", settings.db_path.resolve())
+        install_log_limits()
+        uvicorn.run(
+            create_app(settings), host=args.host, port=args.port, **uvicorn_options(settings)
+        )
+
+    return run
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its one-line help, its flags, and `prepare`, which checks the parsed flags
+    (raising ValueError for a usage error) and returns what runs it."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    prepare: Callable[[argparse.Namespace, Mapping[str, str]], Callable[[], None]]
+
+
+COMMANDS: dict[str, Command] = {
+    "serve": Command(
+        "receive events and store them in SQLite (the default command)",
+        add_serve_arguments,
+        serve,
+    ),
+}
+
+
+def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and each command's own (whose usage a usage error prints)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Receive allegro SDK events. Without a command, `serve` runs. Secrets come "
+        "from the environment or from files, never from the command line.",
+        allow_abbrev=False,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = {}
+    for name, command in COMMANDS.items():
+        # allow_abbrev=False: `--secret` must not be taken as an abbreviation of `--secret-file`.
+        sub = commands.add_parser(
+            name, help=command.help, description=command.help, allow_abbrev=False
+        )
+        command.add_arguments(sub)
+        subparsers[name] = sub
+    return parser, subparsers
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return build_parsers()[0]
+
+
+def with_default_command(argv: Sequence[str]) -> list[str]:
+    """A command line that is empty or starts with a flag (other than --help) means `serve`."""
+    argv = list(argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, DEFAULT_COMMAND)
+    return argv
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    return build_parser().parse_args(with_default_command(argv))
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, subparsers = build_parsers()
+    args = parser.parse_args(with_default_command(sys.argv[1:] if argv is None else argv))
     try:
-        settings = build_settings(args, environ)
+        run = COMMANDS[args.command].prepare(args, environ)
     except ValueError as exc:
-        parser.error(str(exc))
-    logger.info("storing events in %s", settings.db_path.resolve())
-    install_log_limits()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, **uvicorn_options(settings))
+        subparsers[args.command].error(str(exc))  # exits with code 2
+    run()

@@ -34,7 +34,7 @@ from allegro_sdk.core.protocol import CSRF_HEADER, MEMBER_LOGIN_PATH, MEMBER_LOG
 
 NOT_ENABLED = (
     "member login is not enabled on this collector: "
-    "start it with --member-secret and --member-audience"
+    "start it with ALLEGRO_MEMBER_SECRET (or --member-secret-file) and --member-audience"
 )
 
 

@@ -333,6 +333,7 @@ def collector(workdir: Path, site_origin: str, admin_key: str) -> Iterator[str]:
         sys.executable,
         "-m",
         "allegro_collector",
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",

@@ -43,7 +43,7 @@ class EventSource:
         if not self.admin_key:
             raise CollectorUnavailable(
                 "the demo site has no admin key, so it cannot read the collector's events "
-                "(start it with --admin-key or ALLEGRO_ADMIN_KEY)"
+                "(start it with ALLEGRO_ADMIN_KEY set)"
             )
         query = {"limit": str(limit)}
         if device_id:

@@ -242,25 +242,21 @@ def login_problem(status: int, message: str, field: str | None = None) -> JSONRe
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve the allegro demo publisher site.")
+def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
+    """Serve the demo site. Its secrets come from the environment only, never from the command
+    line (where every user of the machine sees them)."""
+    parser = argparse.ArgumentParser(
+        description="Serve the allegro demo publisher site. ALLEGRO_ADMIN_KEY (the collector's "
+        "admin key, for the live view) and ALLEGRO_MEMBER_SECRET (the member identity secret "
+        "shared with the collector, at least 32 bytes; without it the login form is off) are "
+        "read from the environment."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--collector", default="http://127.0.0.1:8765")
     parser.add_argument(
-        "--admin-key",
-        default=os.environ.get("ALLEGRO_ADMIN_KEY"),
-        help="the collector's admin key, for the live view (env ALLEGRO_ADMIN_KEY)",
-    )
-    parser.add_argument(
-        "--member-secret",
-        default=os.environ.get("ALLEGRO_MEMBER_SECRET"),
-        help="the member identity secret shared with the collector, at least 32 bytes "
-        "(env ALLEGRO_MEMBER_SECRET); without it the login form is off",
-    )
-    parser.add_argument(
         "--member-audience",
-        default=os.environ.get("ALLEGRO_MEMBER_AUDIENCE"),
+        default=environ.get("ALLEGRO_MEMBER_AUDIENCE"),
         help="the audience of member tokens, the collector's --member-audience "
         "(env ALLEGRO_MEMBER_AUDIENCE); default: http://HOST:PORT of this site",
     )
@@ -269,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = create_app(
             args.collector,
-            admin_key=args.admin_key,
-            member_secret=args.member_secret,
+            admin_key=environ.get("ALLEGRO_ADMIN_KEY") or None,
+            member_secret=environ.get("ALLEGRO_MEMBER_SECRET") or None,
             member_audience=args.member_audience or origin,
         )
     except ValueError as exc:

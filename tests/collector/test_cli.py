@@ -15,89 +15,164 @@ from pathlib import Path
 import httpx
 import pytest
 
-from allegro_collector.cli import build_parser, build_settings
+from allegro_collector.cli import build_settings, main, parse_args
+from allegro_collector.settings import Settings
 from allegro_collector.tokens import SigningKey
 
 from .support import ALLOWED_ORIGIN
 
 
-def test_flags() -> None:
-    settings = build_settings(
-        build_parser().parse_args(
-            [
-                "--db", "x.sqlite3",
-                "--allow-origin", ALLOWED_ORIGIN,
-                "--allow-origin", "https://example.com",
-                "--admin-key", "k",
-                "--secret", "s1",
-                "--previous-secret", "s0",
-            ]
-        ),
+def settings_from(argv: list[str], environ: dict[str, str]) -> Settings:
+    return build_settings(parse_args(argv), environ)
+
+
+def secret_file(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_flags_and_secret_files(tmp_path: Path) -> None:
+    settings = settings_from(
+        [
+            "serve",
+            "--db", "x.sqlite3",
+            "--allow-origin", ALLOWED_ORIGIN,
+            "--allow-origin", "https://example.com",
+            "--admin-key-file", secret_file(tmp_path, "admin", "k\n"),
+            "--secret-file", secret_file(tmp_path, "secret", "s1\r\n"),
+            "--previous-secret-file", secret_file(tmp_path, "previous", "s0"),
+        ],
         {},
     )  # fmt: skip
     assert settings.db_path == Path("x.sqlite3")
     assert settings.allowed_origins == (ALLOWED_ORIGIN, "https://example.com")
-    assert settings.admin_key == "k"
+    assert settings.admin_key == "k"  # a file's trailing line break is not part of the secret
     assert settings.signing_key == SigningKey.from_secret("s1")
     assert settings.previous_signing_key == SigningKey.from_secret("s0")
 
 
+def test_serve_is_the_default_command() -> None:
+    environ = {"ALLEGRO_SECRET": "s"}
+    explicit = settings_from(["serve", "--db", "a.sqlite3", "--retry-after", "2"], environ)
+    implicit = settings_from(["--db", "a.sqlite3", "--retry-after", "2"], environ)
+    assert explicit == implicit
+    assert parse_args([]).command == "serve"
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"], environ={})
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    assert "serve" in out and "never from the command line" in out
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["sevre"], environ={})
+    assert caught.value.code == 2
+    assert "invalid choice: 'sevre'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "variable"),
+    [
+        ("--secret", "ALLEGRO_SECRET"),
+        ("--previous-secret", "ALLEGRO_PREVIOUS_SECRET"),
+        ("--admin-key", "ALLEGRO_ADMIN_KEY"),
+        ("--member-secret", "ALLEGRO_MEMBER_SECRET"),
+    ],
+)
+@pytest.mark.parametrize("form", ["separate", "joined"])
+def test_a_secret_on_the_command_line_is_refused(
+    flag: str, variable: str, form: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [f"{flag}={'x' * 32}"] if form == "joined" else [flag, "x" * 32]
+    with pytest.raises(SystemExit) as caught:
+        main(["serve", *argv], environ={})
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{flag} is not accepted" in err
+    assert variable in err and f"{flag}-file PATH" in err
+    assert "x" * 32 not in err  # the refusal does not repeat the secret either
+
+
+def test_secret_file_problems_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "missing")
+    empty = secret_file(tmp_path, "empty", "\n")
+    given_twice = secret_file(tmp_path, "key", "k")
+    cases = [
+        (["--secret-file", missing], {}, f"--secret-file: cannot read {missing}"),
+        (["--admin-key-file", empty], {}, f"--admin-key-file: {empty} is empty"),
+        (
+            ["--admin-key-file", given_twice],
+            {"ALLEGRO_ADMIN_KEY": "k"},
+            "ALLEGRO_ADMIN_KEY and --admin-key-file are both given",
+        ),
+    ]
+    for argv, environ, message in cases:
+        with pytest.raises(SystemExit) as caught:
+            main(["serve", *argv], environ=environ)
+        assert caught.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "usage: allegro-collector serve" in err
+
+
 def test_ingest_queue_flags() -> None:
-    defaults = build_settings(build_parser().parse_args(["--secret", "s"]), {})
+    environ = {"ALLEGRO_SECRET": "s"}
+    defaults = settings_from([], environ)
     assert (defaults.max_pending_batches, defaults.retry_after_seconds) == (32, 1)
-    args = ["--secret", "s", "--max-pending-batches", "5", "--retry-after", "3"]
-    flagged = build_settings(build_parser().parse_args(args), {})
+    flagged = settings_from(["--max-pending-batches", "5", "--retry-after", "3"], environ)
     assert (flagged.max_pending_batches, flagged.retry_after_seconds) == (5, 3)
 
 
-def test_member_flags_and_environment() -> None:
+def test_member_secret_from_file_or_environment(tmp_path: Path) -> None:
     secret = "m" * 32
-    args = ["--secret", "s", "--member-secret", secret, "--member-audience", ALLOWED_ORIGIN]
-    flagged = build_settings(build_parser().parse_args(args), {})
-    assert (flagged.member_secret, flagged.member_audience) == (secret.encode(), ALLOWED_ORIGIN)
+    path = secret_file(tmp_path, "member", secret + "\n")
+    from_file = settings_from(
+        ["--member-secret-file", path, "--member-audience", ALLOWED_ORIGIN], {}
+    )
+    assert (from_file.member_secret, from_file.member_audience) == (secret.encode(), ALLOWED_ORIGIN)
     environ = {"ALLEGRO_MEMBER_SECRET": secret, "ALLEGRO_MEMBER_AUDIENCE": ALLOWED_ORIGIN}
-    from_env = build_settings(build_parser().parse_args(["--secret", "s"]), environ)
+    from_env = settings_from([], environ)
     assert (from_env.member_secret, from_env.member_audience) == (secret.encode(), ALLOWED_ORIGIN)
 
 
 def test_half_a_member_configuration_exits_with_usage_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from allegro_collector.cli import main
-
     with pytest.raises(SystemExit) as caught:
-        main(["--secret", "s", "--member-audience", ALLOWED_ORIGIN], environ={})
+        main(["--member-audience", ALLOWED_ORIGIN], environ={"ALLEGRO_SECRET": "s"})
     assert caught.value.code == 2
     assert "both the identity secret and the audience" in capsys.readouterr().err
 
 
 def test_zero_pending_batches_exits_with_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from allegro_collector.cli import main
-
     with pytest.raises(SystemExit) as caught:
-        main(["--max-pending-batches", "0", "--secret", "s"], environ={})
+        main(["--max-pending-batches", "0"], environ={"ALLEGRO_SECRET": "s"})
     assert caught.value.code == 2
     assert "pending batches" in capsys.readouterr().err
 
 
-def test_environment_fills_in_and_flags_win() -> None:
+def test_environment_gives_the_secrets() -> None:
     environ = {
         "ALLEGRO_ADMIN_KEY": "env-key",
         "ALLEGRO_SECRET": "env-secret",
         "ALLEGRO_PREVIOUS_SECRET": "env-old",
     }
-    from_env = build_settings(build_parser().parse_args([]), environ)
+    from_env = settings_from([], environ)
     assert from_env.admin_key == "env-key"
     assert from_env.signing_key == SigningKey.from_secret("env-secret")
     assert from_env.previous_signing_key == SigningKey.from_secret("env-old")
-    flagged = build_settings(build_parser().parse_args(["--secret", "flag"]), environ)
-    assert flagged.signing_key == SigningKey.from_secret("flag")
 
 
 def test_missing_secret_and_admin_key_warn(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="allegro_collector"):
-        first = build_settings(build_parser().parse_args([]), {})
-        second = build_settings(build_parser().parse_args([]), {})
+        first = settings_from([], {})
+        second = settings_from([], {})
     assert first.admin_key is None
     assert first.signing_key != second.signing_key  # a random secret each start
     messages = " ".join(record.getMessage() for record in caplog.records)
@@ -106,10 +181,8 @@ def test_missing_secret_and_admin_key_warn(caplog: pytest.LogCaptureFixture) -> 
 
 
 def test_invalid_configuration_exits_with_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from allegro_collector.cli import main
-
     with pytest.raises(SystemExit) as caught:
-        main(["--allow-origin", "example.com", "--secret", "s"], environ={})
+        main(["--allow-origin", "example.com"], environ={"ALLEGRO_SECRET": "s"})
     assert caught.value.code == 2
     assert "scheme://host" in capsys.readouterr().err
 
@@ -150,8 +223,11 @@ def test_console_script_serves_over_http(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("allegro-collector")
     port = free_port()
     db = tmp_path / "cli.sqlite3"
-    env = {**os.environ, "ALLEGRO_ADMIN_KEY": "cli-key", "ALLEGRO_SECRET": "cli-secret"}
-    command = [str(script), "--port", str(port), "--db", str(db), "--allow-origin", ALLOWED_ORIGIN]
+    env = {**os.environ, "ALLEGRO_SECRET": "cli-secret"}
+    env.pop("ALLEGRO_ADMIN_KEY", None)
+    key_file = secret_file(tmp_path, "admin-key", "cli-key\n")
+    command = [str(script), "serve", "--port", str(port), "--db", str(db)]
+    command += ["--allow-origin", ALLOWED_ORIGIN, "--admin-key-file", key_file]
     with running(command, env, port) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         device = str(uuid.uuid4())
@@ -172,7 +248,7 @@ def test_console_script_serves_over_http(tmp_path: Path) -> None:
     assert db.exists()
 
 
-def test_python_dash_m_serves_healthz(tmp_path: Path) -> None:
+def test_python_dash_m_serves_healthz_without_a_command(tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-m", "allegro_collector", "--port", str(port)]
     command += ["--db", str(tmp_path / "m.sqlite3")]

@@ -269,7 +269,7 @@ def test_login_is_refused_when_not_configured(collector: Collector) -> None:
     session = collector.new_session()
     status, field, message = error(log_in(collector, session))
     assert (status, field) == (501, None)
-    assert "--member-secret and --member-audience" in message
+    assert "ALLEGRO_MEMBER_SECRET (or --member-secret-file) and --member-audience" in message
 
 
 def test_a_new_device_id_is_not_a_member(members: Collector) -> None:

@@ -299,8 +299,12 @@ def test_a_wrong_admin_key_or_no_collector_is_said_plainly(start_site: StartSite
 
 def test_the_command_line_prints_the_address_and_serves() -> None:
     port = unused_port()
-    command = [sys.executable, "-m", "demo_site", "--port", str(port), "--admin-key", ADMIN_KEY]
-    environment = {**os.environ, "ALLEGRO_MEMBER_SECRET": MEMBER_SECRET}
+    command = [sys.executable, "-m", "demo_site", "--port", str(port)]
+    environment = {
+        **os.environ,
+        "ALLEGRO_ADMIN_KEY": ADMIN_KEY,
+        "ALLEGRO_MEMBER_SECRET": MEMBER_SECRET,
+    }
     with subprocess.Popen(
         command,
         cwd=ROOT,
@@ -332,11 +336,25 @@ def test_the_command_line_prints_the_address_and_serves() -> None:
 
 def test_the_command_line_refuses_a_short_secret() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "demo_site", "--member-secret", "short"],
+        [sys.executable, "-m", "demo_site"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "ALLEGRO_MEMBER_SECRET": "short"},
+    )
+    assert result.returncode == 2
+    assert "at least 32 bytes" in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--admin-key", "--member-secret"])
+def test_the_command_line_takes_no_secret(flag: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "demo_site", flag, "x" * 32],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert result.returncode == 2
-    assert "at least 32 bytes" in result.stderr
+    assert "unrecognized arguments" in result.stderr
