@@ -1,5 +1,6 @@
 # make demo: install what is missing, build the SDK, serve collector + demo site on 127.0.0.1.
-# make test: install what is missing (Debian's chromium included), build, run ruff, mypy, pytest.
+# make test: install what is missing (Debian's chromium and postgresql included), build, run ruff,
+# mypy, pytest. The tests start their own throwaway PostgreSQL server (tests/pg_cluster.py).
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 COLLECTOR_PORT ?= 8765
 DEMO_PORT ?= 8000
 
-.PHONY: system-deps install build test lint demo bench clean
+.PHONY: system-deps install build test lint demo bench bench-collector clean
 
 system-deps:
 	@missing=""; \
@@ -16,6 +17,8 @@ system-deps:
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	python3 -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+	  || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -54,6 +57,12 @@ bench: build
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/metadata_cost.py
 	$(PY) benchmarks/delivery.py
+
+# The collector's throughput next to no-op servers (docs/scaling.md); its load comes from wrk.
+bench-collector: build
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
+	$(PY) benchmarks/collector.py
 
 # Demo-only secrets, shared by the two servers through the environment (never use them elsewhere).
 DEMO_ENV := ALLEGRO_ADMIN_KEY=demo-admin-key \

@@ -19,7 +19,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-def _authorize(request: Request, admin_key: str | None) -> None:
+def authorize(request: Request, admin_key: str | None) -> None:
     """With no admin key configured nothing is authorized: there is no open default."""
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if (
@@ -39,7 +39,7 @@ def _limit(raw: str | None) -> int:
 
 
 async def list_events(request: Request, *, settings: Settings, store: Store) -> Response:
-    _authorize(request, settings.admin_key)
+    authorize(request, settings.admin_key)
     params = request.query_params
     limit = _limit(params.get("limit"))
     events = await run_in_threadpool(

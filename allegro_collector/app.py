@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -16,7 +16,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from allegro_collector import admin_api, events_api, health, members_api, sessions_api
+from allegro_collector import (
+    admin_api,
+    events_api,
+    export_api,
+    health,
+    members_api,
+    sessions_api,
+)
 from allegro_collector.clock import Clock, epoch_ms
 from allegro_collector.errors import (
     ApiError,
@@ -26,21 +33,40 @@ from allegro_collector.errors import (
     handle_http_exception,
     handle_unexpected,
 )
+from allegro_collector.group_commit import GroupCommitter
 from allegro_collector.ingest import WriteGate, always_open
+from allegro_collector.metrics import Metrics
+from allegro_collector.metrics import routes as metrics_routes
 from allegro_collector.retention import Sweep, Sweeper
 from allegro_collector.settings import Settings
 from allegro_collector.sqlite_store import SqliteStore
-from allegro_collector.store import Store, StoreUnavailableError
+from allegro_collector.store import BatchWrite, GroupWritten, Store, StoreUnavailableError
 from allegro_sdk.core.protocol import CSRF_HEADER
 
 logger = logging.getLogger("allegro_collector")
 
 
+def open_store(settings: Settings) -> Store:
+    """The store the settings name: PostgreSQL for a `postgresql://` URL, else the SQLite file."""
+    if settings.postgres_url is not None:
+        from allegro_collector.postgres_store import PostgresStore
+
+        return PostgresStore(settings.postgres_url)
+    return SqliteStore(settings.db_path, settings.busy_timeout_ms)
+
+
 def create_app(
     settings: Settings, *, clock: Clock = epoch_ms, write_gate: WriteGate = always_open
 ) -> Starlette:
-    """`clock` and `write_gate` are seams for tests: they move time, and hold or fail writes."""
-    store: Store = SqliteStore(settings.db_path, settings.busy_timeout_ms)
+    """`clock` and `write_gate` are test seams: tests move time, and hold or fail batch writes."""
+    store = open_store(settings)
+    metrics = Metrics()
+
+    def write_many(batches: Sequence[BatchWrite]) -> GroupWritten:
+        write_gate()
+        return store.store_batches(batches)
+
+    committer = GroupCommitter(write_many, metrics.observe_group, metrics.commit_waiting_changed)
     sweeper = Sweeper(
         [
             Sweep(
@@ -57,6 +83,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(store.open)
+        committer.start()
         sweeping = asyncio.create_task(sweeper.run_forever())
         try:
             yield
@@ -64,6 +91,7 @@ def create_app(
             sweeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeping
+            await committer.stop()
             store.close()
 
     def store_unavailable(request: Request, exc: Exception) -> Response:
@@ -82,12 +110,15 @@ def create_app(
     return Starlette(
         routes=[
             *sessions_api.routes(settings, store, clock),
-            *events_api.routes(settings, store, clock, write_gate),
+            *events_api.routes(settings, clock, committer, metrics),
+            *export_api.routes(settings, store),
             *members_api.routes(settings, store, clock),
             *admin_api.routes(settings, store),
             *health.routes(store, settings.store_retry_after_seconds),
+            *metrics_routes(settings, metrics),
         ],
         middleware=[
+            Middleware(metrics.middleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
@@ -96,7 +127,7 @@ def create_app(
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
                 expose_headers=("Retry-After",),
                 max_age=600,
-            )
+            ),
         ],
         exception_handlers={
             ApiError: handle_api_error,

@@ -24,6 +24,12 @@ def _refuse_constant(name: str) -> Any:
 
 
 async def read_json(request: Request, max_bytes: int, timeout_seconds: float) -> Any:
+    return parse_json(await read_body(request, max_bytes, timeout_seconds))
+
+
+async def read_body(request: Request, max_bytes: int, timeout_seconds: float) -> bytes:
+    """The raw body: a JSON or text media type, not empty, at most `max_bytes`, arrived in
+    full within `timeout_seconds` (else 408 and the connection is closed)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type and media_type not in ACCEPTED_MEDIA_TYPES:
         raise ApiError(415, f"content type {media_type!r} is not application/json or text/plain")
@@ -49,8 +55,12 @@ async def read_json(request: Request, max_bytes: int, timeout_seconds: float) ->
         ) from None
     if size == 0:
         raise ApiError(400, "request body is empty")
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
     try:
-        text = b"".join(chunks).decode()
+        text = body.decode()
     except UnicodeDecodeError:
         raise ApiError(400, "request body is not valid UTF-8") from None
     try:
@@ -63,7 +73,12 @@ async def read_json(request: Request, max_bytes: int, timeout_seconds: float) ->
 
 async def read_model(request: Request, model: type[Model], settings: Settings) -> Model:
     """The body validated as `model`; a 400 naming the first wrong field otherwise."""
-    raw = await read_json(request, settings.max_body_bytes, settings.body_timeout_seconds)
+    body = await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds)
+    return parse_model(body, model)
+
+
+def parse_model(body: bytes, model: type[Model]) -> Model:
+    raw = parse_json(body)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

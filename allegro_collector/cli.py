@@ -16,17 +16,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
-
-from allegro_collector.app import create_app
-from allegro_collector.serving import install_log_limits, uvicorn_options
+from allegro_collector import serving
 from allegro_collector.settings import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_BUSY_HOLD_SECONDS,
     DEFAULT_HEAD_TIMEOUT_SECONDS,
     DEFAULT_MAX_PENDING_BATCHES,
     DEFAULT_RETRY_AFTER_SECONDS,
     DEFAULT_SESSIONS_PER_ADDRESS_MINUTE,
     DEFAULT_SESSIONS_PER_DEVICE_MINUTE,
+    POSTGRES_SCHEMES,
     Settings,
     SigningKey,
 )
@@ -131,7 +130,22 @@ def read_secret(
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
-    parser.add_argument("--db", type=Path, default=Path("events.sqlite3"), help="SQLite file")
+    parser.add_argument(
+        "--db",
+        default="events.sqlite3",
+        help="a SQLite file, or a postgresql://user@host/database URL (a password is better "
+        "given in ~/.pgpass or PGPASSWORD than on the command line)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes serving the port (default 1); above 1 needs PostgreSQL",
+    )
+    parser.add_argument(
+        "--access-log", action="store_true", help="log every request (off: see GET /metrics)"
+    )
     parser.add_argument(
         "--allow-origin",
         action="append",
@@ -160,6 +174,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="Retry-After of the 503 answered when the ingest queue is full "
         f"(default {DEFAULT_RETRY_AFTER_SECONDS})",
+    )
+    parser.add_argument(
+        "--busy-hold",
+        type=float,
+        default=DEFAULT_BUSY_HOLD_SECONDS,
+        metavar="SECONDS",
+        help="how long a batch that finds the ingest queue full waits for a place (its body "
+        f"unread) before the 503; at most --retry-after (default {DEFAULT_BUSY_HOLD_SECONDS:g})",
     )
     parser.add_argument(
         "--trusted-proxy",
@@ -228,14 +250,17 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         logger.warning("no member secret and --member-audience: member.login() answers 501")
     if not args.allow_origin:
         logger.warning("no --allow-origin: browsers on other origins cannot send events")
+    postgres = args.db.startswith(POSTGRES_SCHEMES)
     return Settings(
-        db_path=args.db,
+        db_path=Path("events.sqlite3" if postgres else args.db),
+        postgres_url=args.db if postgres else None,
         signing_key=SigningKey.from_secret(secret),
         previous_signing_key=None if previous is None else SigningKey.from_secret(previous),
         allowed_origins=tuple(args.allow_origin),
         admin_key=admin_key,
         max_pending_batches=args.max_pending_batches,
         retry_after_seconds=args.retry_after,
+        busy_hold_seconds=args.busy_hold,
         member_secret=None if member_secret is None else member_secret.encode(),
         member_audience=member_audience,
         trusted_proxies=tuple(args.trusted_proxy),
@@ -251,11 +276,15 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str]) -> Callable[[], 
     """Check the configuration (a ValueError is a usage error); the returned call serves."""
     settings = build_settings(args, environ)
 
+    serving.check_workers(settings, args.workers)
+
     def run() -> None:
-        logger.info("storing events in %s", settings.db_path.resolve())
-        install_log_limits()
-        uvicorn.run(
-            create_app(settings), host=args.host, port=args.port, **uvicorn_options(settings)
+        if settings.postgres_url is None:
+            logger.info("storing events in %s", settings.db_path.resolve())
+        else:
+            logger.info("storing events in PostgreSQL")
+        serving.serve(
+            settings, args.host, args.port, workers=args.workers, access_log=args.access_log
         )
 
     return run
@@ -273,7 +302,7 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "serve": Command(
-        "receive events and store them in SQLite (the default command)",
+        "receive events and store them in SQLite or PostgreSQL (the default command)",
         add_serve_arguments,
         serve,
     ),

@@ -4,29 +4,42 @@ An event whose session or device differs from the CSRF token's is rejected by it
 (field `events.N.session_id` / `events.N.device_id`); its neighbours are still stored. So is an
 event whose id another device stored first (`events.N.event_id`): ids are global, and a repeat is
 acknowledged only to the device that sent the original.
-A batch with events to store needs a place in the bounded ingest queue; when none is free it
-is refused whole with 503 and `Retry-After`, before anything of it is written.
+Every request needs a place in the bounded ingest queue, taken before its body is read; when
+none is free it is refused whole with 503 and `Retry-After` (nothing of it read or written).
+Valid events are written by the group commit (`group_commit`) and acknowledged after its commit;
+a group the store could not write answers 503 with `Retry-After` to every request in it.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from allegro_collector import tokens
-from allegro_collector.bodies import read_model
+from allegro_collector.bodies import parse_json, parse_model, read_body
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError, error_body
-from allegro_collector.ingest import IngestQueue, WriteGate
-from allegro_collector.schemas import Event, EventBatch, first_error
+from allegro_collector.group_commit import GroupCommitter
+from allegro_collector.ingest import IngestQueue
+from allegro_collector.metrics import Metrics
+from allegro_collector.schemas import (
+    Event,
+    EventBatch,
+    ValidEvent,
+    fast_envelope,
+    fast_event,
+    first_error,
+)
 from allegro_collector.settings import Settings
-from allegro_collector.store import Store
+from allegro_collector.store import BatchWrite
 from allegro_sdk.core.protocol import CSRF_HEADER, EVENTS_PATH, MAX_ID_CHARS
 
 FOREIGN_ID = (
@@ -42,66 +55,116 @@ def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[st
     return {"index": index, "event_id": event_id, **error_body(field, message)}
 
 
+def _slow_event(raw: msgspec.Raw, body: bytes) -> Any:
+    """An event the fast path refused, as Python values for pydantic to name what is wrong."""
+    try:
+        return json.loads(bytes(raw))
+    except (ValueError, RecursionError):
+        parse_json(body)  # raises the 400 that names the body's problem
+        raise ApiError(400, "request body is not valid JSON") from None
+
+
 async def post_events(
     request: Request,
     *,
     settings: Settings,
-    store: Store,
     clock: Clock,
     queue: IngestQueue,
-    write_gate: WriteGate,
+    committer: GroupCommitter,
+    metrics: Metrics,
 ) -> Response:
-    batch = await read_model(request, EventBatch, settings)
+    # The place is taken before the body is read: a full queue costs next to nothing.
+    async with queue.slot():
+        metrics.ingest_pending.inc()
+        try:
+            return await _take_batch(request, settings, clock, committer, metrics)
+        finally:
+            metrics.ingest_pending.dec()
+
+
+async def _take_batch(
+    request: Request,
+    settings: Settings,
+    clock: Clock,
+    committer: GroupCommitter,
+    metrics: Metrics,
+) -> Response:
+    body = await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds)
+    # The fast path takes what it can prove valid; anything else gets pydantic's exact answer.
+    envelope = fast_envelope(body)
+    raw_events: Sequence[Any]
+    if envelope is None:
+        batch = parse_model(body, EventBatch)
+        raw_events, csrf_token = batch.events, batch.csrf_token
+    else:
+        raw_events, csrf_token = envelope.events, envelope.csrf_token
     now = clock()
-    token = request.headers.get(CSRF_HEADER) or batch.csrf_token
+    token = request.headers.get(CSRF_HEADER) or csrf_token
     try:
         claims = tokens.verify(token, settings.verification_keys, now)
     except tokens.TokenError as exc:
         raise ApiError(403, exc.message, "csrf_token") from None
 
-    valid: list[Event] = []
+    valid: list[ValidEvent] = []
+    valid_at: list[int] = []  # the index of each valid event in the batch
     rejected: list[dict[str, Any]] = []
-    for index, raw in enumerate(batch.events):
+    for index, raw_event in enumerate(raw_events):
         prefix = f"events.{index}"
+        raw = raw_event
         try:
-            event = Event.model_validate(raw)
+            event: ValidEvent | None = None
+            if isinstance(raw_event, msgspec.Raw):
+                event = fast_event(raw_event)
+                if event is None:
+                    raw = _slow_event(raw_event, body)
+            if event is None:
+                event = Event.model_validate(raw)
             claims.check_binding(event.session_id, event.device_id)
         except ValidationError as exc:
+            metrics.events_refused.labels("invalid").inc()
             rejected.append(_rejection(index, raw, *first_error(exc, prefix)))
         except tokens.TokenError as exc:
             wrong = (
                 "session_id" if exc.problem is tokens.TokenProblem.WRONG_SESSION else "device_id"
             )
+            metrics.events_refused.labels(f"wrong_{wrong.removesuffix('_id')}").inc()
             rejected.append(_rejection(index, raw, f"{prefix}.{wrong}", exc.message))
         else:
             valid.append(event)
+            valid_at.append(index)
 
     foreign: frozenset[str] = frozenset()
     if valid:
-
-        def write() -> frozenset[str]:
-            write_gate()
-            return store.store_events(valid, now, now + settings.session_lifetime_ms)
-
-        with queue.slot():  # 503 when the queue is full; the slot is freed on every exit
-            foreign = await run_in_threadpool(write)
-    for index, raw in enumerate(batch.events):
-        if isinstance(raw, dict) and raw.get("event_id") in foreign:
-            rejected.append(_rejection(index, raw, f"events.{index}.event_id", FOREIGN_ID))
+        foreign = await committer.submit(BatchWrite(valid, now, now + settings.session_lifetime_ms))
+    for index, event in zip(valid_at, valid, strict=True):
+        if event.event_id in foreign:
+            metrics.events_refused.labels("foreign_id").inc()
+            rejected.append(
+                _rejection(
+                    index, {"event_id": event.event_id}, f"events.{index}.event_id", FOREIGN_ID
+                )
+            )
     rejected.sort(key=lambda rejection: int(rejection["index"]))
     accepted = list(dict.fromkeys(e.event_id for e in valid if e.event_id not in foreign))
-    status = 200 if accepted or not batch.events else 422
+    status = 200 if accepted or not raw_events else 422
     return JSONResponse({"accepted": accepted, "rejected": rejected}, status)
 
 
-def routes(settings: Settings, store: Store, clock: Clock, write_gate: WriteGate) -> list[Route]:
-    queue = IngestQueue(settings.max_pending_batches, settings.retry_after_seconds)
+def routes(
+    settings: Settings, clock: Clock, committer: GroupCommitter, metrics: Metrics
+) -> list[Route]:
+    queue = IngestQueue(
+        settings.max_pending_batches,
+        settings.retry_after_seconds,
+        metrics.batches_shed.inc,
+        hold_seconds=settings.busy_hold_seconds,
+    )
     endpoint = functools.partial(
         post_events,
         settings=settings,
-        store=store,
         clock=clock,
         queue=queue,
-        write_gate=write_gate,
+        committer=committer,
+        metrics=metrics,
     )
     return [Route(EVENTS_PATH, endpoint, methods=["POST"])]

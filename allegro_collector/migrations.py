@@ -6,9 +6,10 @@ transaction together with the new number, so a crash between two leaves the data
 earlier one, never half-way. A database numbered beyond the newest migration was made by a newer
 collector and is refused rather than guessed at.
 
-Each migration carries its SQL per dialect. Only `sqlite` exists today; a PostgreSQL store adds a
-`postgresql` entry to every migration (same numbers, same meaning) and records the number in a
-table of its own. Migrations are never edited once released: a change is a new migration.
+Each migration carries its SQL per dialect, `sqlite` and `postgresql` (same numbers, same
+meaning). PostgreSQL records the number in the one-row table `allegro_schema`, and each
+migration's transaction holds an advisory lock, so collectors starting together on one database
+apply each migration once. Migrations are never edited once released: a change is a new migration.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import psycopg
 
 
 @dataclass(frozen=True)
@@ -61,18 +65,58 @@ MIGRATIONS: tuple[Migration, ...] = (
                 "CREATE INDEX events_received ON events (received_at)",
                 "CREATE INDEX events_session ON events (session_id, received_at)",
                 "CREATE INDEX events_device ON events (device_id, received_at)",
-            )
+            ),
+            "postgresql": (
+                """CREATE TABLE sessions (
+                    session_id TEXT PRIMARY KEY,
+                    device_id TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL
+                )""",
+                # seq: the insertion order SQLite keeps as its rowid (newest first reads).
+                """CREATE TABLE events (
+                    event_id TEXT PRIMARY KEY,
+                    event_name TEXT NOT NULL,
+                    timestamp BIGINT NOT NULL,
+                    device_id TEXT NOT NULL,
+                    session_id TEXT NOT NULL,
+                    customer_id TEXT,
+                    url TEXT,
+                    referer TEXT,
+                    page_title TEXT,
+                    content_type TEXT,
+                    content_id TEXT,
+                    publisher TEXT,
+                    object_type TEXT,
+                    object_id TEXT,
+                    context TEXT,
+                    conversion_pv_id TEXT,
+                    url_in_click TEXT,
+                    data TEXT,
+                    received_at BIGINT NOT NULL,
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY
+                )""",
+                "CREATE INDEX events_received ON events (received_at)",
+                "CREATE INDEX events_session ON events (session_id, received_at)",
+                "CREATE INDEX events_device ON events (device_id, received_at)",
+            ),
         },
     ),
     Migration(
         2,
         "sessions.customer_id: the member bound by a verified login",
-        {"sqlite": ("ALTER TABLE sessions ADD COLUMN customer_id TEXT",)},
+        {
+            "sqlite": ("ALTER TABLE sessions ADD COLUMN customer_id TEXT",),
+            "postgresql": ("ALTER TABLE sessions ADD COLUMN customer_id TEXT",),
+        },
     ),
     Migration(
         3,
         "sessions.ended_at: a logout ends a session for good",
-        {"sqlite": ("ALTER TABLE sessions ADD COLUMN ended_at INTEGER",)},
+        {
+            "sqlite": ("ALTER TABLE sessions ADD COLUMN ended_at INTEGER",),
+            "postgresql": ("ALTER TABLE sessions ADD COLUMN ended_at BIGINT",),
+        },
     ),
     Migration(
         4,
@@ -81,7 +125,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "sqlite": (
                 "ALTER TABLE sessions ADD COLUMN replaced_by TEXT",
                 "CREATE INDEX sessions_expiry ON sessions (expires_at)",
-            )
+            ),
+            "postgresql": (
+                "ALTER TABLE sessions ADD COLUMN replaced_by TEXT",
+                "CREATE INDEX sessions_expiry ON sessions (expires_at)",
+            ),
         },
     ),
 )
@@ -121,6 +169,39 @@ def migrate_sqlite(db: sqlite3.Connection) -> int:
             raise
         db.execute("COMMIT")
     return _sqlite_version(db)
+
+
+# pg_advisory_xact_lock key: "allegro" in ASCII, so other applications' keys hardly collide.
+_PG_MIGRATION_LOCK = 0x616C6C6567726F
+
+
+def migrate_postgres(connection: psycopg.Connection[Any]) -> int:
+    """Apply the pending migrations to `connection`; the version reached."""
+
+    def version() -> int:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS allegro_schema "
+            "(one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)"
+        )
+        row = connection.execute("SELECT version FROM allegro_schema").fetchone()
+        return 0 if row is None else int(row[0])
+
+    with connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_MIGRATION_LOCK,))
+        current = version()
+    for target, statements in pending(current, "postgresql"):
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_MIGRATION_LOCK,))
+            if version() < target:
+                for statement in statements:
+                    connection.execute(statement.encode())
+                connection.execute(
+                    "INSERT INTO allegro_schema VALUES (1, %s) "
+                    "ON CONFLICT (one) DO UPDATE SET version = excluded.version",
+                    (target,),
+                )
+    with connection.transaction():
+        return version()
 
 
 def _sqlite_version(db: sqlite3.Connection) -> int:

@@ -7,6 +7,7 @@ import math
 import re
 from typing import Annotated, Any
 
+import msgspec
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -21,7 +22,8 @@ from allegro_sdk.core.protocol import (
 
 MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; keeps SQLite integers safe
 
-_UUID_V4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_UUID_V4_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+_UUID_V4 = re.compile(_UUID_V4_PATTERN)
 
 
 def _encodable(value: str) -> str:
@@ -167,3 +169,76 @@ def first_error(exc: ValidationError, prefix: str | None = None) -> tuple[str | 
     else:
         message = error["msg"]
     return ".".join(parts) or None, message
+
+
+# The fast path (msgspec): valid events decoded straight from the body's bytes, in C.
+#
+# It only ever says yes to what the pydantic models above say yes to: the same fields, types
+# (strict: no bool or float for an int), lengths and bounds; lone surrogates are refused by its
+# JSON decoder itself; the data size is checked on `data_json`, the very text that is stored.
+# Whatever it refuses goes to the pydantic models, which name the field and say what is wrong,
+# so answers are the same with or without it (tests/collector/test_schemas.py checks both agree).
+
+_FastUuid = Annotated[str, msgspec.Meta(pattern=rf"\A{_UUID_V4_PATTERN}\Z")]
+_FastId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS)]
+_FastLong = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)]
+
+
+class FastEvent(msgspec.Struct, forbid_unknown_fields=True, dict=True):
+    """`Event`'s twin; `dict=True` lets the checked `data_text` ride along outside the schema."""
+
+    event_id: _FastUuid
+    event_name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_CHARS)]
+    timestamp: Annotated[int, msgspec.Meta(ge=0, le=MAX_TIMESTAMP_MS)]
+    device_id: _FastUuid
+    session_id: _FastId
+    customer_id: _FastLong | None = None
+    url: _FastLong | None = None
+    referer: _FastLong | None = None
+    page_title: _FastLong | None = None
+    content_type: _FastLong | None = None
+    content_id: _FastLong | None = None
+    publisher: _FastLong | None = None
+    object_type: _FastLong | None = None
+    object_id: _FastLong | None = None
+    context: _FastLong | None = None
+    conversion_pv_id: _FastLong | None = None
+    url_in_click: _FastLong | None = None
+    data: dict[str, Any] | None = None
+
+
+class FastEnvelope(msgspec.Struct, forbid_unknown_fields=True):
+    events: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=MAX_BATCH_EVENTS)]
+    csrf_token: str | None = None
+
+
+assert tuple(FastEvent.__struct_fields__) == tuple(Event.model_fields), "twins must agree"
+
+ValidEvent = Event | FastEvent
+"""A checked event, by either path: the store reads its fields by name."""
+
+_ENVELOPE_DECODER = msgspec.json.Decoder(FastEnvelope)
+_EVENT_DECODER = msgspec.json.Decoder(FastEvent)
+
+
+def fast_envelope(body: bytes) -> FastEnvelope | None:
+    """The batch envelope, or None when the pydantic path must look at the body."""
+    try:
+        return _ENVELOPE_DECODER.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+
+
+def fast_event(raw: bytes) -> FastEvent | None:
+    """A valid event, or None when it needs the pydantic path (to be refused with a reason)."""
+    try:
+        event = _EVENT_DECODER.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    data_text = None
+    if event.data is not None:
+        data_text = data_json(event.data)
+        if len(data_text) * 4 > MAX_DATA_BYTES and len(data_text.encode()) > MAX_DATA_BYTES:
+            return None
+    event.data_text = data_text  # type: ignore[attr-defined]  # dict=True: outside the schema
+    return event

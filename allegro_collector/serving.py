@@ -1,197 +1,130 @@
-"""Serving the app with uvicorn so that slow and idle clients cannot use up the process.
+"""Running the collector under uvicorn: one process, or `workers` processes on one port.
 
-uvicorn (h11) times a connection out only after it has answered on it (`timeout_keep_alive`), and
-it counts open connections only to answer 503 to requests, still accepting sockets until the
-process runs out of file descriptors. `guarded_h11` adds, per server:
+Every process serves with the connection guards of `connection_guards` (the head deadline, the
+connection cap, the once-per-interval log of running out of descriptors).
 
-- a deadline for a request's head (request line and headers), from the connection's first
-  moment or, on a kept-alive connection, from the request's first byte: a client that sends
-  nothing, or its headers a byte at a time (slowloris), is disconnected;
-- a cap on open connections: a connection beyond it first makes room by closing the connection
-  that has been idle (no request in progress) the longest, and is itself closed when every
-  connection is busy, so idle sockets can never keep a working client out;
-- a connection whose answer went out before its request body came in is closed.
+With several workers uvicorn starts each process afresh (it imports `worker_app`, and the
+guarded protocol by name, `worker_h11`), so the settings travel to them in the environment
+variable `ALLEGRO_WORKER_SETTINGS` (JSON, secrets included: a process's environment is readable
+only by its own user, unlike its command line). They are made once, in the parent: a random
+token secret is then shared by all the workers.
 
-The deadline for a request's body is kept by the app where it reads bodies (`bodies.py`), so the
-client gets a 408 rather than a cut connection. h11 itself bounds a request's head to
-`h11_max_incomplete_event_size` (16 KiB). Errors such as "Too many open files" are logged at
-most once per interval by `OncePerInterval`.
+Several workers need PostgreSQL. SQLite takes one writer at a time for the whole file, so a
+second writing process would only queue for that lock (and could not share the group commit);
+with SQLite the collector stays one process and its one writer batches for everyone.
+Per-process: the ingest queue bound (`--max-pending-batches`), the connection cap
+(`--max-connections`) and the session rate limits are counted in each worker.
 """
 
 from __future__ import annotations
 
-import asyncio
-import errno
-import logging
-import resource
-import time
-from collections import OrderedDict
+import dataclasses
+import functools
+import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+import uvicorn
+from starlette.types import ASGIApp
 
+from allegro_collector.app import create_app
+from allegro_collector.connection_guards import (
+    default_max_connections,
+    guarded_h11,
+    install_log_limits,
+    uvicorn_options,
+)
 from allegro_collector.settings import Settings
+from allegro_collector.tokens import SigningKey
 
-logger = logging.getLogger("allegro_collector")
-
-H11_MAX_HEAD_BYTES = 16 * 1024
-FD_RESERVE = 64  # descriptors kept for the database, its journal, logs and the listening socket
-
-
-def default_max_connections() -> int:
-    """The open-file limit of the process minus a reserve: accepted sockets never exhaust it."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return 10_000
-    return max(8, soft - FD_RESERVE)
+WORKER_SETTINGS = "ALLEGRO_WORKER_SETTINGS"
+MULTIPROCESS_METRICS = "PROMETHEUS_MULTIPROC_DIR"
+# What a worker's uvicorn imports for its protocol class (see `__getattr__`).
+WORKER_PROTOCOL = "allegro_collector.serving:worker_h11"
 
 
-def guarded_h11(head_timeout_seconds: float, max_connections: int) -> type[H11Protocol]:
-    """An H11Protocol class for one server, with the head deadline and the connection cap."""
-    idle: OrderedDict[H11Protocol, None] = OrderedDict()  # idle connections, oldest first
-    refused = OncePerInterval(logger, 10.0)
-
-    class GuardedH11(H11Protocol):
-        _head_deadline: asyncio.TimerHandle | None = None
-        _cycle_at_arm: object = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            if len(self.connections) > max_connections:
-                if idle:
-                    oldest, _ = idle.popitem(last=False)
-                    assert isinstance(oldest, GuardedH11)
-                    oldest._close("closed to make room: connection cap reached")
-                else:
-                    refused.log(
-                        logging.WARNING,
-                        "refusing connections: all %d are busy (--max-connections)",
-                        max_connections,
-                    )
-                    self._close("refused: every connection is busy")
-                    return
-            self._wait_for_head()
-
-        def data_received(self, data: bytes) -> None:
-            if self._head_deadline is None and (self.cycle is None or self.cycle.response_complete):
-                self._wait_for_head()  # a new request starts on a kept-alive connection
-            super().data_received(data)
-            if self._head_deadline is not None and self.cycle is not self._cycle_at_arm:
-                self._head_done()  # the head was parsed: a request is in progress
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if self.conn.their_state is h11.SEND_BODY:
-                self._close("answered before its request body was received")
-            elif not self.transport.is_closing() and self.cycle.response_complete:
-                idle[self] = None  # kept alive, waiting for its next request
-                idle.move_to_end(self)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_deadline()
-            idle.pop(self, None)
-            super().connection_lost(exc)
-
-        def _wait_for_head(self) -> None:
-            self._cancel_deadline()
-            self._cycle_at_arm = self.cycle
-            self._head_deadline = self.loop.call_later(head_timeout_seconds, self._head_late)
-            idle[self] = None
-            idle.move_to_end(self)
-
-        def _head_done(self) -> None:
-            self._cancel_deadline()
-            idle.pop(self, None)
-
-        def _cancel_deadline(self) -> None:
-            if self._head_deadline is not None:
-                self._head_deadline.cancel()
-                self._head_deadline = None
-
-        def _head_late(self) -> None:
-            self._head_deadline = None
-            self._close(f"no complete request head within {head_timeout_seconds:g} s")
-
-        def _close(self, why: str) -> None:
-            self._cancel_deadline()
-            idle.pop(self, None)
-            if not self.transport.is_closing():
-                self.logger.debug("closing connection from %s: %s", self.client, why)
-                self.transport.close()
-
-    return GuardedH11
+def settings_to_json(settings: Settings) -> str:
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if isinstance(value, SigningKey):
+            value = value.secret.decode()
+        elif isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, bytes):
+            value = value.decode()
+        elif isinstance(value, tuple):
+            value = list(value)
+        values[field.name] = value
+    return json.dumps(values)
 
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """The uvicorn.Config options that apply `settings`' connection limits."""
-    max_connections = settings.max_connections or default_max_connections()
-    return {
-        "http": guarded_h11(settings.head_timeout_seconds, max_connections),
-        "timeout_keep_alive": settings.keep_alive_seconds,
-        "h11_max_incomplete_event_size": H11_MAX_HEAD_BYTES,
-        # uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client's address;
-        # the app reads it itself, from the proxies the operator trusts (client_address.py).
-        "proxy_headers": False,
-    }
+def settings_from_json(text: str) -> Settings:
+    values: dict[str, Any] = json.loads(text)
+    for name in ("signing_key", "previous_signing_key"):
+        if values[name] is not None:
+            values[name] = SigningKey.from_secret(values[name])
+    values["db_path"] = Path(values["db_path"])
+    values["allowed_origins"] = tuple(values["allowed_origins"])
+    values["trusted_proxies"] = tuple(values["trusted_proxies"])
+    if values["member_secret"] is not None:
+        values["member_secret"] = values["member_secret"].encode()
+    return Settings(**values)
 
 
-# Errors a flood causes over and over; each is logged once per interval with a count.
-_RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+@functools.cache
+def _worker_settings() -> Settings:
+    return settings_from_json(os.environ[WORKER_SETTINGS])
 
 
-class OncePerInterval:
-    """Logs a message at most once per `interval` seconds, saying how many were left out."""
-
-    def __init__(self, target: logging.Logger, interval: float) -> None:
-        self.target = target
-        self.interval = interval
-        self._last = -float("inf")
-        self._skipped = 0
-
-    def log(self, level: int, message: str, *args: object) -> None:
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            self._skipped += 1
-            return
-        if self._skipped:
-            message += f" (and {self._skipped} more like it in the last {self.interval:g} s)"
-        self._last, self._skipped = now, 0
-        self.target.log(level, message, *args)
+def worker_app() -> ASGIApp:
+    """The app of one worker process (uvicorn's factory): settings from the environment."""
+    install_log_limits()
+    return create_app(_worker_settings())
 
 
-class ResourceErrorFilter(logging.Filter):
-    """Lets through one record about running out of descriptors (or memory, buffers) per
-    interval; the rest are counted and mentioned in the next one that passes."""
-
-    def __init__(self, interval: float = 10.0) -> None:
-        super().__init__()
-        self.interval = interval
-        self._last = -float("inf")
-        self._skipped = 0
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not _about_resources(record):
-            return True
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            self._skipped += 1
-            return False
-        if self._skipped:
-            record.msg = f"{record.msg} (and {self._skipped} more like it, not logged)"
-        self._last, self._skipped = now, 0
-        return True
+def __getattr__(name: str) -> Any:
+    """`worker_h11`: the guarded protocol class of a worker process, made from its settings
+    (uvicorn pickles its options to the workers, and a class made at run time does not
+    pickle, so a worker imports it by name instead)."""
+    if name == "worker_h11":
+        settings = _worker_settings()
+        return guarded_h11(
+            settings.head_timeout_seconds,
+            settings.max_connections or default_max_connections(),
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _about_resources(record: logging.LogRecord) -> bool:
-    exc = record.exc_info[1] if record.exc_info else None
-    if isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRNOS:
-        return True
-    return "Too many open files" in record.getMessage()
+def check_workers(settings: Settings, workers: int) -> None:
+    """Raise ValueError unless `workers` processes can serve these settings."""
+    if workers < 1:
+        raise ValueError("--workers must be at least 1")
+    if workers > 1 and settings.postgres_url is None:
+        raise ValueError(
+            "--workers above 1 needs --db postgresql://...: SQLite has one writer at a time"
+        )
 
 
-def install_log_limits(interval: float = 10.0) -> None:
-    """Filter the loggers that report accept() and connection failures (asyncio, uvicorn)."""
-    resource_filter = ResourceErrorFilter(interval)
-    for name in ("asyncio", "uvicorn.error", "uvicorn", "allegro_collector"):
-        logging.getLogger(name).addFilter(resource_filter)
+def serve(settings: Settings, host: str, port: int, *, workers: int, access_log: bool) -> None:
+    check_workers(settings, workers)
+    install_log_limits()
+    options = uvicorn_options(settings)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log, **options)
+        return
+    os.environ[WORKER_SETTINGS] = settings_to_json(settings)
+    with tempfile.TemporaryDirectory(prefix="allegro-metrics-") as metrics_dir:
+        # Every worker writes its counters there; a scrape of any one of them sums them all.
+        os.environ.setdefault(MULTIPROCESS_METRICS, metrics_dir)
+        uvicorn.run(
+            "allegro_collector.serving:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            **{**options, "http": WORKER_PROTOCOL},
+        )

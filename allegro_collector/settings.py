@@ -12,8 +12,7 @@ from allegro_collector.tokens import SigningKey as SigningKey  # re-exported: Se
 
 MINUTE_MS = 60 * 1000
 MIB = 1024 * 1024
-# Below anyio's 40 worker threads, so a full ingest queue still leaves threads for the other
-# endpoints (and a test holding the write gate shut can still create sessions).
+# Batches in one process at once; twice the 16 connections that saturate it here (docs/scaling.md).
 DEFAULT_MAX_PENDING_BATCHES = 32
 DEFAULT_RETRY_AFTER_SECONDS = 1
 # A database that cannot write (locked by another process, disk full, read-only) rarely recovers
@@ -25,7 +24,9 @@ DEFAULT_SESSIONS_PER_DEVICE_MINUTE = 30
 DEFAULT_SESSIONS_PER_ADDRESS_MINUTE = 3000
 DEFAULT_HEAD_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+DEFAULT_BUSY_HOLD_SECONDS = 1.0
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
 
 
@@ -39,12 +40,14 @@ class Settings:
     session_lifetime_ms: int = 30 * MINUTE_MS
     token_lifetime_ms: int = 30 * MINUTE_MS
     max_body_bytes: int = MIB
-    max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES  # waiting for or being written
+    max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES  # in the collector at once
     retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS
+    # How long a request that finds the ingest queue full waits for a place before its 503.
+    busy_hold_seconds: float = DEFAULT_BUSY_HOLD_SECONDS
     # member.login(): the identity secret shared with the site's backend, and the site (JWT aud).
     member_secret: bytes | None = field(default=None, repr=False)
     member_audience: str | None = None
-    # Slow and idle clients (serving.py, bodies.py).
+    # Slow and idle clients (connection_guards.py, bodies.py).
     head_timeout_seconds: float = DEFAULT_HEAD_TIMEOUT_SECONDS
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
     keep_alive_seconds: float = 5.0
@@ -61,12 +64,16 @@ class Settings:
     # Sessions are deleted this long after they expired (retention.py), checked this often.
     expired_session_keep_ms: int = 60 * MINUTE_MS
     sweep_interval_seconds: float = 60.0
+    # A postgresql:// URL: events and sessions in PostgreSQL instead of the SQLite file db_path.
+    postgres_url: str | None = field(default=None, repr=False)  # may carry a password
 
     def __post_init__(self) -> None:
         if (self.member_secret is None) != (self.member_audience is None):
             raise ValueError("member login needs both the identity secret and the audience")
         if self.member_secret is not None:
             check_secret(self.member_secret)
+        if self.postgres_url is not None and not self.postgres_url.startswith(POSTGRES_SCHEMES):
+            raise ValueError("a PostgreSQL URL must start with postgresql:// or postgres://")
         if self.member_audience == "":
             raise ValueError("the member audience must not be empty")
         for origin in self.allowed_origins:
@@ -82,6 +89,8 @@ class Settings:
             raise ValueError("lifetimes and the body limit must be positive")
         if self.max_pending_batches < 1:
             raise ValueError("the maximum of pending batches must be at least 1")
+        if not 0 <= self.busy_hold_seconds <= self.retry_after_seconds:
+            raise ValueError("the busy hold must be from 0 to the Retry-After seconds")
         if min(self.retry_after_seconds, self.store_retry_after_seconds) < 1:
             raise ValueError("Retry-After must be at least 1 second")
         if min(self.head_timeout_seconds, self.body_timeout_seconds, self.keep_alive_seconds) <= 0:

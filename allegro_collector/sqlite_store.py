@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import sqlite3
 import threading
@@ -25,22 +24,27 @@ from pathlib import Path
 from typing import Any
 
 from allegro_collector.migrations import migrate_sqlite
-from allegro_collector.schemas import Event, data_json, data_problem
+from allegro_collector.schemas import ValidEvent
 from allegro_collector.store import (
+    EVENT_COLUMNS,
+    BatchWrite,
     Binding,
+    GroupWritten,
     LiveSession,
     Login,
     StorageClosedError,
     StoreUnavailableError,
+    event_row,
+    refused_ids,
+    session_activity,
+    stored_event,
 )
 
-# One column per field of the wire format, in the model's order.
-EVENT_COLUMNS = tuple(Event.model_fields)
-
-_INSERT_EVENT = (
-    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, received_at) "
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)}, ?)"
-)
+_INSERT_EVENTS = f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, received_at) VALUES"
+_ROW_PLACEHOLDERS = f"({', '.join('?' for _ in EVENT_COLUMNS)}, ?)"
+# 19 values a row: well under SQLite's 32,766 variables a statement.
+_ROWS_PER_INSERT = 1000
+_SESSIONS_PER_UPDATE = 1000
 
 
 # Primary result codes (the low byte of an extended code) that mean "not now", not "bug".
@@ -230,33 +234,28 @@ class SqliteStore:
             )
 
     def store_events(
-        self, events: Sequence[Event], received_at: int, session_expires_at: int
+        self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
     ) -> frozenset[str]:
-        """Insert new events and count them as session activity; the ids another device stored.
+        """Store one batch; see `store_batches`."""
+        written = self.store_batches([BatchWrite(events, received_at, session_expires_at)])
+        return written.refused[0]
 
-        Returns only after the commit, so every event passed in, but those refused, is stored
-        when it returns. An id already stored by the same device is skipped (a retry): the
-        first copy wins. An event keeps its `customer_id` only when it is the member a verified
-        login bound to the event's session; any other value (or none bound) is stored as null.
+    def store_batches(self, batches: Sequence[BatchWrite]) -> GroupWritten:
+        """Insert new events and count them as session activity; per batch, the ids another
+        device stored.
+
+        All batches in one transaction (group commit: one fsync for all), in a handful of
+        statements whatever the number of batches: sqlite3 lets go of the GIL for every
+        statement it runs, and getting it back behind a busy event loop can take a whole
+        switch interval (5 ms). Returns only after the commit, so every event passed in, but
+        those refused, is stored when it returns. An id already stored by the same device is
+        skipped (a retry): the first copy wins; an id stored for another device (before, or by
+        an earlier batch of the group) is refused. An event keeps its `customer_id` only when
+        it is the member a verified login bound to the event's session; any other value (or
+        none bound) is stored as null.
         """
-        session_ids = sorted({event.session_id for event in events})
         with self._transaction() as db:
-            foreign = _foreign_ids(db, events)
-            members = _bound_members(db, session_ids)
-            rows = [
-                _event_row(event, received_at, members.get(event.session_id))
-                for event in events
-                if event.event_id not in foreign
-            ]
-            db.executemany(_INSERT_EVENT, rows)
-            # Activity extends a live session only: late events (an outbox sent after the
-            # session idled out, a batch in flight at logout) never bring one back.
-            db.executemany(
-                "UPDATE sessions SET expires_at = max(expires_at, ?) "
-                "WHERE session_id = ? AND expires_at > ? AND ended_at IS NULL",
-                [(session_expires_at, session_id, received_at) for session_id in session_ids],
-            )
-        return foreign
+            return _store_batches(db, batches)
 
     def expire_sessions(self, now_ms: int, keep_ms: int, limit: int) -> int:
         with self._transaction() as db:
@@ -314,6 +313,20 @@ class SqliteStore:
             os.close(fd)
             scratch.unlink(missing_ok=True)
 
+    def export_events(
+        self, since: int, after: tuple[int, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        params: list[int | str]
+        if after is None:
+            where, params = "received_at >= ?", [since]
+        else:
+            where, params = "(received_at, event_id) > (?, ?)", [after[0], after[1]]
+        query = (
+            f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events WHERE {where} "
+            "ORDER BY received_at, event_id LIMIT ?"
+        )
+        return [stored_event(row) for row in self._read(query, [*params, limit])]
+
     def list_events(
         self, session_id: str | None, device_id: str | None, limit: int
     ) -> list[dict[str, Any]]:
@@ -331,15 +344,62 @@ class SqliteStore:
             f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events {where} "
             "ORDER BY received_at DESC, rowid DESC LIMIT ?"
         )
+        return [stored_event(row) for row in self._read(query, [*params, limit])]
+
+    def _read(self, query: str, params: Sequence[object]) -> list[Any]:
         with self._lock:
             try:
-                rows = self._connection().execute(query, [*params, limit]).fetchall()
+                return self._connection().execute(query, params).fetchall()
             except sqlite3.Error as exc:
                 reason = _unavailable(exc)
                 if reason is None:
                     raise
                 raise StoreUnavailableError(self.name, reason) from exc
-        return [_stored_event(row) for row in rows]
+
+
+def _store_batches(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> GroupWritten:
+    activity = session_activity(batches)
+    members = _bound_members(db, [session_id for session_id, _, _ in activity])
+    rows = [
+        event_row(event, batch.received_at, members.get(event.session_id))
+        for batch in batches
+        for event in batch.events
+    ]
+    new = 0
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        values = ", ".join([_ROW_PLACEHOLDERS] * len(chunk))
+        new += db.execute(
+            f"{_INSERT_EVENTS} {values}", [value for row in chunk for value in row]
+        ).rowcount
+    for start in range(0, len(activity), _SESSIONS_PER_UPDATE):
+        sessions = activity[start : start + _SESSIONS_PER_UPDATE]
+        db.execute(
+            f"WITH activity (session_id, received_at, expires_at) AS "
+            f"(VALUES {', '.join(['(?, ?, ?)'] * len(sessions))}) "
+            "UPDATE sessions SET expires_at = max(sessions.expires_at, activity.expires_at) "
+            "FROM activity WHERE sessions.session_id = activity.session_id "
+            "AND sessions.expires_at > activity.received_at AND sessions.ended_at IS NULL",
+            [value for item in sessions for value in item],
+        )
+    return GroupWritten(new, refused_ids(batches, _stored_devices(db, batches)))
+
+
+def _stored_devices(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> dict[str, str]:
+    """event_id -> the device its stored event belongs to, for every id of the group (read
+    after the insert: an id two devices sent in one group belongs to the first)."""
+    ids = sorted({event.event_id for batch in batches for event in batch.events})
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), _ROWS_PER_INSERT):
+        chunk = ids[start : start + _ROWS_PER_INSERT]
+        found.update(
+            db.execute(
+                f"SELECT event_id, device_id FROM events "
+                f"WHERE event_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+        )
+    return found
 
 
 def _unavailable(exc: sqlite3.Error) -> str | None:
@@ -350,61 +410,15 @@ def _unavailable(exc: sqlite3.Error) -> str | None:
     return None if reason is None else f"{reason}: {exc}"
 
 
-def _foreign_ids(db: sqlite3.Connection, events: Sequence[Event]) -> frozenset[str]:
-    """The ids of `events` already stored for another device than the event's."""
-    foreign: set[str] = set()
-    for event in events:
-        row = db.execute(
-            "SELECT device_id FROM events WHERE event_id = ?", (event.event_id,)
-        ).fetchone()
-        if row is not None and row[0] != event.device_id:
-            foreign.add(event.event_id)
-    return frozenset(foreign)
-
-
 def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for session_id in session_ids:
-        row = db.execute(
-            "SELECT customer_id FROM sessions WHERE session_id = ? AND ended_at IS NULL",
-            (session_id,),
-        ).fetchone()
-        if row is not None and row[0] is not None:
-            found[session_id] = row[0]
+    for start in range(0, len(session_ids), _SESSIONS_PER_UPDATE):
+        chunk = session_ids[start : start + _SESSIONS_PER_UPDATE]
+        rows = db.execute(
+            "SELECT session_id, customer_id FROM sessions "
+            f"WHERE session_id IN ({', '.join('?' * len(chunk))}) "
+            "AND ended_at IS NULL AND customer_id IS NOT NULL",
+            chunk,
+        ).fetchall()
+        found.update(rows)
     return found
-
-
-def _event_row(event: Event, received_at: int, bound_member: str | None) -> tuple[object, ...]:
-    values = event.model_dump()
-    data = values["data"]
-    values["data"] = None if data is None else data_json(data)
-    if values["customer_id"] != bound_member:
-        values["customer_id"] = None  # the browser's claim is not what a verified login bound
-    return (*(values[column] for column in EVENT_COLUMNS), received_at)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _stored_event(row: Sequence[Any]) -> dict[str, Any]:
-    """A row as the admin read answers it. `data` written by an older collector may not be
-    JSON a client can read (`Infinity`, nesting hundreds deep): such data is answered as null
-    with `data_error` saying why, so one row never breaks a read."""
-    event = dict(zip((*EVENT_COLUMNS, "received_at"), row, strict=True))
-    text = event["data"]
-    if text is not None:
-        try:
-            data = json.loads(text, parse_constant=_refuse_constant)
-            problem = data_problem(data) if isinstance(data, dict) else ([], "is not an object")
-        except ValueError:
-            data, problem = None, ([], "is not valid JSON")
-        except RecursionError:
-            data, problem = None, ([], "is nested too deeply to read")
-        if problem is None:
-            event["data"] = data
-        else:
-            path, message = problem
-            event["data"] = None
-            event["data_error"] = f"stored data{''.join('.' + p for p in path)} {message}"
-    return event

@@ -1,18 +1,25 @@
 """What the endpoints need from a database: the `Store` interface and the values it returns.
 
-The endpoints see only this interface; `sqlite_store.SqliteStore` implements it. Every method
+The endpoints see only this interface; `sqlite_store.SqliteStore` and
+`postgres_store.PostgresStore` implement it. Every method
 blocks, so async code calls them through `run_in_threadpool`. A store keeps its schema with the
 numbered migrations of `migrations.py`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
-from allegro_collector.schemas import Event
+from allegro_collector.schemas import Event, ValidEvent, data_json, data_problem
+
+# One column per field of the wire format, in the model's order.
+EVENT_COLUMNS = tuple(Event.model_fields)
+assert EVENT_COLUMNS[-1] == "data"
+_CUSTOMER = EVENT_COLUMNS.index("customer_id")
 
 
 class StorageClosedError(RuntimeError):
@@ -44,6 +51,24 @@ class Login:
 
     binding: Binding
     session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchWrite:
+    """The valid events of one request, with the time it was received."""
+
+    events: Sequence[ValidEvent]
+    received_at: int
+    session_expires_at: int
+
+
+@dataclass(frozen=True)
+class GroupWritten:
+    """What a committed group did: how many events were new, and per batch (in order) the ids
+    refused because another device stored them first."""
+
+    new: int
+    refused: list[frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -94,10 +119,14 @@ class Store(Protocol):
         """End a session for good (a logout)."""
 
     def store_events(
-        self, events: Sequence[Event], received_at: int, session_expires_at: int
+        self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
     ) -> frozenset[str]:
-        """Commit the new events and extend their live sessions; the ids refused because
-        another device stored them first (an id this device stored before is skipped)."""
+        """`store_batches` of one batch: the ids refused because another device stored them."""
+
+    def store_batches(self, batches: Sequence[BatchWrite]) -> GroupWritten:
+        """Commit the new events of every batch in one transaction and extend their live
+        sessions. An id another device stored first (before, or in an earlier batch of the
+        group) is refused; an id this device stored before is skipped (a retry)."""
 
     def expire_sessions(self, now_ms: int, keep_ms: int, limit: int) -> int:
         """Delete at most `limit` sessions that expired more than `keep_ms` ago, in one short
@@ -107,7 +136,92 @@ class Store(Protocol):
         """Why the last write failed, while no write since has succeeded; None when it did.
         Tries a small write (at most once a second) to find out whether the store recovered."""
 
+    def export_events(
+        self, since: int, after: tuple[int, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` stored events received at or after `since`, oldest first, ordered by
+        (received_at, event_id) and starting past the key `after` (the last one of the page
+        before): a bulk read in pages that never sees an event twice."""
+
     def list_events(
         self, session_id: str | None, device_id: str | None, limit: int
     ) -> list[dict[str, Any]]:
         """Stored events, newest first."""
+
+
+def event_row(event: ValidEvent, received_at: int, bound_member: str | None) -> tuple[object, ...]:
+    """The stored column values of an event, in EVENT_COLUMNS order, then `received_at`.
+
+    `customer_id` is kept only when it is the member a verified login bound to the session:
+    the browser's claim alone is stored as null.
+    """
+    data_text: str | None = getattr(event, "data_text", None)  # the fast path made it already
+    if data_text is None and event.data is not None:
+        data_text = data_json(event.data)
+    row = [getattr(event, column) for column in EVENT_COLUMNS[:-1]]
+    if row[_CUSTOMER] != bound_member:
+        row[_CUSTOMER] = None
+    return (*row, data_text, received_at)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def stored_event(row: Sequence[Any]) -> dict[str, Any]:
+    """A row as the admin read answers it. `data` written by an older collector may not be
+    JSON a client can read (`Infinity`, nesting hundreds deep): such data is answered as null
+    with `data_error` saying why, so one row never breaks a read."""
+    event = dict(zip((*EVENT_COLUMNS, "received_at"), row, strict=True))
+    text = event["data"]
+    if text is not None:
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
+            problem = data_problem(data) if isinstance(data, dict) else ([], "is not an object")
+        except ValueError:
+            data, problem = None, ([], "is not valid JSON")
+        except RecursionError:
+            data, problem = None, ([], "is nested too deeply to read")
+        if problem is None:
+            event["data"] = data
+        else:
+            path, message = problem
+            event["data"] = None
+            event["data_error"] = f"stored data{''.join('.' + p for p in path)} {message}"
+    return event
+
+
+def session_activity(batches: Sequence[BatchWrite]) -> list[tuple[str, int, int]]:
+    """Per session of a group: (session_id, first received_at, latest session_expires_at).
+
+    Activity extends a session only while it is live (late events, an outbox sent after the
+    session idled out or a batch in flight at logout, never bring one back). Applied batch after
+    batch, the first one that finds the session live extends it past every later batch of the
+    group (a group spans milliseconds, a lifetime minutes), so one update per session with the
+    first arrival and the latest expiry does the same. Sorted by session id: writers that lock
+    rows in one order cannot deadlock each other.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    for batch in batches:
+        for event in batch.events:
+            first, latest = found.get(event.session_id, (batch.received_at, 0))
+            found[event.session_id] = (
+                min(first, batch.received_at),
+                max(latest, batch.session_expires_at),
+            )
+    return [(session_id, *found[session_id]) for session_id in sorted(found)]
+
+
+def refused_ids(
+    batches: Sequence[BatchWrite], stored_devices: dict[str, str]
+) -> list[frozenset[str]]:
+    """Per batch, the ids whose stored event (`stored_devices`: event_id -> device_id, read
+    after the insert in the same transaction) belongs to another device than the event's."""
+    return [
+        frozenset(
+            event.event_id
+            for event in batch.events
+            if stored_devices.get(event.event_id, event.device_id) != event.device_id
+        )
+        for batch in batches
+    ]

@@ -3,6 +3,7 @@ on 127.0.0.1, and headless Chromium that records console errors and CSP violatio
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from asgi_servers import RunningServer, free_socket, serve_in_thread
 from playwright.sync_api import Browser, ConsoleMessage, Page
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -56,6 +58,24 @@ class Site:
     def member_token(self, customer_id: str, secret: str = MEMBER_SECRET) -> str:
         """What the site's backend would give a browser after its own login check."""
         return mint_member_token(customer_id, secret, self.url)
+
+    def wait_for_commit_waiting(self, count: int, timeout: float = 10.0) -> None:
+        """Until `count` batches wait behind the group being written (`allegro_commit_waiting`
+        of the collector's /metrics): with a write held, later batches queue for the next group."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.admin.get("/metrics")
+            response.raise_for_status()
+            waiting = next(
+                sample.value
+                for family in text_string_to_metric_families(response.text)
+                for sample in family.samples
+                if sample.name == "allegro_commit_waiting"
+            )
+            if waiting >= count:
+                return
+            assert time.monotonic() < deadline, f"{count} batches did not reach the collector"
+            time.sleep(0.02)
 
     def stored_events(self, **filters: str) -> list[dict[str, object]]:
         response = self.admin.get("/v1/events", params={"limit": "1000", **filters})

@@ -16,7 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from allegro_collector.app import create_app
-from allegro_collector.serving import install_log_limits, uvicorn_options
+from allegro_collector.connection_guards import install_log_limits, uvicorn_options
 from tests.collector.support import make_settings
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+import psycopg
 
 from allegro_collector.clock import epoch_ms
 from allegro_collector.ingest import WriteGate
@@ -79,6 +80,10 @@ class Collector:
         return events
 
     def db_rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        """Rows of the collector's database, SQLite or PostgreSQL (`?` placeholders for both)."""
+        if self.settings.postgres_url is not None:
+            with psycopg.connect(self.settings.postgres_url) as connection:
+                return connection.execute(sql.replace("?", "%s").encode(), args).fetchall()
         with closing(sqlite3.connect(self.settings.db_path)) as db:
             return db.execute(sql, args).fetchall()
 

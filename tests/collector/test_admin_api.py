@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import closing
 
+import psycopg
 import pytest
 
 from allegro_collector.settings import Settings
@@ -81,14 +82,22 @@ def test_rows_an_older_collector_stored_unreadable_do_not_break_the_read(
     session = collector.new_session()
     good = make_event(session)
     assert collector.post_events(session, [good]).status_code == 200
-    with closing(sqlite3.connect(collector.settings.db_path)) as db:
-        for text in ('{"x":Infinity}', '{"d":' + "[" * 963 + "]" * 963 + "}"):
-            db.execute(
-                "INSERT INTO events (event_id, event_name, timestamp, device_id, session_id, "
-                "data, received_at) VALUES (?, 'poison', 1, ?, ?, ?, ?)",
-                (str(uuid.uuid4()), session["device_id"], session["session_id"], text, 2**62),
-            )
-        db.commit()
+    insert = (
+        "INSERT INTO events (event_id, event_name, timestamp, device_id, session_id, "
+        "data, received_at) VALUES (?, 'poison', 1, ?, ?, ?, ?)"
+    )
+    rows = [
+        (str(uuid.uuid4()), session["device_id"], session["session_id"], text, 2**62)
+        for text in ('{"x":Infinity}', '{"d":' + "[" * 963 + "]" * 963 + "}")
+    ]
+    url = collector.settings.postgres_url
+    if url is not None:
+        with psycopg.connect(url) as connection, connection.cursor() as cursor:
+            cursor.executemany(insert.replace("?", "%s").encode(), rows)
+    else:
+        with closing(sqlite3.connect(collector.settings.db_path)) as db:
+            db.executemany(insert, rows)
+            db.commit()
     for params in ({}, {"device_id": session["device_id"]}):
         events = collector.stored(**params)
         assert [(e["event_name"], e["data"]) for e in events] == [

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
-from .support import ALLOWED_ORIGIN, Collector
+from .support import ALLOWED_ORIGIN, Collector, StartCollector, make_settings
 
 PREFLIGHT = {
     "Access-Control-Request-Method": "POST",
@@ -16,7 +17,8 @@ def test_healthz(collector: Collector) -> None:
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-def test_database_is_in_wal_mode(collector: Collector) -> None:
+def test_sqlite_database_is_in_wal_mode(start_collector: StartCollector, tmp_path: Path) -> None:
+    collector = start_collector(make_settings(tmp_path / "events.sqlite3"))
     with closing(sqlite3.connect(collector.settings.db_path)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 

@@ -16,8 +16,7 @@ import httpx
 import pytest
 
 from allegro_collector.cli import build_settings, main, parse_args
-from allegro_collector.settings import Settings
-from allegro_collector.tokens import SigningKey
+from allegro_collector.settings import Settings, SigningKey
 
 from .support import ALLOWED_ORIGIN
 
@@ -127,6 +126,16 @@ def test_ingest_queue_flags() -> None:
     assert (defaults.max_pending_batches, defaults.retry_after_seconds) == (32, 1)
     flagged = settings_from(["--max-pending-batches", "5", "--retry-after", "3"], environ)
     assert (flagged.max_pending_batches, flagged.retry_after_seconds) == (5, 3)
+    assert defaults.busy_hold_seconds == 1
+    assert settings_from(["--busy-hold", "0.5"], environ).busy_hold_seconds == 0.5
+
+
+def test_db_takes_a_sqlite_file_or_a_postgresql_url() -> None:
+    environ = {"ALLEGRO_SECRET": "s"}
+    sqlite = settings_from(["--db", "x.sqlite3"], environ)
+    assert (sqlite.db_path, sqlite.postgres_url) == (Path("x.sqlite3"), None)
+    url = "postgresql://collector@db.internal/events"
+    assert settings_from(["--db", url], environ).postgres_url == url
 
 
 def test_member_secret_from_file_or_environment(tmp_path: Path) -> None:

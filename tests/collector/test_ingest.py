@@ -1,10 +1,12 @@
-"""The bounded ingest queue: a full queue answers 503 + Retry-After and stores nothing."""
+"""The bounded ingest queue and group commit: a full queue answers 503 + Retry-After before the
+body is read and stores nothing; batches that wait together are committed together."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -13,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from write_gates import HeldGate
 
 from allegro_collector.errors import ApiError
@@ -73,6 +76,31 @@ def stored_ids(collector: Collector) -> set[str]:
     return {row[0] for row in collector.db_rows("SELECT event_id FROM events")}
 
 
+def metric(collector: Collector, name: str) -> float:
+    """A sample of GET /metrics (Prometheus text format), 0 when it is not there yet."""
+    response = collector.client.get("/metrics", headers=collector.admin_headers)
+    assert response.status_code == 200, response.text
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == name and not sample.labels:
+                return float(sample.value)
+    return 0.0
+
+
+def wait_for_pending(collector: Collector, count: int) -> None:
+    """Until `count` batches are in the collector (read, waiting for or at the write gate)."""
+    deadline = time.monotonic() + 10
+    while metric(collector, "allegro_ingest_pending") < count:
+        assert time.monotonic() < deadline, f"{count} batches did not arrive"
+        time.sleep(0.01)
+
+
+def hold(collector: Collector, gate: HeldGate, count: int) -> None:
+    """The first batch held at the write gate, the others queued behind it for the next group."""
+    assert gate.wait_for_waiting(1), "no batch reached the write gate"
+    wait_for_pending(collector, count)
+
+
 def test_full_queue_is_503_and_nothing_of_the_refused_batch_is_stored(
     bounded: Collector, gate: HeldGate
 ) -> None:
@@ -81,7 +109,7 @@ def test_full_queue_is_503_and_nothing_of_the_refused_batch_is_stored(
     refused = [make_event(session)]
     gate.close()
     with posting_in_background(bounded, waiting, session) as futures:
-        assert gate.wait_for_waiting(2), "the two batches did not reach the write gate"
+        hold(bounded, gate, 2)
         response = bounded.client.post(
             "/v1/events",
             json={"events": refused},
@@ -104,19 +132,57 @@ def test_full_queue_is_503_and_nothing_of_the_refused_batch_is_stored(
     assert refused[0]["event_id"] in stored_ids(bounded)
 
 
-def test_batches_that_store_nothing_take_no_place_in_the_queue(
+def test_a_full_queue_refuses_before_reading_and_a_batch_storing_nothing_frees_its_place(
     bounded: Collector, gate: HeldGate
 ) -> None:
     session = bounded.new_session()
     gate.close()
-    batches = [[make_event(session)], [make_event(session)]]
-    with posting_in_background(bounded, batches, session) as futures:
-        assert gate.wait_for_waiting(2)
+    with posting_in_background(bounded, [[make_event(session)]], session) as first:
+        hold(bounded, gate, 1)
+        # One place left: batches that store nothing take it only while they are read.
         assert bounded.post_events(session, []).status_code == 200
         assert bounded.post_events(session, [make_event(session, timestamp="x")]).status_code == 422
         assert bounded.new_session()["session_id"]  # sessions are not held by the gate
-        gate.open()
-        assert [future.result(timeout=10).status_code for future in futures] == [200, 200]
+        with posting_in_background(bounded, [[make_event(session)]], session) as second:
+            hold(bounded, gate, 2)
+            # Full: refused before the body is read, so even an empty batch is 503.
+            assert_full(bounded.post_events(session, []))
+            assert_full(
+                bounded.client.post(
+                    "/v1/events",
+                    content=b"not even json",
+                    headers={"X-Allegro-CSRF": session["csrf_token"]},
+                )
+            )
+            assert metric(bounded, "allegro_batches_shed_total") == 2
+            gate.open()
+            assert [f.result(timeout=10).status_code for f in [*first, *second]] == [200, 200]
+
+
+def test_batches_waiting_together_are_committed_together(
+    start_collector: StartCollector, tmp_path: Path, gate: HeldGate
+) -> None:
+    collector = start_collector(make_settings(tmp_path / "events.sqlite3"), write_gate=gate)
+    session = collector.new_session()
+    gate.close()
+    batches = [[make_event(session)] for _ in range(6)]
+    with posting_in_background(collector, batches[:1], session) as first:
+        hold(collector, gate, 1)
+        with posting_in_background(collector, batches[1:], session) as rest:
+            hold(collector, gate, 6)
+            deadline = time.monotonic() + 10
+            while metric(collector, "allegro_commit_waiting") < 5:  # all validated, queued
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            assert stored_ids(collector) == set()
+            gate.open()
+            answers = [future.result(timeout=10) for future in [*first, *rest]]
+    assert [answer.status_code for answer in answers] == [200] * 6
+    assert stored_ids(collector) == {batch[0]["event_id"] for batch in batches}
+    # Two commits: the first batch alone, then the five that waited behind it, in one group.
+    assert metric(collector, "allegro_write_seconds_count") == 2
+    assert metric(collector, "allegro_committed_batches_total") == 6
+    assert metric(collector, "allegro_events_stored_total") == 6
 
 
 def test_sequential_batches_beyond_the_bound_are_all_stored(
@@ -146,7 +212,7 @@ def test_a_failed_write_frees_its_place(bounded: Collector, gate: HeldGate) -> N
     gate.close()
     batches = [[make_event(session)], [make_event(session)]]
     with posting_in_background(bounded, batches, session) as futures:
-        assert gate.wait_for_waiting(2)
+        hold(bounded, gate, 2)
         assert_full(bounded.post_events(session, [make_event(session)]))
         gate.open()
         assert [future.result(timeout=10).status_code for future in futures] == [200, 200]
@@ -175,38 +241,58 @@ def test_a_failing_gate_fails_the_write_and_frees_its_place(
     assert stored_ids(collector) == {event["event_id"]}
 
 
-def test_queue_refuses_when_full_and_frees_on_every_exit() -> None:
-    queue = IngestQueue(max_pending=1, retry_after_seconds=7)
-    with queue.slot():
-        assert queue.pending == 1
-        with pytest.raises(ApiError) as full, queue.slot():
-            pass
-        assert (full.value.status, full.value.headers) == (503, {"Retry-After": "7"})
-        assert queue.pending == 1
-    assert queue.pending == 0
-    with pytest.raises(RuntimeError), queue.slot():
-        raise RuntimeError("write failed")
-    assert queue.pending == 0
+def test_queue_refuses_when_full_waits_in_order_and_frees_on_every_exit() -> None:
+    async def scenario() -> None:
+        queue = IngestQueue(max_pending=1, retry_after_seconds=7, hold_seconds=0.2)
+        async with queue.slot():
+            assert queue.pending == 1
+            started = time.monotonic()
+            with pytest.raises(ApiError) as full:
+                async with queue.slot():
+                    pass
+            assert time.monotonic() - started >= 0.2  # held, then refused
+            assert (full.value.status, full.value.headers) == (503, {"Retry-After": "7"})
+            assert queue.pending == 1
+        assert queue.pending == 0
+        with pytest.raises(RuntimeError):
+            async with queue.slot():
+                raise RuntimeError("write failed")
+        assert queue.pending == 0
 
-    async def cancelled_while_writing() -> None:
-        started = asyncio.Event()
+        # A request waiting for a place gets the first one freed, before any newcomer.
+        order: list[str] = []
+        release = asyncio.Event()
 
-        async def write() -> None:
-            with queue.slot():
-                started.set()
-                await asyncio.sleep(60)
+        async def use(name: str) -> None:
+            async with queue.slot():
+                order.append(name)
+                await release.wait()
 
-        task = asyncio.create_task(write())
-        await started.wait()
-        assert queue.pending == 1
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        first = asyncio.create_task(use("first"))
+        await asyncio.sleep(0)
+        waiting = asyncio.create_task(use("waiting"))
+        await asyncio.sleep(0)
+        assert queue.waiting == 1
+        release.set()
+        await asyncio.gather(first, waiting)
+        assert order == ["first", "waiting"] and queue.pending == 0
+
+        # Cancelled while writing, or while waiting for a place: nothing leaks.
+        release.clear()
+        holder = asyncio.create_task(use("holder"))
+        await asyncio.sleep(0)
+        waiter = asyncio.create_task(use("waiter"))
+        await asyncio.sleep(0)
+        waiter.cancel()
+        holder.cancel()
+        for task in (holder, waiter):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert queue.pending == 0 and queue.waiting == 0
 
     # In a thread of its own: the browser tests' Playwright keeps an event loop in this one.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, cancelled_while_writing()).result(timeout=30)
-    assert queue.pending == 0
+        pool.submit(asyncio.run, scenario()).result(timeout=30)
 
 
 def test_held_gate_counts_waiting_writes() -> None:

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from allegro_collector.schemas import Event, EventBatch, SessionRequest, first_error
+from allegro_collector.schemas import (
+    MAX_TIMESTAMP_MS,
+    Event,
+    EventBatch,
+    FastEvent,
+    SessionRequest,
+    fast_envelope,
+    fast_event,
+    first_error,
+)
 from allegro_sdk.core.protocol import MAX_DATA_BYTES
 
 
@@ -41,29 +51,29 @@ def test_full_event_is_accepted() -> None:
     assert parsed.model_dump()["url_in_click"] == "url_in_click value"
 
 
-@pytest.mark.parametrize(
-    ("overrides", "field", "message"),
-    [
-        ({"page_title": "x" * 2049}, "events.3.page_title", "at most 2048"),
-        ({"page_title": 5}, "events.3.page_title", "valid string"),
-        ({"event_name": ""}, "events.3.event_name", "at least 1"),
-        ({"event_name": "x" * 129}, "events.3.event_name", "at most 128"),
-        ({"timestamp": "1790000000000"}, "events.3.timestamp", "valid integer"),
-        ({"timestamp": 1.5}, "events.3.timestamp", "valid integer"),
-        ({"timestamp": True}, "events.3.timestamp", "valid integer"),
-        ({"timestamp": -1}, "events.3.timestamp", "greater than or equal"),
-        ({"timestamp": 10**20}, "events.3.timestamp", "less than or equal"),
-        ({"event_id": "not-a-uuid"}, "events.3.event_id", "UUID v4"),
-        ({"event_id": str(uuid.uuid4()).upper()}, "events.3.event_id", "lowercase UUID v4"),
-        ({"device_id": str(uuid.uuid1())}, "events.3.device_id", "UUID v4"),
-        ({"session_id": ""}, "events.3.session_id", "at least 1"),
-        ({"data": [1, 2]}, "events.3.data", "valid dictionary"),
-        ({"data": {"big": "x" * MAX_DATA_BYTES}}, "events.3.data", "more than 16384"),
-        ({"url": "\ud800"}, "events.3.url", "invalid unicode"),
-        ({"data": {"\udfff": 1}}, "events.3.data", "invalid unicode"),
-        ({"colour": "red"}, "events.3.colour", "unknown field"),
-    ],
-)
+BAD_FIELDS = [
+    ({"page_title": "x" * 2049}, "events.3.page_title", "at most 2048"),
+    ({"page_title": 5}, "events.3.page_title", "valid string"),
+    ({"event_name": ""}, "events.3.event_name", "at least 1"),
+    ({"event_name": "x" * 129}, "events.3.event_name", "at most 128"),
+    ({"timestamp": "1790000000000"}, "events.3.timestamp", "valid integer"),
+    ({"timestamp": 1.5}, "events.3.timestamp", "valid integer"),
+    ({"timestamp": True}, "events.3.timestamp", "valid integer"),
+    ({"timestamp": -1}, "events.3.timestamp", "greater than or equal"),
+    ({"timestamp": 10**20}, "events.3.timestamp", "less than or equal"),
+    ({"event_id": "not-a-uuid"}, "events.3.event_id", "UUID v4"),
+    ({"event_id": str(uuid.uuid4()).upper()}, "events.3.event_id", "lowercase UUID v4"),
+    ({"device_id": str(uuid.uuid1())}, "events.3.device_id", "UUID v4"),
+    ({"session_id": ""}, "events.3.session_id", "at least 1"),
+    ({"data": [1, 2]}, "events.3.data", "valid dictionary"),
+    ({"data": {"big": "x" * MAX_DATA_BYTES}}, "events.3.data", "more than 16384"),
+    ({"url": "\ud800"}, "events.3.url", "invalid unicode"),
+    ({"data": {"\udfff": 1}}, "events.3.data", "invalid unicode"),
+    ({"colour": "red"}, "events.3.colour", "unknown field"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), BAD_FIELDS)
 def test_bad_field_is_named(overrides: dict[str, Any], field: str, message: str) -> None:
     found_field, found_message = error_of(event(**overrides))
     assert found_field == field
@@ -94,6 +104,60 @@ def test_batch_envelope() -> None:
     with pytest.raises(ValidationError) as caught:
         EventBatch.model_validate([])
     assert first_error(caught.value) == (None, "must be a JSON object")
+
+
+def fast(raw: Any) -> FastEvent | None:
+    # ensure_ascii: a lone surrogate travels as a \\ud800 escape, as browsers send it.
+    return fast_event(json.dumps(raw).encode())
+
+
+EDGE_CASES: list[dict[str, Any]] = [
+    {"timestamp": 1.0},
+    {"timestamp": 0},
+    {"timestamp": MAX_TIMESTAMP_MS},
+    {"timestamp": MAX_TIMESTAMP_MS + 1},
+    {"timestamp": None},
+    {"event_name": None},
+    {"event_id": str(uuid.uuid4()) + "\n"},
+    {"device_id": " " + str(uuid.uuid4())},
+    {"session_id": "x" * 128},
+    {"session_id": "x" * 129},
+    {"customer_id": "c" * 2048},
+    {"url_in_click": None},
+    {"data": None},
+    {"data": {}},
+    {"data": {"deep": [{"a": [1, 2.5, None, True]}], "caf\u00e9": "\u00e9" * 100}},
+    {"data": {"k": "\u00e9" * (MAX_DATA_BYTES // 2 - 4)}},  # two bytes each: just fits
+    {"data": {"k": "\u00e9" * (MAX_DATA_BYTES // 2)}},  # too large in bytes, not in chars
+    {"data": {"n": 10**30}},
+    {"data": "text"},
+]
+
+
+@pytest.mark.parametrize(
+    "overrides", [case[0] for case in BAD_FIELDS] + EDGE_CASES, ids=lambda case: str(case)[:40]
+)
+def test_the_fast_path_accepts_only_what_the_models_accept(overrides: dict[str, Any]) -> None:
+    raw = event(**overrides)
+    try:
+        expected: Event | None = Event.model_validate(raw)
+    except ValidationError:
+        expected = None
+    found = fast(raw)
+    if expected is None:
+        assert found is None, "the fast path took an event the models refuse"
+    else:
+        assert found is not None, "the fast path refused a valid event"
+        assert {name: getattr(found, name) for name in Event.model_fields} == expected.model_dump()
+
+
+def test_the_fast_path_refuses_what_is_not_an_event() -> None:
+    for raw in [["not", "an", "object"], "text", None, 5]:
+        assert fast(raw) is None
+    assert fast_envelope(b'{"events": [], "csrf_token": "t"}') is not None
+    for body in [b"{}", b'{"events": {}}', b'{"events": [], "x": 1}', b"[]", b"{", b"\xff"]:
+        assert fast_envelope(body) is None
+    assert fast_envelope(b'{"events": [' + b"{}," * 1000 + b"{}]}") is None  # more than 1000
 
 
 def test_session_request() -> None:

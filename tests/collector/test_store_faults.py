@@ -1,6 +1,7 @@
 """Storage faults over real HTTP: the database locked by another process, a full disk, a
-read-only file. Writes answer 503 with Retry-After on a connection that stays open, /healthz
-answers 503 naming the store while writes fail, and both recover when the fault is gone.
+read-only file, a PostgreSQL server that refuses writes. Writes answer 503 with Retry-After on a
+connection that stays open, /healthz answers 503 naming the store while writes fail, and both
+recover when the fault is gone. A group commit that fails answers 503 to every request in it.
 
 The full disk is a file size limit (RLIMIT_FSIZE) on the collector's process: its writes then
 fail exactly as on a full disk (short writes, then EFBIG), without needing a filesystem to fill.
@@ -24,13 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from asgi_servers import free_socket
 
 from allegro_collector.settings import Settings
 from allegro_collector.sqlite_store import SqliteStore
+from tests.write_gates import HeldGate
 
-from .support import StartCollector, make_event
+from .support import StartCollector, make_event, make_settings
+from .test_ingest import hold, metric, posting_in_background
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,9 +109,51 @@ def lock_held_by_another_process(db: Path) -> Iterator[None]:
             holder.stdout.close()
 
 
+@contextmanager
+def postgres_refusing_writes(url: str) -> Iterator[None]:
+    """Every write to the collector's tables fails as on a full disk (SQLSTATE 53100, which the
+    server raises when it cannot extend a file) until the block ends."""
+    tables = ("events", "sessions", "allegro_schema")
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            "CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'could not extend file: No space left on device' "
+            "USING ERRCODE = 'disk_full'; END $$"
+        )
+        for table in tables:
+            connection.execute(
+                f"CREATE TRIGGER refuse_writes BEFORE INSERT OR UPDATE OR DELETE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()".encode()
+            )
+        try:
+            yield
+        finally:
+            for table in tables:
+                connection.execute(f"DROP TRIGGER refuse_writes ON {table}".encode())
+            connection.execute("DROP FUNCTION refuse_writes()")
+
+
+@contextmanager
+def writes_refused(settings: Settings) -> Iterator[None]:
+    """The store cannot write until the block ends: SQLite locked by another process (past the
+    collector's busy timeout), or PostgreSQL refusing writes."""
+    if settings.postgres_url is not None:
+        with postgres_refusing_writes(settings.postgres_url):
+            yield
+    else:
+        with lock_held_by_another_process(settings.db_path):
+            yield
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "events.sqlite3")
+
+
 def test_a_database_locked_by_another_process_is_503_and_unhealthy(
-    start_collector: StartCollector, settings: Settings
+    start_collector: StartCollector, sqlite_settings: Settings
 ) -> None:
+    settings = sqlite_settings
     collector = start_collector(dataclasses.replace(settings, busy_timeout_ms=200))
     session = collector.new_session()
     port = int(str(collector.client.base_url).rsplit(":", 1)[1].rstrip("/"))
@@ -135,6 +181,66 @@ def test_a_database_locked_by_another_process_is_503_and_unhealthy(
         status, _, body = exchange(sock, "POST", "/v1/events", batch(session))
         assert status == 200 and len(body["accepted"]) == 1
     assert len(collector.stored()) == 1
+
+
+def test_a_postgres_server_refusing_writes_is_503_and_unhealthy(
+    start_collector: StartCollector, postgres_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "unused.sqlite3", postgres_url=postgres_url)
+    collector = start_collector(settings)
+    session = collector.new_session()
+    client = collector.client
+    assert client.get("/healthz").status_code == 200
+    with postgres_refusing_writes(postgres_url):
+        answer = client.post("/v1/events", content=batch(session))
+        assert (answer.status_code, answer.headers["retry-after"]) == (503, "5")
+        message = answer.json()["error"]["message"]
+        assert "DiskFull (53100)" in message and "nothing was stored" in message
+        health = client.get("/healthz")
+        assert (health.status_code, health.headers["retry-after"]) == (503, "5")
+        assert health.json()["store"].startswith("postgresql ")
+        assert "DiskFull (53100)" in health.json()["error"]["message"]
+        assert postgres_url.rsplit("@", 1)[0] not in health.text  # no credentials
+        assert client.post(
+            "/v1/sessions", json={"device_id": session["device_id"]}
+        ).status_code == (503)
+    assert healthy_within(lambda: client.get("/healthz").status_code)
+    answer = client.post("/v1/events", content=batch(session))
+    assert answer.status_code == 200 and len(answer.json()["accepted"]) == 1
+    assert len(collector.stored()) == 1
+
+
+def test_a_group_that_cannot_be_written_is_503_to_every_request_in_it(
+    start_collector: StartCollector, settings: Settings
+) -> None:
+    """Batches committed together fail together: none of them is acknowledged, and each is
+    answered the 503 (so each client keeps its batch and sends it again)."""
+    gate = HeldGate()
+    collector = start_collector(dataclasses.replace(settings, busy_timeout_ms=200), write_gate=gate)
+    session = collector.new_session()
+    batches = [[make_event(session)] for _ in range(4)]
+    gate.close()
+    with posting_in_background(collector, batches[:1], session) as first:
+        hold(collector, gate, 1)  # the first group: one batch, held at the gate
+        with posting_in_background(collector, batches[1:], session) as rest:
+            deadline = time.monotonic() + 10
+            while metric(collector, "allegro_commit_waiting") < 3:  # the next group, queued
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            with writes_refused(collector.settings):
+                gate.open()
+                answers = [future.result(timeout=30) for future in [*first, *rest]]
+                health = collector.client.get("/healthz")
+                assert health.status_code == 503
+    assert metric(collector, "allegro_write_seconds_count") == 0  # no group was committed
+    for answer in answers:
+        assert (answer.status_code, answer.headers["retry-after"]) == (503, "5")
+        assert "nothing was stored" in answer.json()["error"]["message"]
+    assert collector.stored() == []
+    assert healthy_within(lambda: collector.client.get("/healthz").status_code)
+    for events in batches:  # what the clients do: send the same batches again
+        assert collector.post_events(session, events).status_code == 200
+    assert {e["event_id"] for e in collector.stored()} == {b[0]["event_id"] for b in batches}
 
 
 @dataclasses.dataclass
