@@ -175,7 +175,8 @@ def first_error(exc: ValidationError, prefix: str | None = None) -> tuple[str | 
 #
 # It only ever says yes to what the pydantic models above say yes to: the same fields, types
 # (strict: no bool or float for an int), lengths and bounds; lone surrogates are refused by its
-# JSON decoder itself; the data size is checked on `data_json`, the very text that is stored.
+# JSON decoder itself; `data` must pass `data_problem` (finite numbers, nesting), and its size
+# is checked on `data_json`, the very text that is stored.
 # Whatever it refuses goes to the pydantic models, which name the field and say what is wrong,
 # so answers are the same with or without it (tests/collector/test_schemas.py checks both agree).
 
@@ -237,6 +238,9 @@ def fast_event(raw: bytes) -> FastEvent | None:
         return None
     data_text = None
     if event.data is not None:
+        # Nesting past MAX_DATA_DEPTH (or a non-finite number) is named by the pydantic path.
+        if data_problem(event.data) is not None:
+            return None
         data_text = data_json(event.data)
         if len(data_text) * 4 > MAX_DATA_BYTES and len(data_text.encode()) > MAX_DATA_BYTES:
             return None
