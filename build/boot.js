@@ -1,6 +1,97 @@
-// Bundle boot, run inside the bundle's closure after the runtime and the module table.
-// MODULES: {name: [imports, is_package, function(locals_name){...}]}; MAIN: the __main__ function.
-(function ($B) {
+// Bundle boot, run inside the bundle's closure after the runtime's parts and the module table.
+// RUNTIME: {parts: [function(){...}], brython: function(){return __BRYTHON__}} (runtime_parts.cjs);
+// MODULES: {name: [imports, is_package, function(locals_name){...}]}; IMPORTS: the modules
+// __main__ imports at start, each after its own imports; MAIN: the __main__ function.
+//
+// The start runs in slices (docs/build.md, "Start in slices"): evaluating this script only sets
+// up the queue of steps below; the steps (the runtime's parts, registering the modules, importing
+// each module, __main__, then the steps the SDK's start() adds) run as tasks of a few ms, yielding
+// to the page between them, and none runs before the document is parsed, so DOMContentLoaded
+// never waits for the SDK. Commands the page pushes meanwhile wait in its `window.allegro` array.
+// If the page is hidden or left during the start, the steps left run at once, and the SDK's
+// leave hook (which sends what is waiting) runs after them: nothing tracked is lost.
+var SLICE_MS = 8; // a slice runs steps until this much time has passed, then yields
+var currentScript = document.currentScript; // only set while this script is being evaluated
+var steps = [];
+var leaveHooks = [];
+var $B = null;
+var scheduled = false;
+var running = false;
+
+function failed(err) {
+  steps.length = 0;
+  leaveHooks.length = 0;
+  try {
+    if ($B) $B.handle_error(err);
+  } catch (ignored) {
+    // The runtime could not even report its error: say it plainly, never throw into the page.
+  }
+  console.error("allegro: the SDK failed to start; events will not be tracked on this page.");
+}
+
+function runSteps(deadline) {
+  running = true;
+  try {
+    while (steps.length) {
+      var step = steps.shift();
+      try {
+        step();
+      } catch (err) {
+        failed(err);
+        return;
+      }
+      if (performance.now() >= deadline) return;
+    }
+  } finally {
+    running = false;
+  }
+}
+
+function slice() {
+  scheduled = false;
+  runSteps(performance.now() + SLICE_MS);
+  if (steps.length) schedule();
+  else leaveHooks.length = 0; // started: the SDK's own listeners send what waits
+
+}
+
+var channel = typeof MessageChannel === "function" ? new MessageChannel() : null;
+if (channel) channel.port1.onmessage = slice;
+
+// A slice is an ordinary task (scheduler.postTask at "user-visible", or a MessageChannel message,
+// or setTimeout): the page's own tasks, its timers and its load event interleave with ours.
+// scheduler.yield() is not used: its continuations run before every other task of the page, so
+// the start would still hold the page's own work (and its load event) until it is done.
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  if (window.scheduler && typeof window.scheduler.postTask === "function") {
+    window.scheduler.postTask(slice, { priority: "user-visible" });
+  } else if (channel) {
+    channel.port2.postMessage(null);
+  } else {
+    setTimeout(slice, 0);
+  }
+}
+
+function leaving() {
+  if (!steps.length) return; // started (or failed): the SDK's own listeners send what waits
+  runSteps(Infinity);
+  var hooks = leaveHooks.splice(0);
+  for (var i = 0; i < hooks.length; i++) {
+    try {
+      hooks[i]();
+    } catch (err) {
+      failed(err);
+    }
+  }
+}
+
+RUNTIME.parts.forEach(function (part) {
+  steps.push(part);
+});
+steps.push(function () {
+  $B = __BRYTHON__ = RUNTIME.brython();
   $B.$options = { args: $B.$list([]) };
   $B.$options = $B.parse_options({ debug: 1 });
   $B.use_VFS = true;
@@ -11,23 +102,36 @@
     $B.precompiled[name] = entry[1] ? [entry[2]] : entry[2];
   }
   $B.update_VFS(table);
-  registerNativeFetch($B);
+  registerNativeModule($B);
+});
+IMPORTS.forEach(function (name) {
+  steps.push(function () {
+    $B.$__import__(name, $B.builtins.None, $B.builtins.None, []);
+  });
+});
+steps.push(function () {
   var main = $B.module.$factory("__main__");
   main.__file__ = "__main__.py";
   $B.imported.__main__ = main;
-  try {
-    MAIN();
-  } catch (err) {
-    try {
-      $B.handle_error(err);
-    } catch (ignored) {
-      // The runtime could not even report its error: say it plainly, never throw into the page.
-    }
-    console.error("allegro: the SDK failed to start; events will not be tracked on this page.");
-  }
-})(__BRYTHON__);
+  MAIN();
+});
+
+window.addEventListener("pagehide", leaving, true);
+document.addEventListener("visibilitychange", function () {
+  if (document.visibilityState === "hidden") leaving();
+}, true);
+if (document.readyState === "loading") {
+  // After DOMContentLoaded's own listeners, in a task of its own.
+  document.addEventListener("DOMContentLoaded", function () { setTimeout(slice, 0); });
+} else {
+  schedule();
+}
 
 // The SDK's only hand-written JavaScript, which Python imports as allegro_sdk.browser.native.
+//
+// start_in_slices(steps, on_leave): the SDK's start() hands its remaining steps (functions, run
+// in order, each in a slice) and the function that sends what waits when the page is left during
+// the start. current_script: the SDK's script element (document.currentScript is null by then).
 //
 // post: POST a body and hand back (status, text, Retry-After) or (message). Brython 3.15 loses
 // track of its frames when a Python coroutine awaits fetch (after ~175 requests a page raises
@@ -39,7 +143,7 @@
 //
 // web_locks: navigator.locks as the core's Locks (allegro_sdk/core/ports.py); a lock is held until
 // release() resolves the promise its callback returned.
-function registerNativeFetch($B) {
+function registerNativeModule($B) {
   function post(url, body, headersJson, keepalive, beacon, onResponse, onFailure) {
     var init = {
       method: "POST",
@@ -100,5 +204,11 @@ function registerNativeFetch($B) {
   var module = $B.module.$factory(name);
   $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
   $B.module_setattr(module, "web_locks", $B.jsobj2pyobj(webLocks));
+  $B.module_setattr(module, "start_in_slices", $B.jsobj2pyobj(function (more, onLeave) {
+    for (var i = 0; i < more.length; i++) steps.push(more[i]);
+    leaveHooks.push(onLeave);
+    if (!running) schedule();
+  }));
+  $B.module_setattr(module, "current_script", currentScript ? $B.jsobj2pyobj(currentScript) : $B.builtins.None);
   $B.imported[name] = module;
 }

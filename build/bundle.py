@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import ast
 import gzip
+import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -238,7 +240,73 @@ def module_table(compiled: list[dict[str, object]], packages: set[str]) -> str:
     return "{\n" + ",\n".join(entries) + "\n}"
 
 
-def assemble(runtime: str, compiled: list[dict[str, object]], packages: set[str]) -> str:
+def module_level_imports(module: Module, known: set[str], anywhere: bool = False) -> list[str]:
+    """The bundle's modules that `module` imports when it runs (not inside functions: those
+    stay lazy; with `anywhere`, those too), parents first, as Brython imports them."""
+    found: list[str] = []
+    package = module.name if module.is_package else module.name.rpartition(".")[0]
+    tree = ast.parse(module.source)
+    for node in ast.walk(tree) if anywhere else tree.body:
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            for end in range(1, len(parts) + 1):
+                prefix = ".".join(parts[:end])
+                if prefix in known and prefix not in found:
+                    found.append(prefix)
+    return found
+
+
+def import_order(modules: list[Module]) -> list[str]:
+    """The bundle's modules that __main__ imports at start, each after what it imports: the boot
+    imports them one slice at a time, so each module body runs in its own short task."""
+    by_name = {m.name: m for m in modules}
+    known = set(by_name) - {"__main__"}
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name in visiting:
+            return  # an import cycle: Brython resolves it when the module runs
+        visiting.add(name)
+        for dependency in module_level_imports(by_name[name], known):
+            visit(dependency)
+        visiting.discard(name)
+        if name != "__main__":
+            order.append(name)
+
+    visit("__main__")
+    return order
+
+
+def reachable(modules: list[Module]) -> list[Module]:
+    """The modules __main__ can import, at start or later (a test build with its own __main__
+    leaves the SDK out)."""
+    by_name = {m.name: m for m in modules}
+    known = set(by_name)
+    todo, seen = ["__main__"], {"__main__"}
+    while todo:
+        for name in module_level_imports(by_name[todo.pop()], known, anywhere=True):
+            if name not in seen:
+                seen.add(name)
+                todo.append(name)
+    return [m for m in modules if m.name in seen]
+
+
+def assemble(
+    runtime_parts: str,
+    compiled: list[dict[str, object]],
+    packages: set[str],
+    imports: list[str],
+) -> str:
     main = next(m for m in compiled if m["name"] == "__main__")
     modules = [m for m in compiled if m["name"] != "__main__"]
     boot = (BUILD_DIR / "boot.js").read_text("utf-8")
@@ -249,14 +317,60 @@ def assemble(runtime: str, compiled: list[dict[str, object]], packages: set[str]
         "(function(){\n"
         # Loading the bundle twice on one page must not start a second SDK.
         "if (window.allegro && window.allegro.__allegro__) { return; }\n"
-        "var __BRYTHON__ = (function(){\n'use strict';\n"
-        f"{runtime}\n"
-        "return __BRYTHON__;\n})();\n"
+        "var __BRYTHON__;\n"  # set by the boot once the runtime's parts have run
+        f"var RUNTIME = {runtime_parts or RUNTIME_PLACEHOLDER};\n"
         f"var MODULES = {module_table(modules, packages)};\n"
+        f"var IMPORTS = {json.dumps(imports)};\n"
         f"var MAIN = function(){{\n{compact_generated_code(str(main['js']))}\n}};\n"
         f"{boot}\n"
         "})();\n"
     )
+
+
+# The runtime is minified on its own (it is a closed expression) and cached by content: it is most
+# of the bundle and most of the build's time (terser), and the same for every build of a tree,
+# including the test builds (self-test, traceback). The rest of the bundle is minified with this
+# name in the runtime's place, which is then replaced by the minified runtime.
+RUNTIME_PLACEHOLDER = "ALLEGRO_MINIFIED_RUNTIME_GOES_HERE"
+CACHE_DIR = ROOT / ".cache" / "build"
+
+
+def minified_runtime(runtime_parts: str) -> str:
+    tools = (BUILD_DIR / "minify.cjs").read_bytes() + (BUILD_DIR / "package-lock.json").read_bytes()
+    key = hashlib.sha256(tools + runtime_parts.encode("utf-8")).hexdigest()
+    cached = CACHE_DIR / f"runtime-{key[:32]}.min.js"
+    if cached.is_file():
+        return cached.read_text("utf-8")
+    result = minify(f"var RUNTIME = {runtime_parts};\n").strip()
+    prefix = "var RUNTIME="
+    if not (result.startswith(prefix) and result.endswith(";")):
+        raise SystemExit(f"minify failed: unexpected shape of the minified runtime: {result[:80]}")
+    text = result[len(prefix) : -1]
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(cached.name + f".{os.getpid()}.tmp")
+    partial.write_text(text, "utf-8")
+    partial.replace(cached)  # atomic: parallel builds never read half a file
+    return text
+
+
+def insert_runtime(minified_bundle: str, runtime: str) -> str:
+    if minified_bundle.count(RUNTIME_PLACEHOLDER) != 1:
+        raise SystemExit("minify failed: the runtime's place in the bundle was not kept once")
+    return minified_bundle.replace(RUNTIME_PLACEHOLDER, f"({runtime})")
+
+
+def runtime_in_parts(runtime: str) -> str:
+    """The runtime as a list of functions the boot runs one slice at a time (runtime_parts.cjs)."""
+    result = subprocess.run(
+        ["node", str(BUILD_DIR / "runtime_parts.cjs")],
+        input=runtime,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"build failed: cutting the runtime into parts: {result.stderr.strip()}")
+    return result.stdout
 
 
 def minify(source: str) -> str:
@@ -272,14 +386,6 @@ def minify(source: str) -> str:
     return result.stdout
 
 
-def sizes(data: bytes) -> dict[str, int]:
-    return {
-        "raw": len(data),
-        "gzip": len(gzip.compress(data, compresslevel=9)),
-        "brotli": len(brotli.compress(data, quality=11)),
-    }
-
-
 def brython_js_path() -> Path:
     import brython
 
@@ -293,18 +399,24 @@ def build(main_source: str, out: Path, do_minify: bool) -> dict[str, int]:
     main_source = strip_for_browser(main_source)
     check_imports(main_source, "__main__.py")
     modules.append(Module("__main__", "__main__.py", False, main_source))
+    modules = reachable(modules)
     packages = {m.name for m in modules if m.is_package}
     compiled = transpile(brython_js, modules)
-    bundle = assemble(runtime, compiled, packages)
+    parts = runtime_in_parts(runtime)
     if do_minify:
-        bundle = minify(bundle)
+        bundle = assemble("", compiled, packages, import_order(modules))
+        bundle = insert_runtime(minify(bundle), minified_runtime(parts))
+    else:
+        bundle = assemble(parts, compiled, packages, import_order(modules))
     data = bundle.encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     # Pre-compressed copies, for servers that send them as they are (the demo site does).
-    out.with_name(out.name + ".br").write_bytes(brotli.compress(data, quality=11))
-    out.with_name(out.name + ".gz").write_bytes(gzip.compress(data, compresslevel=9))
-    return sizes(data)
+    compressed = brotli.compress(data, quality=11)
+    zipped = gzip.compress(data, compresslevel=9, mtime=0)
+    out.with_name(out.name + ".br").write_bytes(compressed)
+    out.with_name(out.name + ".gz").write_bytes(zipped)
+    return {"raw": len(data), "gzip": len(zipped), "brotli": len(compressed)}
 
 
 def main(argv: list[str] | None = None) -> int:

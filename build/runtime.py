@@ -59,6 +59,12 @@ EDITS: tuple[Edit, ...] = (
         new="",
     ),
     Edit(
+        why="the runtime starts in slices, after the script's evaluation: no currentScript then"
+        " (brython_path is only used to fetch the stdlib, which is not shipped)",
+        old="this_url=document.currentScript.src}",
+        new="this_url=document.currentScript ? document.currentScript.src :location.href}",
+    ),
+    Edit(
         why="open() is left out with the io file: say so when called, not with a log at start",
         old="for(var builtin_func of $B.builtin_funcs){",
         new="_b_.open ||= function(){$B.RAISE(_b_.OSError, 'open() is not in this runtime')}\n"
@@ -258,6 +264,12 @@ class Cut:
 # Parts of files that the SDK never reaches. Each goes whole, so using one fails loudly (a missing
 # function or module), never quietly.
 CUTS: tuple[Cut, ...] = (
+    Cut(
+        why="$B.tz_name: two Intl.DateTimeFormat calls on every start (13-20 ms cold) for a name"
+        " nothing reads",
+        start="var date=new Date()\nvar formatter=new Intl.DateTimeFormat($B.language,",
+        end="$B.METH_VARARGS=",
+    ),
     Cut(
         why="the tokenizer: every module is compiled at build time",
         start="const FT_START={f:'FSTRING_START'",

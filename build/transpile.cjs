@@ -10,7 +10,22 @@
 const fs = require("fs");
 const vm = require("vm");
 
+// Brython names generated functions and temporaries after Math.random() (`build_api385033`):
+// a fixed sequence makes two builds of one tree byte-identical (docs/build.md, "Reproducible").
+function seededRandom(seed) {
+  let state = seed >>> 0;
+  return function () {
+    // mulberry32: small, fast, and enough for distinct names
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 function loadBrython(path) {
+  Math.random = seededRandom(20261130);
   globalThis.self = globalThis;
   globalThis.addEventListener = () => {};
   globalThis.location = { href: "http://localhost/", origin: "http://localhost", pathname: "/" };

@@ -9,7 +9,11 @@ from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
-from allegro_sdk.browser.native import web_locks  # type: ignore[import-not-found]
+from allegro_sdk.browser.native import (  # type: ignore[import-not-found]
+    current_script,
+    start_in_slices,
+    web_locks,
+)
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
@@ -27,7 +31,7 @@ SCRIPT_SELECTOR = "script[data-collector]"
 
 def script_settings() -> dict[str, str]:
     """The data-* settings of the SDK's own script tag (read while it is the current script)."""
-    script = window.document.currentScript or window.document.querySelector(SCRIPT_SELECTOR)
+    script = current_script or window.document.querySelector(SCRIPT_SELECTOR)
     settings = {}
     for name in ("data-collector", "data-cookie-domain", *OPTIONS):
         value = script.getAttribute(name) if script else None
@@ -48,6 +52,25 @@ def collector_url(settings: dict[str, str], console: BrowserConsole) -> str:
 
 
 def start() -> None:
+    """Start in slices (docs/build.md): each part of `starting()` runs in a task of its own."""
+    started: dict[str, object] = {}
+    parts = starting(started)
+
+    def step() -> None:
+        next(parts, None)
+
+    def leave() -> None:
+        # The page is left during the start: every step has just run; send what is waiting.
+        flush = started.get("flush")
+        if flush is not None:
+            flush(True)  # type: ignore[operator]
+
+    start_in_slices([step, step, step], leave)
+
+
+def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
+    """The SDK's start, in three parts: the session and the outbox; the sender, the tracker and
+    the listeners; then `window.allegro` and the commands the page queued meanwhile."""
     console = BrowserConsole()
     settings = script_settings()
     collector = collector_url(settings, console)
@@ -80,6 +103,7 @@ def start() -> None:
         options["data-outbox-max-kb"],
         options["data-outbox-max-days"],
     )
+    yield
     members = Members(collector, sessions, post_json, storage, console)
     sender = Sender(
         collector,
@@ -100,7 +124,9 @@ def start() -> None:
 
     watch_tracked_links(track_link, sender.flush)
     flush_when_hidden(sender.flush)
+    started["flush"] = sender.flush
     api, queue = build_api(tracker, members, console)
+    yield
     queued = window.allegro
     window.allegro = api
     if window.Array.isArray(queued):
