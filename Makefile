@@ -7,8 +7,9 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 COLLECTOR_PORT ?= 8765
 DEMO_PORT ?= 8000
+MICRO_PORT ?= 8766
 
-.PHONY: system-deps install build test lint demo bench bench-collector clean
+.PHONY: system-deps install build test lint demo micro bench bench-collector clean
 
 system-deps:
 	@missing=""; \
@@ -33,10 +34,17 @@ build/node_modules/.installed: build/package.json build/package-lock.json
 	cd build && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: system-deps $(VENV)/.installed build/node_modules/.installed
+# TypeScript (types/allegro.d.ts checks) and @playwright/test (the testing example); no browser
+# download: the example runs Debian's chromium.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+	touch $@
+
+install: system-deps $(VENV)/.installed build/node_modules/.installed node_modules/.installed
 
 build: install
 	$(PY) build/bundle.py
+	cp types/allegro.d.ts static/allegro.d.ts
 
 # Another Brython release, for the test of a host page that runs its own Brython beside ours.
 HOST_BRYTHON := .cache/brython-3.14.3.js
@@ -54,9 +62,9 @@ test: build lint $(HOST_BRYTHON)
 	$(VENV)/bin/pytest
 
 bench: build
-	$(PY) benchmarks/load.py
-	$(PY) benchmarks/metadata_cost.py
-	$(PY) benchmarks/delivery.py
+	$(PY) -m benchmarks.load
+	$(PY) -m benchmarks.metadata_cost
+	$(PY) -m benchmarks.delivery
 
 # The collector's throughput next to no-op servers (docs/scaling.md); its load comes from wrk.
 bench-collector: build
@@ -78,5 +86,10 @@ demo: build
 	$(PY) -m demo_site --host 127.0.0.1 --port $(DEMO_PORT) --collector http://127.0.0.1:$(COLLECTOR_PORT) & \
 	wait
 
+# The micro collector alone (in memory, loopback only), for trying a site's tracking by hand.
+micro: install
+	$(VENV)/bin/allegro-collector micro --port $(MICRO_PORT)
+
 clean:
-	rm -rf $(VENV) .cache build/node_modules static/allegro.js static/allegro.js.br static/allegro.js.gz
+	rm -rf $(VENV) .cache build/node_modules node_modules static/allegro.js static/allegro.js.br \
+	  static/allegro.js.gz static/allegro.d.ts

@@ -25,6 +25,7 @@ from allegro_collector import (
     sessions_api,
 )
 from allegro_collector.clock import Clock, epoch_ms
+from allegro_collector.delivery_health import DeliveryHealth
 from allegro_collector.errors import (
     ApiError,
     error_body,
@@ -61,6 +62,7 @@ def create_app(
     """`clock` and `write_gate` are test seams: tests move time, and hold or fail batch writes."""
     store = open_store(settings)
     metrics = Metrics()
+    delivery = DeliveryHealth(metrics, started_at=clock())
 
     def write_many(batches: Sequence[BatchWrite]) -> GroupWritten:
         write_gate()
@@ -113,7 +115,7 @@ def create_app(
             *events_api.routes(settings, clock, committer, metrics),
             *export_api.routes(settings, store),
             *members_api.routes(settings, store, clock),
-            *admin_api.routes(settings, store),
+            *admin_api.routes(settings, store, clock, delivery),
             *health.routes(store, settings.store_retry_after_seconds),
             *metrics_routes(settings, metrics),
         ],
@@ -122,6 +124,7 @@ def create_app(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
+                allow_origin_regex=settings.allowed_origin_regex,
                 allow_methods=("GET", "POST", "OPTIONS"),
                 allow_headers=("Content-Type", CSRF_HEADER),
                 # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from allegro_collector import serving
+from allegro_collector import micro, serving
 from allegro_collector.settings import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_BUSY_HOLD_SECONDS,
@@ -305,6 +305,12 @@ COMMANDS: dict[str, Command] = {
         "receive events and store them in SQLite or PostgreSQL (the default command)",
         add_serve_arguments,
         serve,
+    ),
+    "micro": Command(
+        "the collector in memory for local and CI tests of a site's tracking: prints each "
+        "event, answers GET /micro/good, GET /micro/bad, POST /micro/reset (loopback only)",
+        micro.add_micro_arguments,
+        micro.prepare_micro,
     ),
 }
 

@@ -33,8 +33,10 @@ import psycopg
 from psycopg import errors
 from psycopg_pool import ConnectionPool
 
+from allegro_collector.event_filter import EventFilter
 from allegro_collector.migrations import migrate_postgres
 from allegro_collector.schemas import ValidEvent
+from allegro_collector.stats import event_stats
 from allegro_collector.store import (
     EVENT_COLUMNS,
     BatchWrite,
@@ -286,18 +288,14 @@ class PostgresStore:
         return [stored_event(row) for row in rows]
 
     def list_events(
-        self, session_id: str | None, device_id: str | None, limit: int
+        self,
+        session_id: str | None,
+        device_id: str | None,
+        limit: int,
+        filters: EventFilter | None = None,
     ) -> list[dict[str, Any]]:
         """Stored events, newest first (by received_at, then by insertion order)."""
-        conditions: list[str] = []
-        params: list[str | int] = []
-        if session_id is not None:
-            conditions.append("session_id = %s")
-            params.append(session_id)
-        if device_id is not None:
-            conditions.append("device_id = %s")
-            params.append(device_id)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        where, params = (filters or EventFilter()).with_ids(session_id, device_id).where("%s")
         query = (
             f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events {where} "
             "ORDER BY received_at DESC, seq DESC LIMIT %s"
@@ -305,6 +303,23 @@ class PostgresStore:
         with self._connection(write=False) as connection:
             rows = connection.execute(query.encode(), [*params, limit]).fetchall()
         return [stored_event(row) for row in rows]
+
+    def stats(self, since: int) -> dict[str, Any]:
+        """The figures of the events received at or after `since` (see `stats.event_stats`)."""
+        with self._pool_or_raise().connection() as connection:
+            # One read-only transaction at REPEATABLE READ: every figure counts the same events.
+            connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            try:
+                with connection.transaction():
+                    return event_stats(
+                        lambda sql, params: connection.execute(
+                            sql.encode(), list(params)
+                        ).fetchall(),
+                        "%s",
+                        since,
+                    )
+            finally:
+                connection.isolation_level = None
 
 
 def _store_batches(

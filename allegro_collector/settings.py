@@ -36,6 +36,9 @@ class Settings:
     signing_key: SigningKey
     previous_signing_key: SigningKey | None = None
     allowed_origins: tuple[str, ...] = ()
+    # Origins allowed by CORS besides `allowed_origins`: a regular expression an origin must match
+    # whole (the micro collector's every loopback origin).
+    allowed_origin_regex: str | None = None
     admin_key: str | None = field(default=None, repr=False)
     session_lifetime_ms: int = 30 * MINUTE_MS
     token_lifetime_ms: int = 30 * MINUTE_MS
@@ -79,6 +82,11 @@ class Settings:
         for origin in self.allowed_origins:
             if origin != "*" and not _ORIGIN.match(origin):
                 raise ValueError(f"allowed origin {origin!r} must look like scheme://host[:port]")
+        if self.allowed_origin_regex is not None:
+            try:
+                re.compile(self.allowed_origin_regex)
+            except re.error as exc:
+                raise ValueError(f"the allowed origin pattern is not valid: {exc}") from None
         if self.previous_signing_key is not None and (
             self.previous_signing_key.key_id == self.signing_key.key_id
         ):

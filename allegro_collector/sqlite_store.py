@@ -23,8 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from allegro_collector.event_filter import EventFilter
 from allegro_collector.migrations import migrate_sqlite
 from allegro_collector.schemas import ValidEvent
+from allegro_collector.stats import event_stats
 from allegro_collector.store import (
     EVENT_COLUMNS,
     BatchWrite,
@@ -328,18 +330,14 @@ class SqliteStore:
         return [stored_event(row) for row in self._read(query, [*params, limit])]
 
     def list_events(
-        self, session_id: str | None, device_id: str | None, limit: int
+        self,
+        session_id: str | None,
+        device_id: str | None,
+        limit: int,
+        filters: EventFilter | None = None,
     ) -> list[dict[str, Any]]:
         """Stored events, newest first (by received_at, then by insertion order)."""
-        conditions: list[str] = []
-        params: list[str | int] = []
-        if session_id is not None:
-            conditions.append("session_id = ?")
-            params.append(session_id)
-        if device_id is not None:
-            conditions.append("device_id = ?")
-            params.append(device_id)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        where, params = (filters or EventFilter()).with_ids(session_id, device_id).where("?")
         query = (
             f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events {where} "
             "ORDER BY received_at DESC, rowid DESC LIMIT ?"
@@ -355,6 +353,19 @@ class SqliteStore:
                 if reason is None:
                     raise
                 raise StoreUnavailableError(self.name, reason) from exc
+
+    def stats(self, since: int) -> dict[str, Any]:
+        """The figures of the events received at or after `since` (see `stats.event_stats`)."""
+        with self._lock:
+            db = self._connection()
+            # One read transaction, so every figure counts the same events.
+            db.execute("BEGIN")
+            try:
+                return event_stats(
+                    lambda sql, params: db.execute(sql, params).fetchall(), "?", since
+                )
+            finally:
+                db.execute("COMMIT")
 
 
 def _store_batches(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> GroupWritten:

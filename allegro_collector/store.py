@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+from allegro_collector.event_filter import EventFilter
 from allegro_collector.schemas import Event, ValidEvent, data_json, data_problem
 
 # One column per field of the wire format, in the model's order.
@@ -144,9 +145,18 @@ class Store(Protocol):
         before): a bulk read in pages that never sees an event twice."""
 
     def list_events(
-        self, session_id: str | None, device_id: str | None, limit: int
+        self,
+        session_id: str | None,
+        device_id: str | None,
+        limit: int,
+        filters: EventFilter | None = None,
     ) -> list[dict[str, Any]]:
-        """Stored events, newest first."""
+        """Stored events, newest first; `filters` narrows them further (the ids given as
+        arguments win over the filter's)."""
+
+    def stats(self, since: int) -> dict[str, Any]:
+        """The figures of the events received at or after `since` (`stats.event_stats`), all
+        counted in one read transaction."""
 
 
 def event_row(event: ValidEvent, received_at: int, bound_member: str | None) -> tuple[object, ...]:

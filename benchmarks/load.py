@@ -1,6 +1,6 @@
 """What the allegro SDK costs a page: the demo home page loaded with and without it, in Chromium.
 
-Usage: .venv/bin/python benchmarks/load.py [--runs N] [--warm-runs M] [--bundle PATH] [--json FILE]
+Usage: .venv/bin/python -m benchmarks.load [--runs N] [--warm-runs M] [--bundle PATH] [--json FILE]
 (`make bench` builds static/allegro.js, then runs this; see docs/performance.md.)
 
 Starts its own collector (a subprocess on a free port, a temporary SQLite file) and the demo site
@@ -56,20 +56,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import brotli
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from starlette.responses import HTMLResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from allegro_sdk.core.protocol import EVENTS_PATH
+from demo_site.server import create_app as create_demo_site
+from demo_site.server import csp, template_environment
+from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # the tests' flags
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import brotli  # noqa: E402
-import uvicorn  # noqa: E402
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
-from starlette.responses import HTMLResponse  # noqa: E402
-from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
-
-from allegro_sdk.core.protocol import EVENTS_PATH  # noqa: E402
-from demo_site.server import create_app as create_demo_site  # noqa: E402
-from demo_site.server import csp, template_environment  # noqa: E402
-from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # noqa: E402 - the tests' flags
 
 STATIC = ROOT / "static"
 BUNDLE = STATIC / "allegro.js"

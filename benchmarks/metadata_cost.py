@@ -1,6 +1,6 @@
 """What reading the page's metadata costs a track() call, on the largest real page.
 
-Usage: .venv/bin/python benchmarks/metadata_cost.py [--loads N] [--calls M]
+Usage: .venv/bin/python -m benchmarks.metadata_cost [--loads N] [--calls M]
 
 In headless Chromium, the built SDK is loaded into two pages served at the same address: the
 largest saved real page (tests/real_pages, about 290 KB of HTML with OpenGraph, microdata and
@@ -23,11 +23,9 @@ from pathlib import Path
 
 from playwright.sync_api import Route, sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # the tests' flags
 
-from tests.browser_support import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE  # noqa: E402 - the tests' flags
+ROOT = Path(__file__).resolve().parent.parent
 
 BUNDLE = ROOT / "static" / "allegro.js"
 REAL_PAGES = ROOT / "tests" / "real_pages"

@@ -102,7 +102,7 @@ steps.push(function () {
     $B.precompiled[name] = entry[1] ? [entry[2]] : entry[2];
   }
   $B.update_VFS(table);
-  registerNativeModule($B);
+  registerBootModule($B);
 });
 IMPORTS.forEach(function (name) {
   steps.push(function () {
@@ -127,7 +127,8 @@ if (document.readyState === "loading") {
   schedule();
 }
 
-// The SDK's only hand-written JavaScript, which Python imports as allegro_sdk.browser.native.
+// The SDK's only hand-written JavaScript, which Python imports as
+// allegro_sdk.browser.boot_js (typed for mypy by allegro_sdk/browser/boot_js.pyi).
 //
 // start_in_slices(steps, on_leave): the SDK's start() hands its remaining steps (functions, run
 // in order, each in a slice) and the function that sends what waits when the page is left during
@@ -143,7 +144,7 @@ if (document.readyState === "loading") {
 //
 // web_locks: navigator.locks as the core's Locks (allegro_sdk/core/ports.py); a lock is held until
 // release() resolves the promise its callback returned.
-function registerNativeModule($B) {
+function registerBootModule($B) {
   function post(url, body, headersJson, keepalive, beacon, onResponse, onFailure) {
     var init = {
       method: "POST",
@@ -200,7 +201,7 @@ function registerNativeModule($B) {
       if (resolve) resolve();
     },
   };
-  var name = "allegro_sdk.browser.native";
+  var name = "allegro_sdk.browser.boot_js";
   var module = $B.module.$factory(name);
   $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
   $B.module_setattr(module, "web_locks", $B.jsobj2pyobj(webLocks));

@@ -28,6 +28,9 @@ from source_strip import strip_for_browser
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build"
 SDK_PACKAGE = ROOT / "allegro_sdk"
+# What of the package the bundle ships: its __init__ and these subpackages. Not `testing`, the
+# pytest helpers for sites, which run under CPython only.
+SHIPPED_SUBPACKAGES = ("core", "browser")
 # What SDK code may import in the browser: the stdlib is not shipped (each module would cost most
 # of a second to import), and type-only imports are removed by source_strip.
 IMPORTABLE = ("browser", "javascript", "allegro_sdk")
@@ -47,6 +50,9 @@ def discover(package_dir: Path, root: Path) -> list[Module]:
     modules = []
     for path in sorted(package_dir.rglob("*.py")):
         relative = path.relative_to(root)
+        inner = path.relative_to(package_dir).parts
+        if len(inner) > 1 and inner[0] not in SHIPPED_SUBPACKAGES:
+            continue
         is_package = path.name == "__init__.py"
         parts = list(relative.with_suffix("").parts)
         if is_package:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,8 @@ from starlette.templating import Jinja2Templates
 
 from allegro_collector.member_tokens import check_secret, mint_member_token
 from allegro_sdk.core.protocol import DEVICE_COOKIE
-from demo_site.live import CollectorUnavailable, EventSource, event_views
+from demo_site.dashboard import WINDOWS, delivery_view, window_view
+from demo_site.live import CollectorUnavailable, EventSource, LiveFilter, event_views
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -132,37 +134,68 @@ def create_app(
 
         return endpoint
 
-    async def listing(request: Request) -> dict[str, object]:
+    async def listing(request: Request, filters: LiveFilter) -> dict[str, object]:
         """The values of `_events.html`: the events, or the problem, and a one-line status."""
         visitor = request.cookies.get(DEVICE_COOKIE) or None
-        only_mine = request.query_params.get("mine") == "1"
-        if only_mine and not visitor:
+        if filters.only_mine and not visitor:
             return {"events": [], "problem": None, "status": "this browser has no device id yet"}
         try:
-            found = await run_in_threadpool(events.latest, visitor if only_mine else None)
+            found = await run_in_threadpool(events.latest, filters.admin_query(visitor))
         except CollectorUnavailable as problem:
             return {"events": [], "problem": str(problem), "status": "not updating"}
+        matching = " matching the filter" if filters.active else ""
         return {
             "events": event_views(found, visitor),
             "problem": None,
-            "status": f"{len(found)} newest shown",
+            "status": f"{len(found)} newest{matching} shown",
         }
 
     async def live(request: Request) -> Response:
-        only_mine = request.query_params.get("mine") == "1"
-        feed_url = "/live/events?mine=1" if only_mine else "/live/events"
-        values = await listing(request)
+        filters = LiveFilter.of(request.query_params)
+        query = filters.query()
+        values = await listing(request, filters)
         return html_page(
-            request, "live.html", {**values, "only_mine": only_mine, "feed_url": feed_url}
+            request,
+            "live.html",
+            {
+                **values,
+                "filters": filters,
+                "only_mine": filters.only_mine,
+                "feed_url": f"/live/events?{query}" if query else "/live/events",
+            },
         )
 
     async def live_events(request: Request) -> Response:
-        values = await listing(request)
+        values = await listing(request, LiveFilter.of(request.query_params))
         return TEMPLATES.TemplateResponse(
             request,
             "_events.html",
             values,
             headers={"Cache-Control": "no-store", "X-Live-Status": str(values["status"])},
+        )
+
+    async def figures() -> dict[str, object]:
+        """The values of `_dashboard.html`: each window's figures and the delivery health, or
+        the problem."""
+        now = int(time.time() * 1000)
+        try:
+            answers = [
+                await run_in_threadpool(events.stats, now - window.span_ms) for window in WINDOWS
+            ]
+        except CollectorUnavailable as problem:
+            return {"windows": [], "delivery": None, "problem": str(problem)}
+        return {
+            "windows": [window_view(w, a) for w, a in zip(WINDOWS, answers, strict=True)],
+            "delivery": delivery_view(answers[0]),
+            "problem": None,
+        }
+
+    async def dashboard(request: Request) -> Response:
+        return html_page(request, "dashboard.html", await figures())
+
+    async def dashboard_panel(request: Request) -> Response:
+        return TEMPLATES.TemplateResponse(
+            request, "_dashboard.html", await figures(), headers={"Cache-Control": "no-store"}
         )
 
     async def login(request: Request) -> Response:
@@ -226,6 +259,8 @@ def create_app(
             *(Route(path, page(template)) for path, template in PAGES.items()),
             Route("/live", live),
             Route("/live/events", live_events),
+            Route("/dashboard", dashboard),
+            Route("/dashboard/panel", dashboard_panel),
             Route("/api/login", login, methods=["POST"]),
             Route("/static/allegro.js", sdk),
             Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

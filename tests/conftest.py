@@ -8,6 +8,9 @@ import pytest
 from browser_support import launch_chromium
 from playwright.sync_api import Browser, sync_playwright
 
+# pytester: tests/sdk_testing runs the kit's fixtures in a pytest of their own.
+pytest_plugins = ["pytester", "allegro_sdk.testing.plugin"]
+
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:

@@ -15,6 +15,8 @@ from allegro_sdk.core.protocol import VERSION
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from browser import JSObject
+
     from allegro_sdk.core.member import Members
     from allegro_sdk.core.ports import Console
     from allegro_sdk.core.tracker import Tracker
@@ -30,13 +32,13 @@ def build_api(tracker: Tracker, members: Members, console: Console) -> tuple[obj
     def promise(method: str, run: Callable[[Settle, Refuse], None]) -> object:
         """A JS Promise settled by `run`; an SDK failure rejects it and is logged, never thrown."""
 
-        def executor(resolve: object, reject: object) -> None:
+        def executor(resolve: JSObject, reject: JSObject) -> None:
             def refused(error: TrackingError) -> None:
                 console.error(error.message)
-                reject(js_error(error.message))  # type: ignore[operator]
+                reject(js_error(error.message))
 
             def settled(value: object) -> None:
-                resolve(to_js(value))  # type: ignore[operator]
+                resolve(to_js(value))
 
             try:
                 run(settled, refused)
@@ -76,6 +78,7 @@ def build_api(tracker: Tracker, members: Members, console: Console) -> tuple[obj
             customer_id = None
         return javascript.NULL if customer_id is None else to_js({"customer_id": customer_id})
 
+    # The queue runs only what `callable` accepted, a JS function, which the core types as object.
     queue = CommandQueue(api, lambda command, target: command(target), callable, console)  # type: ignore[operator]
 
     def push(*commands: object) -> object:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from browser import window
 
 from allegro_sdk.browser.api import build_api
+from allegro_sdk.browser.boot_js import current_script, start_in_slices, web_locks
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.js import is_missing
-from allegro_sdk.browser.links import flush_when_hidden, watch_tracked_links
-from allegro_sdk.browser.native import (  # type: ignore[import-not-found]
-    current_script,
-    start_in_slices,
-    web_locks,
-)
+from allegro_sdk.browser.links import send_when_hidden, watch_tracked_links
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
@@ -21,10 +19,14 @@ from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
+from allegro_sdk.core.promises import Promises
 from allegro_sdk.core.protocol import SESSIONS_PATH, session_request
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
+
+if TYPE_CHECKING:
+    from allegro_sdk.core.session import RequestSession
 
 SCRIPT_SELECTOR = "script[data-collector]"
 
@@ -61,9 +63,9 @@ def start() -> None:
 
     def leave() -> None:
         # The page is left during the start: every step has just run; send what is waiting.
-        flush = started.get("flush")
-        if flush is not None:
-            flush(True)  # type: ignore[operator]
+        leave_now = started.get("leave")
+        if leave_now is not None:
+            leave_now()  # type: ignore[operator]
 
     start_in_slices([step, step, step], leave)
 
@@ -75,9 +77,14 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     settings = script_settings()
     collector = collector_url(settings, console)
 
-    def request_session(device_id, session_id, proof, on_response, on_failure):  # type: ignore[no-untyped-def]
-        body = session_request(device_id, session_id, proof)
-        post_json(collector + SESSIONS_PATH, body, {}, on_response, on_failure, False)
+    request_session: RequestSession = lambda device, session, proof, answered, failed: post_json(  # noqa: E731
+        collector + SESSIONS_PATH,
+        session_request(device, session, proof),
+        {},
+        answered,
+        failed,
+        False,
+    )
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
@@ -92,6 +99,7 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
 
         locks = LeaseLocks(storage, tab_id, clock, schedule)
     options = read_options(settings, console)
+    promises = Promises(schedule, options["data-timeout-seconds"])
     outbox = Outbox(
         storage,
         tab_id,
@@ -102,9 +110,11 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         options["data-outbox-max-events"],
         options["data-outbox-max-kb"],
         options["data-outbox-max-days"],
+        on_drop=promises.dropped,
     )
     yield
     members = Members(collector, sessions, post_json, storage, console)
+    sessions.add_listener(members.learn)
     sender = Sender(
         collector,
         sessions,
@@ -113,8 +123,9 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         outbox,
         schedule,
         lambda: float(window.Math.random()),
-        options["data-timeout-seconds"],
+        promises,
     )
+    outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
     tracker = Tracker(sender, PageReader(), new_uuid4, clock, members.current)
 
     def track_link(name: object, fields: object) -> None:
@@ -123,8 +134,8 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         )
 
     watch_tracked_links(track_link, sender.flush)
-    flush_when_hidden(sender.flush)
-    started["flush"] = sender.flush
+    send_when_hidden(sender.leave)
+    started["leave"] = sender.leave
     api, queue = build_api(tracker, members, console)
     yield
     queued = window.allegro

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import javascript
 from browser import window
 
 from allegro_sdk.core.errors import InvalidCallError
 from allegro_sdk.core.json_encoding import encode
+
+if TYPE_CHECKING:
+    from browser import JSObject
 
 
 class ForeignValue:
@@ -53,14 +58,15 @@ def parse_json_object(text: str) -> dict[str, object] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def closest(element: object, selector: str) -> object | None:
+def closest(element: JSObject, selector: str) -> JSObject | None:
     """element.closest(selector), None when no ancestor matches.
 
     Brython wraps DOM elements: its closest() raises KeyError where the DOM's returns null, and
     a wrapped element cannot be handed to a JS function such as Reflect.apply.
     """
     try:
-        return element.closest(selector)  # type: ignore[attr-defined, no-any-return]
+        found: JSObject = element.closest(selector)
+        return found
     except KeyError:
         return None
 

@@ -17,13 +17,15 @@ from allegro_sdk.browser.js import closest, is_missing
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from browser import JSObject
+
 TRACK_ATTRIBUTE = "data-allegro-track"
 FIELD_PREFIX = "data-allegro-"
 
 
-def link_fields(element: object) -> dict[str, object]:
+def link_fields(element: JSObject) -> dict[str, object]:
     fields: dict[str, object] = {}
-    for attribute in element.attributes:  # type: ignore[attr-defined]
+    for attribute in element.attributes:
         name = str(attribute.name)
         if name.startswith(FIELD_PREFIX) and name != TRACK_ATTRIBUTE:
             fields[name[len(FIELD_PREFIX) :].replace("-", "_")] = str(attribute.value)
@@ -36,9 +38,9 @@ def link_fields(element: object) -> dict[str, object]:
 def watch_tracked_links(track: Callable[[object, object], None], flush: Callable[[], None]) -> None:
     """Listen (in the capture phase) for clicks on elements carrying data-allegro-track."""
 
-    def clicked(event: object) -> None:
+    def clicked(event: JSObject) -> None:
         try:
-            target = event.target  # type: ignore[attr-defined]
+            target = event.target
             element = None if is_missing(target) else closest(target, f"[{TRACK_ATTRIBUTE}]")
             if element is None:
                 return
@@ -52,15 +54,15 @@ def watch_tracked_links(track: Callable[[object, object], None], flush: Callable
     window.document.addEventListener("click", clicked, True)
 
 
-def flush_when_hidden(flush: Callable[[bool], None]) -> None:
+def send_when_hidden(leave: Callable[[], None]) -> None:
     """Send what is waiting when the page is hidden or left (the last moment it surely runs).
 
     Chromium fires pagehide first, while the page still says it is visible.
     """
 
-    def hidden(event: object) -> None:
+    def hidden(event: JSObject) -> None:
         if str(window.document.visibilityState) == "hidden":
-            flush(True)
+            leave()
 
     window.document.addEventListener("visibilitychange", hidden)
-    window.addEventListener("pagehide", lambda event: flush(True))
+    window.addEventListener("pagehide", lambda event: leave())

@@ -7,18 +7,23 @@ track() on an unchanged page costs one querySelectorAll (docs/page-metadata.md).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import javascript
 from browser import window
 
 from allegro_sdk.browser.js import closest, is_missing
 from allegro_sdk.core.metadata import page_metadata
 
+if TYPE_CHECKING:
+    from browser import JSObject
+
 METADATA_SELECTOR = 'meta, link[rel~="canonical"], script[type="application/ld+json"], [itemscope]'
 
 
-def read_json_ld(document: object) -> list[object]:
+def read_json_ld(document: JSObject) -> list[object]:
     blocks = []
-    for script in document.querySelectorAll('script[type="application/ld+json"]'):  # type: ignore[attr-defined]
+    for script in document.querySelectorAll('script[type="application/ld+json"]'):
         try:
             blocks.append(javascript.JSON.parse(str(script.textContent)))
         except Exception:
@@ -26,31 +31,31 @@ def read_json_ld(document: object) -> list[object]:
     return blocks
 
 
-def read_meta(document: object) -> list[list[str]]:
+def read_meta(document: JSObject) -> list[list[str]]:
     tags = []
-    for meta in document.querySelectorAll("meta[content]"):  # type: ignore[attr-defined]
+    for meta in document.querySelectorAll("meta[content]"):
         key = meta.getAttribute("property") or meta.getAttribute("name")
         if key:
             tags.append([str(key).strip().lower(), str(meta.getAttribute("content"))])
     return tags
 
 
-def prop_value(element: object) -> object:
+def prop_value(element: JSObject) -> object:
     """An itemprop's value, as the microdata spec defines it for common elements."""
-    if element.hasAttribute("itemscope"):  # type: ignore[attr-defined]
+    if element.hasAttribute("itemscope"):
         return read_item(element)
     for attribute in ("content", "href", "src", "datetime"):
-        if element.hasAttribute(attribute):  # type: ignore[attr-defined]
+        if element.hasAttribute(attribute):
             value = getattr(element, attribute, None) if attribute in ("href", "src") else None
-            return str(value or element.getAttribute(attribute)).strip()  # type: ignore[attr-defined]
-    return " ".join(str(element.textContent).split())  # type: ignore[attr-defined]
+            return str(value or element.getAttribute(attribute)).strip()
+    return " ".join(str(element.textContent).split())
 
 
-def read_item(item: object) -> dict[str, object]:
+def read_item(item: JSObject) -> dict[str, object]:
     """One itemscope: its types and the properties that belong to it (not to nested items)."""
-    types = str(item.getAttribute("itemtype") or "").split()  # type: ignore[attr-defined]
+    types = str(item.getAttribute("itemtype") or "").split()
     props: dict[str, list[object]] = {}
-    for element in item.querySelectorAll("[itemprop]"):  # type: ignore[attr-defined]
+    for element in item.querySelectorAll("[itemprop]"):
         parent = element.parentElement
         owner = None if is_missing(parent) else closest(parent, "[itemscope]")
         if owner is None or owner != item:
@@ -61,11 +66,11 @@ def read_item(item: object) -> dict[str, object]:
     return {"type": types, "props": props}
 
 
-def read_microdata(document: object) -> list[dict[str, object]]:
+def read_microdata(document: JSObject) -> list[dict[str, object]]:
     """Top-level items: an itemscope without itemprop (microdata's rule), or inside no other
     item (an itemprop with no item to belong to, as Blogger writes)."""
     items = []
-    for item in document.querySelectorAll("[itemscope]"):  # type: ignore[attr-defined]
+    for item in document.querySelectorAll("[itemscope]"):
         parent = item.parentElement
         if (
             not item.hasAttribute("itemprop")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from allegro_sdk.browser.boot_js import post
 from allegro_sdk.browser.js import parse_json_object
-from allegro_sdk.browser.native import post  # type: ignore[import-not-found]
 from allegro_sdk.core.json_encoding import encode
 
 if TYPE_CHECKING:

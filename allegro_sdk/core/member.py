@@ -17,10 +17,10 @@ from .protocol import (
     MAX_TEXT_CHARS,
     MEMBER_LOGIN_PATH,
     MEMBER_LOGOUT_PATH,
+    error_text,
     member_login,
     member_logout,
 )
-from .sender import error_text
 from .session import Session
 from .stored_note import StoredNote
 
@@ -77,7 +77,6 @@ class Members:
         self._post_json = post_json
         self._console = console
         self._note = StoredNote(store, MEMBER_KEY)
-        sessions.on_session = self._learn
 
     def current(self) -> str | None:
         """The customer id logged in to the live session, or None."""
@@ -186,7 +185,7 @@ class Members:
         self._sessions.adopt(Session(new_id, session.device_id, token, expires_at))
         return new_id
 
-    def _learn(self, session: Session) -> None:
+    def learn(self, session: Session) -> None:
         """A session answer names its member (a reload, another tab's login): note it."""
         if session.customer_id is not None:
             self._note.save([session.session_id, session.customer_id])

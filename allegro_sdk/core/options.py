@@ -1,7 +1,8 @@
 """Tuning options from the SDK's script tag: the promise timeout and the outbox's bounds.
 
 Each is a data-* attribute holding a whole number above 0; a bad value is reported and the
-default is used, so a typo never stops tracking (docs/delivery.md, "Bounds and defaults").
+default is used, so a typo never stops tracking (docs/delivery.md, "Bounds and defaults"). The
+promise timeout is off unless the site sets it (core/promises.py).
 """
 
 from __future__ import annotations
@@ -9,15 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .outbox import MAX_AGE_MS, MAX_BYTES, MAX_EVENTS
-from .sender import TIMEOUT_MS
 
 if TYPE_CHECKING:
     from .ports import Console
 
 DAY_MS = 24 * 3600 * 1000
-# attribute: (default in the unit of the attribute, how many of the SDK's units one is)
+# attribute: (default in the unit of the attribute, 0 for off; how many of the SDK's units one is)
 OPTIONS = {
-    "data-timeout-seconds": (TIMEOUT_MS // 1000, 1000),
+    "data-timeout-seconds": (0, 1000),
     "data-outbox-max-events": (MAX_EVENTS, 1),
     "data-outbox-max-kb": (MAX_BYTES // 1024, 1024),
     "data-outbox-max-days": (MAX_AGE_MS // DAY_MS, DAY_MS),
@@ -37,7 +37,8 @@ def read_options(settings: dict[str, str], console: Console) -> dict[str, int]:
                 value = int(text)
             else:
                 console.error(
-                    f'{name}="{raw}" must be a whole number from 1 to 1000000; using {default}'
+                    f'{name}="{raw}" must be a whole number from 1 to 1000000; '
+                    + (f"using {default}" if default else "it is ignored")
                 )
         options[name] = value * unit
     return options

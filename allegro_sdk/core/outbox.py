@@ -30,6 +30,11 @@ MAX_BYTES = 512 * 1024
 MAX_AGE_MS = 7 * 24 * 3600 * 1000
 ADOPT_RETRY_MS = 10_000  # while another tab holds an entry (or its lease has not lapsed)
 
+# This tab's hold on the lock named after its entry (named constants: the SDK imports no enum).
+UNHELD = "unheld"
+ASKED = "asked"  # asked for, not granted yet
+HELD = "held"
+
 
 class Outbox:
     def __init__(
@@ -43,6 +48,7 @@ class Outbox:
         max_events: int = MAX_EVENTS,
         max_bytes: int = MAX_BYTES,
         max_age_ms: int = MAX_AGE_MS,
+        on_drop: Callable[[list[str]], None] | None = None,
     ) -> None:
         self._store = store
         self._key = KEY_PREFIX + tab_id
@@ -54,11 +60,10 @@ class Outbox:
         self._entries: list[Entry] = []
         self._bytes = 0
         self.dropped = 0
-        # Told the ids of events dropped to keep the bounds (the sender rejects their promises).
-        self.on_drop: Callable[[list[str]], None] | None = None
+        # Told the ids of events dropped to keep the bounds (their promises reject).
+        self._on_drop = on_drop
         self._storage_broken = False
-        self._held = False  # this tab holds the lock named after its key
-        self._asked = False
+        self._lock = UNHELD
         self._when_held: list[Callable[[], None]] = []
         self._adopted: list[str] = []  # other tabs' keys held, removed once saved under ours
         self._retry_planned = False
@@ -75,16 +80,16 @@ class Outbox:
 
     def claim(self, then: Callable[[], None]) -> bool:
         """True if this tab holds its entry's lock; else asks for it and calls `then` once held."""
-        if not (self._held or self._asked):
-            self._asked = True
+        if self._lock == UNHELD:
+            self._lock = ASKED
             self._locks.hold(self._key, self._granted)  # may be granted at once (leases)
-        if not self._held:
+        if self._lock != HELD:
             self._when_held.append(then)
-        return self._held
+        return self._lock == HELD
 
     def save(self, unheld: bool = False) -> None:
         """Write this tab's entry, if it holds its lock (or `unheld`: a page going away)."""
-        if not (self._held or unheld):
+        if self._lock != HELD and not unheld:
             return
         for key in self._adopted:
             # Loaded again just before it goes: its tab may have saved it since we took it (a
@@ -102,9 +107,9 @@ class Outbox:
         for key in self._adopted:
             self._locks.release(key)
         self._adopted = []
-        if self._held and not self._entries:
+        if self._lock == HELD and not self._entries:
             # Nothing left to guard: an idle page holds no lock.
-            self._held = False
+            self._lock = UNHELD
             self._locks.release(self._key)
 
     def remove(self, event_ids: set[str]) -> None:
@@ -175,8 +180,8 @@ class Outbox:
             self._bytes -= len(str(entry[2]))
             dropped.append(str(entry[0]))
         if dropped:
-            if self.on_drop is not None:
-                self.on_drop(dropped)
+            if self._on_drop is not None:
+                self._on_drop(dropped)
             if not self.dropped:
                 self._console.warn(
                     "the outbox of unsent events is full (or they are too old): the oldest are "
@@ -185,7 +190,7 @@ class Outbox:
             self.dropped += len(dropped)
 
     def _granted(self) -> None:
-        self._held, self._asked = True, False
+        self._lock = HELD
         self.save()  # adopted entries move under this tab's key (or the lock goes back at once)
         waiting, self._when_held = self._when_held, []
         for then in waiting:

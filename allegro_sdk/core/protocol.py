@@ -37,6 +37,15 @@ MAX_BATCH_EVENTS = 1000
 BATCH_EVENTS = 100
 
 
+def error_text(error: object) -> str:
+    """An error answer's `error` ({"field", "message"}) as one line for the SDK's messages."""
+    if isinstance(error, dict):
+        message = str(error.get("message") or "no message")
+        field = error.get("field")
+        return f"{message} (field {field})" if field else message
+    return str(error)
+
+
 def session_request(device_id: str, session_id: str | None, proof: str | None) -> str:
     """POST /v1/sessions: a new session, or the renewal of `session_id` with its last token."""
     body = {"device_id": device_id}

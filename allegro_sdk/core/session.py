@@ -19,8 +19,10 @@ DEVICE_MAX_AGE = 10 * 365 * 24 * 3600  # 10 years, as the spec says
 SESSION_MAX_AGE = 30 * 60  # 30 minutes, extended by every track()
 # A CSRF token this close to its expiry is renewed before use rather than sent and refused.
 TOKEN_RENEWAL_MARGIN_MS = 60 * 1000
-# TOKEN_COOKIE holds the session's last CSRF token: what another tab, the next page or another
-# subdomain sharing the cookies proves it holds the session with (docs/sessions.md).
+# TOKEN_COOKIE holds "<session id>|<its last CSRF token>": what another tab, the next page or
+# another subdomain sharing the cookies proves it holds that session with (docs/sessions.md). The
+# token's own format is the collector's business: the SDK never reads inside it.
+PROOF_SEPARATOR = "|"
 TOKEN_COOKIE_MAX_AGE = 2 * SESSION_MAX_AGE  # re-written with every token, at most 30 min apart
 
 
@@ -49,14 +51,17 @@ class SessionManager:
         clock: Clock,
     ) -> None:
         self._cookies = cookies
-        self._last_token: str | None = None  # this tab's, should the token cookie be lost
+        self._last_proof: str | None = None  # this tab's, should the token cookie be lost
         self._new_id = new_id
         self._request_session = request_session
         self._clock = clock
         self._current: Session | None = None
         self._waiting: list[tuple[Callable[[Session], None], OnFailure]] = []
-        # Told of every session the collector answers with (the member module listens).
-        self.on_session: Callable[[Session], None] | None = None
+        self._listeners: list[Callable[[Session], None]] = []
+
+    def add_listener(self, listener: Callable[[Session], None]) -> None:
+        """Tell `listener` of every session the collector answers with (its member, say)."""
+        self._listeners.append(listener)
 
     def device_id(self) -> str:
         """The device cookie's id; a missing or malformed one is replaced by a new UUID v4."""
@@ -101,7 +106,7 @@ class SessionManager:
     def end(self) -> None:
         """End the session for every tab: the next call starts a new one."""
         self._current = None
-        self._last_token = None
+        self._last_proof = None
         self._cookies.set(SESSION_COOKIE, "", 0)
         self._cookies.set(TOKEN_COOKIE, "", 0)
 
@@ -110,18 +115,18 @@ class SessionManager:
         rotation), as the session of every tab: the cookies name it and carry its token."""
         self._current = session
         self._extend(session, self._clock())
-        self._last_token = session.csrf_token
-        self._cookies.set(TOKEN_COOKIE, session.csrf_token, TOKEN_COOKIE_MAX_AGE)
+        self._last_proof = session.session_id + PROOF_SEPARATOR + session.csrf_token
+        self._cookies.set(TOKEN_COOKIE, self._last_proof, TOKEN_COOKIE_MAX_AGE)
 
     def held(self) -> list[str] | None:
         """[session id, its last token] for the session the cookie names, if this browser has it."""
         cookie_session = self._cookies.get(SESSION_COOKIE)
         if cookie_session is None:
             return None
-        for token in (self._cookies.get(TOKEN_COOKIE), self._last_token):
-            # v1.<key id>.<session id>.<device id>.<expires at>.<signature>
-            if token is not None and token.split(".")[2:3] == [cookie_session]:
-                return [cookie_session, token]
+        for proof in (self._cookies.get(TOKEN_COOKIE), self._last_proof):
+            session_id, _, token = (proof or "").partition(PROOF_SEPARATOR)
+            if session_id == cookie_session and token:
+                return [session_id, token]
         return None
 
     def cookie_session_id(self) -> str | None:
@@ -165,10 +170,10 @@ class SessionManager:
                 # past browsers' caps on script-set cookie lifetimes (docs/sessions.md).
                 self._cookies.set(DEVICE_COOKIE, device_id, DEVICE_MAX_AGE)
                 self._extend(session, now)
-                self._last_token = token
-                self._cookies.set(TOKEN_COOKIE, token, TOKEN_COOKIE_MAX_AGE)
-                if self.on_session is not None:
-                    self.on_session(session)
+                self._last_proof = session_id + PROOF_SEPARATOR + token
+                self._cookies.set(TOKEN_COOKIE, self._last_proof, TOKEN_COOKIE_MAX_AGE)
+                for listener in self._listeners:
+                    listener(session)
                 self._settle(lambda use, fail: use(session))
             else:
                 message = f"the collector did not create a session (HTTP {status})"

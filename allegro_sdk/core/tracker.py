@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .ports import Clock, NewId
-    from .sender import Reject, Resolve, Sender
+    from .promises import Reject, Resolve
+    from .sender import Sender
 
 
 PAGE_VIEW = "page_view"

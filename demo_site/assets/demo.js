@@ -24,6 +24,13 @@
       line.textContent = member ? 'Signed in as ' + member.customer_id : 'Not signed in';
       line.className = member ? 'signed-in' : '';
     }
+    // The premium article: its members' text instead of the paywall once a member is known.
+    var paywall = $('paywall');
+    var membersText = $('members-text');
+    if (paywall && membersText) {
+      paywall.hidden = !!member;
+      membersText.hidden = !member;
+    }
     var panel = $('member-panel');
     var form = $('login-form');
     if (panel && form) {
@@ -141,19 +148,34 @@
   }
 
   // --- the live view: fetch the server-rendered list every two seconds ----------------------
+  // Rows a person opened stay open when the list is swapped; Pause stops the fetching.
   var list = $('events');
   if (list && list.dataset.feed) {
     var busy = false;
+    var paused = false;
+    var pause = $('pause');
+    var openRows = function () {
+      var ids = {};
+      list.querySelectorAll('li[data-event-id] > details[open]').forEach(function (details) {
+        ids[details.parentNode.dataset.eventId] = true;
+      });
+      return ids;
+    };
     var refresh = function () {
-      if (busy || document.hidden) { return; }
+      if (busy || paused || document.hidden) { return; }
       busy = true;
       fetch(list.dataset.feed, { cache: 'no-store', credentials: 'same-origin' })
         .then(function (response) {
           var status = response.headers.get('X-Live-Status') || '';
           return response.text().then(function (html) {
+            if (paused) { return; }
             if (html !== list.dataset.shown) {
+              var open = openRows();
               list.innerHTML = html;
               list.dataset.shown = html;
+              list.querySelectorAll('li[data-event-id] > details').forEach(function (details) {
+                if (open[details.parentNode.dataset.eventId]) { details.open = true; }
+              });
             }
             var clock = new Date().toTimeString().slice(0, 8);
             $('live-status').textContent = status + ' · updated ' + clock;
@@ -162,7 +184,42 @@
         .catch(function () { $('live-status').textContent = 'the demo site did not answer'; })
         .then(function () { busy = false; });
     };
+    if (pause) {
+      pause.hidden = false;
+      pause.addEventListener('click', function () {
+        paused = !paused;
+        pause.textContent = paused ? 'Resume' : 'Pause';
+        pause.setAttribute('aria-pressed', paused ? 'true' : 'false');
+        if (paused) {
+          $('live-status').textContent = 'paused: the list is not updating';
+        } else {
+          refresh();
+        }
+      });
+    }
     setInterval(refresh, 2000);
     refresh();
+  }
+  // --- the dashboard: fetch the server-rendered figures every five seconds -------------------
+  var board = $('dashboard');
+  if (board && board.dataset.feed) {
+    var fetching = false;
+    var update = function () {
+      if (fetching || document.hidden) { return; }
+      fetching = true;
+      fetch(board.dataset.feed, { cache: 'no-store', credentials: 'same-origin' })
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          if (html !== board.dataset.shown) {
+            board.innerHTML = html;
+            board.dataset.shown = html;
+          }
+          $('dashboard-status').textContent = 'Updated ' + new Date().toTimeString().slice(0, 8) + '.';
+        })
+        .catch(function () { $('dashboard-status').textContent = 'The demo site did not answer.'; })
+        .then(function () { fetching = false; });
+    };
+    setInterval(update, 5000);
+    update();
   }
 }());

@@ -3,10 +3,12 @@ on 127.0.0.1, and headless Chromium that records console errors and CSP violatio
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from allegro_collector.ingest import WriteGate, always_open
 from allegro_collector.member_tokens import mint_member_token
 from allegro_collector.settings import Settings
 from allegro_collector.tokens import SigningKey
+from allegro_sdk.testing import MicroClient
 from demo_site.server import create_app as create_demo_site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +87,34 @@ class Site:
         return events
 
 
+def demo_site_app(site: Site, admin_key: str | None) -> Starlette:
+    """The demo site for `site`, plus the host pages tests add (`site.add_page`)."""
+
+    async def fixture(request: Request) -> Response:
+        html, csp = site.fixtures[request.path_params["name"]]
+        headers = {"Content-Security-Policy": csp} if csp else {}
+        return HTMLResponse(html, headers=headers)
+
+    return Starlette(
+        routes=[
+            Route("/fixtures/{name}", fixture),
+            Mount(
+                "/",
+                create_demo_site(
+                    site.collector_url,
+                    admin_key=admin_key,
+                    member_secret=MEMBER_SECRET,
+                    member_audience=site.url,
+                ),
+            ),
+        ]
+    )
+
+
+def url_of(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 def start_site(
     data_dir: Path, write_gate: WriteGate = always_open
 ) -> tuple[Site, list[RunningServer]]:
@@ -93,8 +124,7 @@ def start_site(
     """
     assert BUNDLE.is_file(), "static/allegro.js is missing: run `make build` (make test does)"
     site_sock, collector_sock = free_socket(), free_socket()
-    site_url = f"http://127.0.0.1:{site_sock.getsockname()[1]}"
-    collector_url = f"http://127.0.0.1:{collector_sock.getsockname()[1]}"
+    site_url, collector_url = url_of(site_sock), url_of(collector_sock)
     settings = Settings(
         db_path=data_dir / "events.sqlite3",
         signing_key=SigningKey.from_secret("browser-tests-secret"),
@@ -107,29 +137,9 @@ def start_site(
         base_url=collector_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10
     )
     site = Site(site_url, collector_url, admin)
-
-    async def fixture(request: Request) -> Response:
-        html, csp = site.fixtures[request.path_params["name"]]
-        headers = {"Content-Security-Policy": csp} if csp else {}
-        return HTMLResponse(html, headers=headers)
-
-    app = Starlette(
-        routes=[
-            Route("/fixtures/{name}", fixture),
-            Mount(
-                "/",
-                create_demo_site(
-                    collector_url,
-                    admin_key=ADMIN_KEY,
-                    member_secret=MEMBER_SECRET,
-                    member_audience=site_url,
-                ),
-            ),
-        ]
-    )
     servers = [
         serve_in_thread(create_collector(settings, write_gate=write_gate), collector_sock),
-        serve_in_thread(app, site_sock),
+        serve_in_thread(demo_site_app(site, ADMIN_KEY), site_sock),
     ]
     return site, servers
 
@@ -145,6 +155,37 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     site, servers = start_site(tmp_path_factory.mktemp("collector"))
     yield site
     stop_site(site, servers)
+
+
+@pytest.fixture(scope="session")
+def micro_site_socket() -> socket.socket:
+    """Where `micro_site` serves the demo site (bound first: it is the member tokens' audience)."""
+    return free_socket()
+
+
+@pytest.fixture(scope="session")
+def allegro_micro_options(micro_site_socket: socket.socket) -> dict[str, Any]:
+    """The micro collector of `allegro_sdk.testing` for these tests: member login for the demo
+    site of `micro_site`."""
+    return {"member_secret": MEMBER_SECRET, "member_audience": url_of(micro_site_socket)}
+
+
+@pytest.fixture(scope="session")
+def micro_site(
+    allegro_micro_server: MicroClient, micro_site_socket: socket.socket
+) -> Iterator[Site]:
+    """The demo site on the micro collector, as a site tests its own tracking with the kit."""
+    assert BUNDLE.is_file(), "static/allegro.js is missing: run `make build` (make test does)"
+    admin_key = allegro_micro_server.admin_key
+    admin = httpx.Client(
+        base_url=allegro_micro_server.url,
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=10,
+    )
+    site = Site(url_of(micro_site_socket), allegro_micro_server.url, admin)
+    server = serve_in_thread(demo_site_app(site, admin_key), micro_site_socket)
+    yield site
+    stop_site(site, [server])
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The demo site in real headless Chromium: every page tracks its page_view with the metadata its
+"""The demo site in real headless Chromium, on the micro collector of `allegro_sdk.testing` (the kit
+a site tests its own tracking with): every page tracks its page_view with the metadata its
 markup declares, the buttons and links track their events, the live view updates itself, and a
 member logs in through the form and out again. Screenshots of the home page and the live view at
 desktop and phone widths are saved to test-artifacts/screenshots/ and checked for content."""
@@ -17,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from allegro_sdk.core.event import STRING_FIELDS
+from allegro_sdk.testing import MicroClient
 from tests.demo_site.expected import PAGE_METADATA, expected_metadata
 
 from .conftest import ROOT, Console, Site, violations
@@ -35,25 +37,11 @@ def page_view_id(page: Page) -> str:
     return str(page.text_content("#last-event")).rsplit(" ", 1)[-1]
 
 
-def stored(site: Site, event_id: str, timeout: float = 10.0) -> dict[str, Any]:
-    """The stored event with this id (events sent by a beacon may take a moment)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [e for e in site.stored_events() if e["event_id"] == event_id]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"event {event_id} was not stored"
-        time.sleep(0.1)
-
-
-def stored_named(site: Site, device_id: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [e for e in site.stored_events(device_id=device_id) if e["event_name"] == name]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"no {name} event stored for device {device_id}"
-        time.sleep(0.1)
+@pytest.fixture
+def site(micro_site: Site, allegro_micro: MicroClient) -> Site:
+    """These tests run the demo site on the micro collector of `allegro_sdk.testing`, as a site
+    tests its own tracking; its record of events is emptied before each test."""
+    return micro_site
 
 
 def cookies(page: Page) -> dict[str, str]:
@@ -62,11 +50,10 @@ def cookies(page: Page) -> dict[str, str]:
 
 @pytest.mark.parametrize("path", list(PAGE_METADATA))
 def test_every_page_stores_its_page_view_with_the_declared_metadata(
-    site: Site, page: Page, console: Console, path: str
+    site: Site, allegro_micro: MicroClient, page: Page, console: Console, path: str
 ) -> None:
     page.goto(site.url + path)
-    event = stored(site, page_view_id(page))
-    assert event["event_name"] == "page_view"
+    event = allegro_micro.expect_event("page_view", event_id=page_view_id(page))
     expected = expected_metadata(path, site.url)
     assert {f: event[f] for f in METADATA_FIELDS} == {f: expected.get(f) for f in METADATA_FIELDS}
     jar = cookies(page)
@@ -78,42 +65,54 @@ def test_every_page_stores_its_page_view_with_the_declared_metadata(
 
 
 def test_the_buy_button_tracks_a_purchase_with_custom_data(
-    site: Site, page: Page, console: Console
+    site: Site, allegro_micro: MicroClient, page: Page, console: Console
 ) -> None:
     page.goto(site.url + "/shop/season-ticket")
     view_id = page_view_id(page)
     page.click("#buy")
     page.locator("#purchase-status", has_text="stored").wait_for(timeout=15000)
-    purchase = stored(site, str(page.text_content("#purchase-status")).rsplit(" ", 1)[-1])
-    assert purchase["event_name"] == "purchase"
+    purchase = allegro_micro.expect_event(
+        "purchase",
+        event_id=str(page.text_content("#purchase-status")).rsplit(" ", 1)[-1],
+        content_id="sku-season-2026",
+        content_type="product",
+        conversion_pv_id=view_id,
+    )
     assert purchase["data"] == {"product_id": "sku-season-2026", "price": 89, "currency": "EUR"}
-    assert purchase["content_id"] == "sku-season-2026"
-    assert purchase["content_type"] == "product"
-    assert purchase["conversion_pv_id"] == view_id
+    assert allegro_micro.bad() == []
     assert console.errors == []
     assert violations(page) == []
 
 
-def test_a_home_page_link_tracks_the_click(site: Site, page: Page, console: Console) -> None:
+def test_a_home_page_link_tracks_the_click(
+    site: Site, allegro_micro: MicroClient, page: Page, console: Console
+) -> None:
     page.goto(site.url + "/")
     page_view_id(page)
     page.click("text=Local orchestra opens its season")
     page.wait_for_url(site.url + "/articles/orchestra-opens-season")
-    click = stored_named(site, cookies(page)["allegro_device_id"], "link_click")
-    assert click["url_in_click"] == site.url + "/articles/orchestra-opens-season"
-    assert click["content_id"] == "article-1001"
-    assert click["url"] == site.url + "/"
+    allegro_micro.expect_event(
+        "link_click",
+        device_id=cookies(page)["allegro_device_id"],
+        url_in_click=site.url + "/articles/orchestra-opens-season",
+        content_id="article-1001",
+        url=site.url + "/",
+    )
     assert console.errors == []
 
 
-def test_the_play_button_tracks_video_play(site: Site, page: Page, console: Console) -> None:
+def test_the_play_button_tracks_video_play(
+    site: Site, allegro_micro: MicroClient, page: Page, console: Console
+) -> None:
     page.goto(site.url + "/video/first-rehearsal")
     page_view_id(page)
     page.click("#play")
     page.locator("#play-status", has_text="stored").wait_for(timeout=15000)
-    play = stored(site, str(page.text_content("#play-status")).rsplit(" ", 1)[-1])
-    assert play["event_name"] == "video_play"
-    assert play["content_id"] == "video-2001"
+    play = allegro_micro.expect_event(
+        "video_play",
+        event_id=str(page.text_content("#play-status")).rsplit(" ", 1)[-1],
+        content_id="video-2001",
+    )
     assert play["data"] == {"video_id": "video-2001", "position_seconds": 0}
     assert console.errors == []
 
@@ -125,7 +124,7 @@ def live_item(page: Page, event_id: str) -> Any:
 def test_the_live_view_shows_new_events_without_a_reload(
     site: Site, page: Page, console: Console
 ) -> None:
-    page.goto(site.url + "/live")
+    page.goto(site.url + "/live?watching=1")  # with the live view's own page views
     own_view = page_view_id(page)
     live_item(page, own_view).wait_for(timeout=15000)  # its own page_view, by polling
     page.evaluate("window.__sameDocument = true")
@@ -141,6 +140,7 @@ def test_the_live_view_shows_new_events_without_a_reload(
     assert page.evaluate("window.__sameDocument") is True
     assert page.locator("#events li.event").first.get_attribute("data-event-id") == purchase_id
     assert "mine" in str(item.get_attribute("class"))
+    item.locator("summary").click()  # its details
     text = item.inner_text()
     assert "You pressed Buy: sku-season-2026 for 89 EUR." in text
     assert "your device" in text
@@ -188,6 +188,7 @@ def test_the_live_view_shows_hostile_event_data_as_text(
     def shown_as_text(tab: Page) -> None:
         item = live_item(tab, event_id)
         item.wait_for(timeout=15000)
+        item.locator("summary").click()  # opens without any script too
         assert tab.locator("#events img, #events script, #events b").count() == 0
         assert item.locator("dt:text-is('page_title') + dd").inner_text() == title
         assert f"A visitor opened “{title}”." in item.locator(".explain").inner_text()
@@ -214,7 +215,7 @@ def test_the_live_view_shows_hostile_event_data_as_text(
 
 
 def test_log_in_track_see_the_customer_then_log_out(
-    site: Site, page: Page, console: Console
+    site: Site, allegro_micro: MicroClient, page: Page, console: Console
 ) -> None:
     customer = f"ada-{uuid.uuid4().hex[:8]}"
     page.goto(site.url + "/login")
@@ -232,11 +233,15 @@ def test_log_in_track_see_the_customer_then_log_out(
     assert page.text_content("#member-status") == f"Signed in as {customer}"
     assert page.is_visible("#logout") and not page.is_visible("#login-form")
     login_id = re.findall(r"event_id (\S+)", str(page.text_content("#login-message")))[0]
-    login_event = stored(site, login_id)
-    assert login_event["event_name"] == "login"
-    assert login_event["customer_id"] == customer
     member_session = cookies(page)["allegro_session_id"]
-    assert login_event["session_id"] == member_session
+    allegro_micro.expect_event(
+        "login", event_id=login_id, customer_id=customer, session_id=member_session
+    )
+    # The premium article shows its members' text, not the paywall.
+    page.goto(site.url + "/articles/inside-the-conductors-score")
+    page.locator("#members-text").wait_for(timeout=15000)
+    assert "Unlocked for members" in page.inner_text("#members-text")
+    assert not page.is_visible("#paywall")
     # Track on another page: the member stays, and the stored event carries the customer id.
     page.goto(site.url + "/shop/season-ticket")
     page_view_id(page)
@@ -244,13 +249,14 @@ def test_log_in_track_see_the_customer_then_log_out(
     page.click("#buy")
     page.locator("#purchase-status", has_text="stored").wait_for(timeout=15000)
     purchase_id = str(page.text_content("#purchase-status")).rsplit(" ", 1)[-1]
-    purchase = stored(site, purchase_id)
-    assert purchase["customer_id"] == customer
-    assert purchase["session_id"] == member_session
+    allegro_micro.expect_event(
+        "purchase", event_id=purchase_id, customer_id=customer, session_id=member_session
+    )
     # The live view shows the customer on the member's events.
     page.goto(site.url + "/live?mine=1")
     item = live_item(page, purchase_id)
     item.wait_for(timeout=15000)
+    item.locator("summary").click()
     assert item.locator("dd.customer").inner_text() == customer
     assert f"Logged in as {customer}." in item.locator(".explain").inner_text()
     # Log out: a new session, and later events carry no customer id.
@@ -260,18 +266,53 @@ def test_log_in_track_see_the_customer_then_log_out(
     page.locator("#login-message", has_text="Logged out").wait_for(timeout=15000)
     assert page.text_content("#member-status") == "Not signed in"
     assert page.is_visible("#login-form")
+    page.goto(site.url + "/articles/inside-the-conductors-score")
+    page_view_id(page)
+    assert page.is_visible("#paywall") and not page.is_visible("#members-text")
     page.goto(site.url + "/")
-    after = stored(site, page_view_id(page))
-    assert after["customer_id"] is None
+    after = allegro_micro.expect_event("page_view", event_id=page_view_id(page), customer_id=None)
     assert after["session_id"] != member_session
     assert page.text_content("#member-status") == "Not signed in"
     page.goto(site.url + "/live?mine=1")
-    live_item(page, after["event_id"]).locator("dd.anonymous").wait_for(timeout=15000)
+    live_item(page, after["event_id"]).locator("dd.anonymous").wait_for(
+        state="attached", timeout=15000
+    )
     # The only console error is Chromium's note on the wrong password's 401 answer.
     assert console.errors == [
         "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
     ]
     assert violations(page) == []
+
+
+def test_an_anonymous_reader_sees_the_paywall(site: Site, page: Page, console: Console) -> None:
+    page.goto(site.url + "/articles/inside-the-conductors-score")
+    page_view_id(page)
+    assert page.is_visible("#paywall") and not page.is_visible("#members-text")
+    assert console.errors == []
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_the_play_button_sits_below_the_artwork(
+    site: Site, browser: Browser, viewport: str
+) -> None:
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(site.url + "/video/first-rehearsal")
+        page_view_id(page)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"video-{width}.png"))
+        poster = page.locator(".poster").bounding_box()
+        button = page.locator("#play").bounding_box()
+        assert poster and button
+        assert poster["width"] > 0.8 * min(width - 40, 768)  # the artwork fills the player
+        assert button["y"] >= poster["y"] + poster["height"]  # no overlap: below the artwork
+        assert button["x"] >= poster["x"] and button["x"] + button["width"] <= width
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate("document.querySelector('.poster').naturalWidth") > 0  # it loaded
+    finally:
+        context.close()
 
 
 # --- screenshots -----------------------------------------------------------------------------
@@ -309,7 +350,7 @@ def colour_spread(browser: Browser, png: bytes) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-@pytest.mark.parametrize("path", ["/", "/live"])
+@pytest.mark.parametrize("path", ["/", "/live?watching=1"])
 def test_screenshots_of_the_home_page_and_the_live_view_show_content(
     site: Site, browser: Browser, console: Console, path: str, viewport: str
 ) -> None:
@@ -321,9 +362,9 @@ def test_screenshots_of_the_home_page_and_the_live_view_show_content(
         page.on("pageerror", lambda error: console.page_errors.append(str(error)))
         page.goto(site.url + path)
         view_id = page_view_id(page)
-        if path == "/live":
+        if path != "/":
             live_item(page, view_id).wait_for(timeout=15000)
-        name = "home" if path == "/" else "live"
+        name = "home" if path == "/" else "live-with-own-views"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         target = SCREENSHOTS / f"{name}-{width}.png"
         png = page.screenshot(path=str(target))

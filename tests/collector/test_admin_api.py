@@ -10,7 +10,8 @@ import pytest
 
 from allegro_collector.settings import Settings
 
-from .support import ADMIN_KEY, Collector, make_event, make_settings
+from .support import ADMIN_KEY, Collector, StartCollector, make_event, make_settings, with_members
+from .test_members_api import log_in
 
 
 @pytest.mark.parametrize(
@@ -107,3 +108,49 @@ def test_rows_an_older_collector_stored_unreadable_do_not_break_the_read(
         ]
         assert events[0]["data_error"].startswith("stored data.d.0.0")
         assert events[1]["data_error"] == "stored data is not valid JSON"
+
+
+def test_filter_by_event_name_member_and_context(
+    start_collector: StartCollector, settings: Settings
+) -> None:
+    members = start_collector(with_members(settings))
+    ada, anon = members.new_session(), members.new_session()
+    assert log_in(members, ada, "ada").status_code == 200
+    bought = make_event(ada, event_name="purchase", customer_id="ada")
+    watching = make_event(anon, context="live view")
+    dashboard = make_event(anon, context="dashboard")
+    read = make_event(anon, context="culture")
+    bare = make_event(anon)
+    members.post_events(ada, [bought])
+    members.post_events(anon, [watching, dashboard, read, bare])
+
+    def ids(*params: tuple[str, str]) -> set[str]:
+        response = members.client.get(
+            "/v1/events", params=list(params), headers=members.admin_headers
+        )
+        assert response.status_code == 200, response.text
+        return {event["event_id"] for event in response.json()["events"]}
+
+    everything = {e["event_id"] for e in (bought, watching, dashboard, read, bare)}
+    assert ids() == everything
+    assert ids(("event_name", "purchase")) == {bought["event_id"]}
+    assert ids(("customer_id", "ada")) == {bought["event_id"]}
+    assert ids(("customer_id", "bob")) == set()
+    assert ids(("exclude_context", "live view"), ("exclude_context", "dashboard")) == {
+        bought["event_id"],
+        read["event_id"],
+        bare["event_id"],
+    }
+    assert ids(("event_name", "page_view"), ("exclude_context", "live view")) == {
+        dashboard["event_id"],
+        read["event_id"],
+        bare["event_id"],
+    }
+
+
+def test_a_filter_value_too_long_is_400(collector: Collector) -> None:
+    response = collector.client.get(
+        "/v1/events", params={"event_name": "x" * 3000}, headers=collector.admin_headers
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "event_name"

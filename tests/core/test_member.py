@@ -42,6 +42,7 @@ class Harness:
         self.members = Members(
             "https://collector.example/", self.sessions, self.post, self.store, self.console
         )
+        self.sessions.add_listener(self.members.learn)  # as allegro_sdk/browser/bootstrap.py
         self.resolved: list[str] = []
         self.rejected: list[Exception] = []
 

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from allegro_sdk.core.errors import DeliveryError, TrackingError
 from allegro_sdk.core.outbox import MAX_EVENTS, Outbox
+from allegro_sdk.core.promises import Promises
 from allegro_sdk.core.protocol import BATCH_EVENTS, CSRF_HEADER
-from allegro_sdk.core.sender import TIMEOUT_MS, Sender
+from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 
 from .fakes import (
@@ -62,6 +63,7 @@ class Setup:
         store: FakeStore | None = None,
         locks: FakeLocks | None = None,
         max_events: int = MAX_EVENTS,
+        timeout_ms: int = 0,
     ) -> None:
         self.endpoint = FakeSessionEndpoint()
         cookies = FakeCookies({"allegro_device_id": DEVICE})
@@ -73,8 +75,17 @@ class Setup:
         self.console = FakeConsole()
         self.store = store or FakeStore()
         self.locks = locks or FakeLocks()
+        # Wired as allegro_sdk/browser/bootstrap.py wires them.
+        promises = Promises(self.timers, timeout_ms)
         self.outbox = Outbox(
-            self.store, "tab-1", self.clock, self.console, self.locks, self.timers, max_events
+            self.store,
+            "tab-1",
+            self.clock,
+            self.console,
+            self.locks,
+            self.timers,
+            max_events,
+            on_drop=promises.dropped,
         )
         self.sender = Sender(
             "https://c.example",
@@ -84,7 +95,9 @@ class Setup:
             self.outbox,
             self.timers,
             lambda: 0.5,
+            promises,
         )
+        self.outbox.adopt(self.sender.plan_flush)
         self.outcomes = Outcomes()
 
 
@@ -234,11 +247,26 @@ def test_a_refusal_for_good_removes_the_events_and_rejects_them() -> None:
     s.post.last.on_response(400, {"error": {"field": "events", "message": "must be a list"}})
     expected = "the collector answered HTTP 400: must be a list (field events)"
     assert s.outcomes.rejected == {"a": expected, "b": expected}
-    assert s.outbox.entries() == [] and s.timers.delays() == [10_000, 10_000]
+    assert s.outbox.entries() == [] and s.timers.delays() == []
 
 
-def test_a_network_failure_keeps_the_batch_and_the_timeout_says_so() -> None:
+def test_a_network_failure_keeps_the_batch_and_its_promises_pending() -> None:
+    """Network trouble never rejects: the event is sent again, by this page or a later one."""
     s = Setup()
+    s.outcomes.send(s.sender, "a")
+    s.deferred.run()
+    s.endpoint.answer(SESSION, "token-1")
+    for _ in range(5):
+        s.post.last.on_failure("Failed to fetch")
+        s.timers.advance(60_000)  # the retry
+    assert s.outcomes.rejected == {} and s.outcomes.resolved == []
+    assert [e[0] for e in s.outbox.entries()] == ["a"] and len(s.post.posts) == 6
+    accept_last(s)
+    assert s.outcomes.resolved == ["a"] and s.outbox.entries() == []
+
+
+def test_a_timeout_the_site_set_rejects_saying_the_event_is_kept() -> None:
+    s = Setup(timeout_ms=10_000)
     s.outcomes.send(s.sender, "a")
     s.deferred.run()
     s.endpoint.answer(SESSION, "token-1")
@@ -297,12 +325,12 @@ def test_a_page_left_sends_everything_at_once_with_its_token_in_the_body() -> No
     s.deferred.run()
     s.endpoint.answer(SESSION, "token-1")
     s.outcomes.send(s.sender, "c")
-    s.sender.flush(leaving=True)  # "a" and "b" are in flight: everything goes, keepalive or beacon
+    s.sender.leave()  # "a" and "b" are in flight: everything goes, keepalive or beacon
     leaving = s.post.last
     assert leaving.leaving and not s.post.posts[0].leaving
     assert json.loads(leaving.body)["csrf_token"] == "token-1"
     assert ids_in(leaving.body) == ["a", "b", "c"]
-    s.sender.flush(leaving=True)  # visibilitychange after pagehide: not sent twice
+    s.sender.leave()  # visibilitychange after pagehide: not sent twice
     assert len(s.post.posts) == 2
     leaving.on_response(200, {"accepted": ["a", "b", "c"], "rejected": []})
     assert s.outcomes.resolved == ["a", "b", "c"] and s.store.values == {}
@@ -315,13 +343,13 @@ def test_an_unanswered_or_failed_leaving_request_leaves_the_events_to_the_usual_
     s.outcomes.send(s.sender, "a")
     s.deferred.run()
     s.endpoint.answer(SESSION, "token-1")
-    s.sender.flush(leaving=True)
+    s.sender.leave()
     s.post.last.on_failure("Failed to fetch; sent as a beacon")  # a beacon gets no answer
-    assert s.timers.delays() == [TIMEOUT_MS]  # no retry planned: the first request is in flight
-    s.sender.flush(leaving=True)
+    assert s.timers.delays() == []  # no retry planned: the first request is in flight
+    s.sender.leave()
     assert len(s.post.posts) == 2  # the page has not been back since: once per departure
     s.sender.flush()  # back (a task ran): the next departure sends again
-    s.sender.flush(leaving=True)
+    s.sender.leave()
     s.post.last.on_response(503, None)
     assert [e[0] for e in s.outbox.entries()] == ["a"] and s.outcomes.resolved == []
     s.post.posts[0].on_response(200, {"accepted": ["a"]})
@@ -334,7 +362,7 @@ def test_a_leaving_body_fits_the_keepalive_budget() -> None:
     for number in range(60):
         event_id = f"e{number}"
         s.outbox.add(event_id, FAKE_NOW, '{"event_id":"' + event_id + '","pad":"' + pad + '"}')
-    s.sender.flush(leaving=True)
+    s.sender.leave()
     s.endpoint.answer(SESSION, "token-1")
     body = s.post.last.body
     assert 25 < len(ids_in(body)) < 30
@@ -346,7 +374,7 @@ def test_a_page_left_before_its_lock_came_saves_and_sends_its_events_anyway() ->
     s.outcomes.send(s.sender, "a")
     s.sender.flush()  # a tracked link's click: the lock is asked for
     assert s.endpoint.requests == [] and s.store.values == {}
-    s.sender.flush(leaving=True)  # the navigation follows before the lock comes
+    s.sender.leave()  # the navigation follows before the lock comes
     assert list(s.store.values) == ["allegro_outbox:tab-1"]
     s.endpoint.answer(SESSION, "token-1")
     assert ids_in(s.post.last.body) == ["a"] and s.post.last.leaving
@@ -355,10 +383,10 @@ def test_a_page_left_before_its_lock_came_saves_and_sends_its_events_anyway() ->
 def test_a_beacon_sent_while_nothing_else_was_planned_is_followed_by_a_retry() -> None:
     s = Setup()
     s.outcomes.send(s.sender, "a")
-    s.sender.flush(leaving=True)  # tracked just before the page was hidden: no request yet
+    s.sender.leave()  # tracked just before the page was hidden: no request yet
     s.endpoint.answer(SESSION, "token-1")
     s.post.last.on_failure("keepalive refused; sent as a beacon")
-    assert s.timers.delays() == [750, TIMEOUT_MS]  # the first retry, jittered
+    assert s.timers.delays() == [750]  # the first retry, jittered
     s.timers.advance(750)  # the page is still there (only hidden)
     assert [p.leaving for p in s.post.posts] == [True, False]
     accept_last(s)
@@ -366,7 +394,7 @@ def test_a_beacon_sent_while_nothing_else_was_planned_is_followed_by_a_retry() -
 
 
 def test_events_the_full_outbox_drops_are_rejected_as_dropped_not_kept() -> None:
-    s = Setup(max_events=2)
+    s = Setup(max_events=2, timeout_ms=10_000)
     for event_id in ("a", "b", "c"):
         s.outcomes.send(s.sender, event_id)
     s.deferred.run()
@@ -408,29 +436,29 @@ def test_a_2xx_that_does_not_name_an_event_keeps_it_and_backs_off() -> None:
     s.post.last.on_response(200, None)
     assert s.outcomes.resolved == [] and s.outcomes.rejected == {}
     assert [e[0] for e in s.outbox.entries()] == ["a", "b"] and s.deferred.scheduled == []
-    assert s.timers.delays() == [750, TIMEOUT_MS, TIMEOUT_MS]  # a retry, not a tight loop
+    assert s.timers.delays() == [750]  # a retry, not a tight loop
     s.timers.advance(750)
     assert ids_in(s.post.last.body) == ["a", "b"]
     s.post.last.on_response(200, {"accepted": ["a"]})  # "b" is not named: kept, backoff grows
     assert s.outcomes.resolved == ["a"] and [e[0] for e in s.outbox.entries()] == ["b"]
-    assert s.timers.delays() == [1500, TIMEOUT_MS - 750, TIMEOUT_MS - 750]
+    assert s.timers.delays() == [1500]
     s.timers.advance(1500)
     assert ids_in(s.post.last.body) == ["b"]
     accept_last(s)
     assert s.outcomes.resolved == ["a", "b"] and s.store.values == {}
-    assert s.timers.delays() == [TIMEOUT_MS - 2250, TIMEOUT_MS - 2250]  # no retry left
+    assert s.timers.delays() == []  # no retry left
 
 
 def test_a_leaving_requests_2xx_settles_only_what_it_names() -> None:
     s = Setup()
     for event_id in ("a", "b"):
         s.outcomes.send(s.sender, event_id)
-    s.sender.flush(leaving=True)
+    s.sender.leave()
     s.endpoint.answer(SESSION, "token-1")
     s.post.last.on_response(200, {"accepted": ["a"]})
     assert s.outcomes.resolved == ["a"] and s.outcomes.rejected == {}
     assert [e[0] for e in s.store.values["allegro_outbox:tab-1"]] == ["b"]  # type: ignore[index, union-attr]
-    assert s.timers.delays() == [750, TIMEOUT_MS, TIMEOUT_MS]  # nothing else was planned
+    assert s.timers.delays() == [750]  # nothing else was planned
     s.timers.advance(750)
     assert ids_in(s.post.last.body) == ["b"] and not s.post.last.leaving
 
@@ -447,4 +475,4 @@ def test_a_whole_batch_refused_for_good_without_naming_its_events_still_leaves()
         "a": "the collector answered HTTP 422 without acknowledging the event",
         "b": "the collector answered HTTP 422 without acknowledging the event",
     }
-    assert s.outbox.entries() == [] and s.timers.delays() == [TIMEOUT_MS, TIMEOUT_MS]
+    assert s.outbox.entries() == [] and s.timers.delays() == []

@@ -455,7 +455,7 @@ def test_end_drops_the_session_for_every_tab_and_the_next_call_starts_a_new_one(
     endpoint = FakeSessionEndpoint()
     sessions = SessionManager(cookies, Ids(), endpoint, Clock(FAKE_NOW))
     seen: list[Session] = []
-    sessions.on_session = seen.append
+    sessions.add_listener(seen.append)
     sessions.with_session(lambda session: None, lambda message: None)
     endpoint.answer(SESSION, "token-1", customer_id="c-42")
     assert sessions.cookie_session_id() == SESSION
@@ -469,22 +469,26 @@ def test_end_drops_the_session_for_every_tab_and_the_next_call_starts_a_new_one(
 
 def test_a_renewal_proves_the_session_with_its_last_token() -> None:
     """Another tab, the next page or another subdomain sharing the cookies renews the cookie's
-    session with the token cookie; without it, it can only ask for a new session."""
-    token = f"v1.kid.{SESSION}.{DEVICE}.1790001800000.sig"
+    session with the token cookie; without it, it can only ask for a new session. The cookie
+    keeps the session's id beside its token: the token's format is the collector's own."""
+    token = "opaque-token-of-the-collector"
     cookies = FakeCookies({DEVICE_COOKIE: DEVICE})
     first_endpoint, second_endpoint = FakeSessionEndpoint(), FakeSessionEndpoint()
     first = SessionManager(cookies, Ids(), first_endpoint, Clock(FAKE_NOW))
     first.with_session(lambda session: None, lambda message: None)
     assert first_endpoint.last.proof is None
     first_endpoint.answer(SESSION, token)
-    assert cookies.get(TOKEN_COOKIE) == token
-    assert cookies.writes_of(TOKEN_COOKIE)[-1] == (token, 3600)
+    assert cookies.get(TOKEN_COOKIE) == f"{SESSION}|{token}"
+    assert cookies.writes_of(TOKEN_COOKIE)[-1] == (f"{SESSION}|{token}", 3600)
     second = SessionManager(cookies, Ids(), second_endpoint, Clock(FAKE_NOW))
     second.with_session(lambda session: None, lambda message: None)
     assert (second_endpoint.last.session_id, second_endpoint.last.proof) == (SESSION, token)
     cookies.set(TOKEN_COOKIE, "", 0)  # a browser that copied only the session cookies
     assert SessionManager(cookies, Ids(), FakeSessionEndpoint(), Clock(FAKE_NOW)).held() is None
     assert first.held() == [SESSION, token]  # this tab still knows its own token
+    cookies.set(SESSION_COOKIE, OTHER_SESSION, 1800)  # another tab's new session
+    cookies.set(TOKEN_COOKIE, f"{SESSION}|{token}", 3600)
+    assert first.held() is None  # no proof for the session the cookie names now
 
 
 def test_an_answer_that_another_tab_made_stale_is_asked_again() -> None:

@@ -7,8 +7,9 @@ import pytest
 from allegro_collector.schemas import Event
 from allegro_sdk.core.errors import DeliveryError, InvalidCallError, TrackingError
 from allegro_sdk.core.outbox import Outbox
+from allegro_sdk.core.promises import Promises
 from allegro_sdk.core.protocol import CSRF_HEADER, SESSION_COOKIE
-from allegro_sdk.core.sender import Sender, acknowledgement
+from allegro_sdk.core.sender import ACCEPTED, REFUSED, UNNAMED, Sender, verdict
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
 
@@ -78,7 +79,7 @@ class Outcome:
 
 
 class Harness:
-    def __init__(self, collector_url: str = COLLECTOR) -> None:
+    def __init__(self, collector_url: str = COLLECTOR, timeout_ms: int = 0) -> None:
         self.cookies = FakeCookies({"allegro_device_id": DEVICE})
         self.endpoint = FakeSessionEndpoint()
         self.clock = Clock(NOW)
@@ -89,8 +90,15 @@ class Harness:
         # Flushed at once, so each track() posts as soon as its session is there; batching
         # across calls is tested in test_sender.py.
         self.timers = FakeTimers()
+        promises = Promises(self.timers, timeout_ms)
         self.outbox = Outbox(
-            FakeStore(), "tab-1", self.clock, FakeConsole(), FakeLocks(), self.timers
+            FakeStore(),
+            "tab-1",
+            self.clock,
+            FakeConsole(),
+            FakeLocks(),
+            self.timers,
+            on_drop=promises.dropped,
         )
         self.sender = Sender(
             collector_url,
@@ -100,6 +108,7 @@ class Harness:
             self.outbox,
             self.timers,
             lambda: 0.5,
+            promises,
         )
         self.customer_id: str | None = None
         self.tracker = Tracker(
@@ -292,7 +301,7 @@ def test_403_renews_the_token_once_then_is_refused_with_the_error_body() -> None
 
 
 def test_a_2xx_without_acknowledgement_keeps_the_event_for_another_try() -> None:
-    harness = Harness()
+    harness = Harness(timeout_ms=10_000)
     outcome = harness.track("page_view")
     harness.answer_session()
     harness.post.last.on_response(200, {"accepted": [], "rejected": []})
@@ -304,8 +313,8 @@ def test_a_2xx_without_acknowledgement_keeps_the_event_for_another_try() -> None
     )
 
 
-def test_a_network_failure_is_retried_and_the_promise_says_so_after_the_timeout() -> None:
-    harness = Harness()
+def test_a_network_failure_is_retried_and_the_promise_says_so_after_a_set_timeout() -> None:
+    harness = Harness(timeout_ms=10_000)
     outcome = harness.track("page_view")
     harness.answer_session()
     harness.post.last.on_failure("NetworkError when attempting to fetch resource")
@@ -328,7 +337,7 @@ def test_a_session_failure_is_retried_without_posting() -> None:
     outcome = harness.track("page_view")
     harness.endpoint.last.on_response(503, None)
     assert harness.post.posts == [] and outcome.rejected == []
-    assert harness.timers.delays() == [750, 10_000]  # retry in 1 s x jitter 0.75; the timeout
+    assert harness.timers.delays() == [750]  # retry in 1 s x jitter 0.75
     harness.timers.advance(750)
     assert len(harness.endpoint.requests) == 2
     harness.answer_session()
@@ -470,13 +479,13 @@ def test_a_refused_csrf_token_is_not_used_again() -> None:
     assert harness.post.last.headers == {CSRF_HEADER: "token-2"}
 
 
-# --- acknowledgement() directly -----------------------------------------------------------------
+# --- verdict() directly -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("status", "body", "expected"),
     [
-        (200, {"accepted": [EVENT_1], "rejected": []}, None),
+        (200, {"accepted": [EVENT_1], "rejected": []}, (ACCEPTED, "")),
         (
             422,
             {
@@ -486,40 +495,40 @@ def test_a_refused_csrf_token_is_not_used_again() -> None:
                     {"index": 1, "event_id": EVENT_1, "error": {"field": "g", "message": "n"}},
                 ],
             },
-            "the collector refused the event: n (field g)",
+            (REFUSED, "the collector refused the event: n (field g)"),
         ),
         (
             422,
             {"rejected": [{"event_id": EVENT_1, "error": {"field": "f"}}]},
-            "the collector refused the event: no message (field f)",
+            (REFUSED, "the collector refused the event: no message (field f)"),
         ),
         (
             422,
             {"rejected": [{"event_id": EVENT_1, "error": "plain text"}]},
-            "the collector refused the event: plain text",
+            (REFUSED, "the collector refused the event: plain text"),
         ),
         (
             400,
             {"error": {"field": "events", "message": "must be a list"}},
-            "the collector answered HTTP 400: must be a list (field events)",
+            (REFUSED, "the collector answered HTTP 400: must be a list (field events)"),
         ),
         (
             413,
             {"error": {"field": None, "message": "too big"}},
-            "the collector answered HTTP 413: too big",
+            (REFUSED, "the collector answered HTTP 413: too big"),
         ),
-        (502, None, "the collector answered HTTP 502 without acknowledging the event"),
-        (200, {}, "the collector answered HTTP 200 without acknowledging the event"),
+        (502, None, (REFUSED, "the collector answered HTTP 502 without acknowledging the event")),
+        (200, {}, (UNNAMED, "the collector answered HTTP 200 without acknowledging the event")),
         (
             200,
             {"accepted": "not a list"},
-            "the collector answered HTTP 200 without acknowledging the event",
+            (UNNAMED, "the collector answered HTTP 200 without acknowledging the event"),
         ),
     ],
     ids=repr,
 )
-def test_acknowledgement(status: int, body: dict[str, object] | None, expected: str | None) -> None:
-    assert acknowledgement(EVENT_1, status, body) == expected
+def test_verdict(status: int, body: dict[str, object] | None, expected: tuple[str, str]) -> None:
+    assert verdict(EVENT_1, status, body) == expected
 
 
 # --- conversion_pv_id -----------------------------------------------------------------------

@@ -61,6 +61,13 @@ PAGE_METADATA: dict[str, dict[str, str]] = {
         "publisher": SITE,
         "context": "live view",
     },
+    "/dashboard": {
+        "url": "/dashboard",
+        "page_title": "Dashboard | The Daily Allegro",
+        "content_type": "website",
+        "publisher": SITE,
+        "context": "dashboard",
+    },
 }
 
 

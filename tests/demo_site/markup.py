@@ -6,7 +6,10 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 # Every element the live view's own templates make for an event or a notice.
-LIVE_ELEMENTS = {"li", "div", "span", "time", "p", "code", "strong", "dl", "dt", "dd", "h3", "pre"}
+LIVE_ELEMENTS = {
+    *("li", "details", "summary", "div", "span", "time", "p", "code", "strong"),
+    *("dl", "dt", "dd", "h3", "pre"),
+}
 
 
 class _Elements(HTMLParser):

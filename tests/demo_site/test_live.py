@@ -35,7 +35,11 @@ def render_events(events: list[dict[str, Any]], visitor_device: str | None) -> s
 
 def explain(event: dict[str, Any], visitor_device: str | None) -> str:
     """The sentence on what the visitor did, as HTML."""
-    match = re.search(r'<p class="explain">(.*?)</p>', render_events([event], visitor_device))
+    match = re.search(
+        r'<span class="explain">(.*?)\s*</span>\s*<span class="who">',
+        render_events([event], visitor_device),
+        re.S,
+    )
     assert match
     return match.group(1)
 
@@ -112,9 +116,9 @@ def test_untrusted_values_are_escaped_everywhere() -> None:
     assert {tag for tag, _ in elements} <= LIVE_ELEMENTS - {"time"}  # no time: not a number
     assert [attributes for _, attributes in elements if "onerror" in attributes] == []
     assert elements[0] == ("li", {"class": "event mine", "data-event-id": attack})
-    # As text: the name, the explanation (name, title, customer), the ids (event, device,
-    # session, customer) and the metadata (page_title, context).
-    assert text.count(attack) == 10
+    # As text: the name, the explanation (name, title, customer), the row's member, the ids
+    # (event, device, session, customer) and the metadata (page_title, context).
+    assert text.count(attack) == 11
     assert '"x": "</pre><script>alert(1)</script>"' in text
 
 

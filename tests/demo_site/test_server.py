@@ -26,7 +26,7 @@ from .expected import PAGE_METADATA, expected_metadata
 from .markup import LIVE_ELEMENTS, parse
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL_PAGES = [*PAGES, "/live"]
+ALL_PAGES = [*PAGES, "/live", "/dashboard"]
 
 
 def nonce_of(response: httpx.Response) -> str:
@@ -237,6 +237,32 @@ def test_only_this_device(site: Served, collector: Served) -> None:
     assert nobody.headers["x-live-status"] == "this browser has no device id yet"
 
 
+def test_the_filters_ask_the_store_and_the_feed_keeps_them(site: Served, collector: Served) -> None:
+    device = str(uuid.uuid4())
+    view = store(collector, device)
+    bought = store(collector, device, event_name="purchase")
+    watching = store(collector, device, context="live view")  # the live view's own page view
+    other = store(collector, str(uuid.uuid4()))
+    # By default the live view's (and the dashboard's) own page views are hidden.
+    assert listed_ids(site.client.get("/live/events").text) == [
+        other["event_id"],
+        bought["event_id"],
+        view["event_id"],
+    ]
+    shown = site.client.get("/live/events?watching=1").text
+    assert watching["event_id"] in listed_ids(shown)
+    page = site.client.get("/live", params={"event_name": "purchase", "device_id": device}).text
+    assert listed_ids(page) == [bought["event_id"]]
+    assert f'data-feed="/live/events?event_name=purchase&amp;device_id={device}"' in page
+    assert 'value="purchase"' in page  # the form shows the filter it applied
+    feed = site.client.get(f"/live/events?event_name=purchase&device_id={device}")
+    assert listed_ids(feed.text) == [bought["event_id"]]
+    assert feed.headers["x-live-status"] == "1 newest matching the filter shown"
+    session = site.client.get("/live/events", params={"session_id": view["session_id"]}).text
+    assert listed_ids(session) == [view["event_id"]]
+    assert listed_ids(site.client.get("/live/events?member=nobody").text) == []
+
+
 def test_stored_text_is_escaped(site: Served, collector: Served) -> None:
     """Any browser can store any text: in the live view it is shown as text, never markup."""
     device = str(uuid.uuid4())
@@ -292,6 +318,49 @@ def test_a_wrong_admin_key_or_no_collector_is_said_plainly(start_site: StartSite
     response = start_site(collector_url=gone).client.get("/live/events")
     assert response.status_code == 200
     assert f"the collector at {gone} did not answer" in response.text
+
+
+# --- the dashboard -----------------------------------------------------------------------------
+
+
+def test_the_dashboard_renders_the_collectors_figures_at_once(
+    site: Served, collector: Served
+) -> None:
+    device = str(uuid.uuid4())
+    store(collector, device, url="http://127.0.0.1:8000/a")
+    store(collector, device, event_name="purchase")
+    received = [
+        e["received_at"]
+        for e in collector.client.get(
+            "/v1/events", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        ).json()["events"]
+    ]
+    bucket_ms = {"hour": 60_000, "day": 15 * 60_000}
+    for path in ("/dashboard", "/dashboard/panel"):
+        response = site.client.get(path)
+        assert response.status_code == 200
+        html = response.text
+        for window in ("hour", "day"):
+            section = html.split(f'id="window-{window}"')[1].split("</section>")[0]
+            assert '<dd data-figure="events">2</dd>' in section
+            assert '<dd data-figure="sessions">2</dd>' in section
+            assert '<dd data-figure="devices">1</dd>' in section
+            assert '<dd data-figure="member_share">0 %</dd>' in section
+            assert "<code>purchase</code>" in section and "http://127.0.0.1:8000/a" in section
+            bars = len({at // bucket_ms[window] for at in received})  # one per bucket with events
+            assert section.count('<rect class="bar"') == bars
+        assert "since it started" in html
+        assert ADMIN_KEY not in html
+    assert site.client.get("/dashboard/panel").headers["cache-control"] == "no-store"
+
+
+def test_without_an_admin_key_the_dashboard_says_why(start_site: StartSite) -> None:
+    for path in ("/dashboard", "/dashboard/panel"):
+        html = start_site(admin_key=None).client.get(path).text
+        assert "Cannot show the figures: the demo site has no admin key" in html
+    gone = f"http://127.0.0.1:{unused_port()}"
+    html = start_site(collector_url=gone).client.get("/dashboard").text
+    assert f"the collector at {gone} did not answer" in html
 
 
 # --- the command line ------------------------------------------------------------------------

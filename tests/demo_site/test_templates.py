@@ -8,11 +8,21 @@ import jinja2
 import pytest
 from jinja2 import nodes
 
-from demo_site.live import event_views
+from demo_site.live import LiveFilter, event_views
 from demo_site.server import PAGES, TEMPLATE_DIR, template_environment
 
-PAGE_TEMPLATES = sorted({*PAGES.values(), "live.html", "not-found.html"})
-LIVE_VALUES = {"events": [], "problem": None, "status": "", "only_mine": False, "feed_url": "/f"}
+PAGE_TEMPLATES = sorted({*PAGES.values(), "live.html", "dashboard.html", "not-found.html"})
+LIVE_VALUES = {
+    "events": [],
+    "problem": None,
+    "status": "",
+    "only_mine": False,
+    "feed_url": "/f",
+    "filters": LiveFilter(),
+}
+
+
+DASHBOARD_VALUES = {"windows": [], "delivery": None, "problem": "none yet"}
 
 
 def render(page: str, collector: str, nonce: str, **values: object) -> str:
@@ -24,7 +34,7 @@ def render(page: str, collector: str, nonce: str, **values: object) -> str:
 
 
 def values_for(template: str) -> dict[str, object]:
-    return LIVE_VALUES if template == "live.html" else {}
+    return {"live.html": LIVE_VALUES, "dashboard.html": DASHBOARD_VALUES}.get(template, {})
 
 
 @pytest.mark.parametrize("template", PAGE_TEMPLATES)

@@ -205,3 +205,12 @@ def test_browser_code_may_not_import_what_the_bundle_does_not_ship() -> None:
     check_imports("import javascript\nfrom browser import window\nfrom .event import x\n", "ok.py")
     with pytest.raises(SystemExit, match=r"bad\.py:2 imports json"):
         check_imports("from browser import window\nimport json\n", "bad.py")
+
+
+def test_the_bundle_ships_the_core_and_the_browser_layer_not_the_testing_helpers() -> None:
+    from bundle import ROOT, SDK_PACKAGE, discover
+
+    names = {module.name for module in discover(SDK_PACKAGE, ROOT)}
+    assert {"allegro_sdk", "allegro_sdk.core.event", "allegro_sdk.browser.api"} <= names
+    assert not {name for name in names if name.startswith("allegro_sdk.testing")}
+    assert all(name.split(".")[1] in ("core", "browser") for name in names - {"allegro_sdk"})

@@ -1,0 +1,3 @@
+allegro.push((api) => {
+  api.track(42); // error TS2345
+});

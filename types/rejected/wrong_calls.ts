@@ -1,0 +1,7 @@
+// Before the SDK has loaded window.allegro is an array: track() exists only on the loaded API.
+window.allegro.track('page_view'); // error TS2339
+allegro.push((api) => {
+  api.member.login({ customer_id: "c-42" }); // error TS2741
+  api.track(); // error TS2554
+  api.track('page_view').then((result) => result.eventId); // error TS2551
+});
