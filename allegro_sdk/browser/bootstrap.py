@@ -9,13 +9,21 @@ from browser import window
 from allegro_sdk.browser.api import build_api
 from allegro_sdk.browser.boot_js import current_script, start_in_slices, web_locks
 from allegro_sdk.browser.console import BrowserConsole
-from allegro_sdk.browser.cookies import open_cookie_jar
+from allegro_sdk.browser.cookies import CookieJar
 from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import send_when_hidden, watch_tracked_links
 from allegro_sdk.browser.page import PageReader
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
+from allegro_sdk.core.consent import (
+    DENIED,
+    GRANTED,
+    Consent,
+    erase,
+    opt_in,
+)
+from allegro_sdk.core.errors import NotStored
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
@@ -26,20 +34,33 @@ from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
 
 if TYPE_CHECKING:
+    from allegro_sdk.core.errors import TrackingError
+    from allegro_sdk.core.ports import OnFailure, OnResponse
     from allegro_sdk.core.session import RequestSession
 
 SCRIPT_SELECTOR = "script[data-collector]"
+# Settings that mean something even without a value (`<script ... data-honor-dnt>`).
+FLAGS = ("data-consent", "data-honor-dnt")
 
 
 def script_settings() -> dict[str, str]:
     """The data-* settings of the SDK's own script tag (read while it is the current script)."""
     script = current_script or window.document.querySelector(SCRIPT_SELECTOR)
     settings = {}
-    for name in ("data-collector", "data-cookie-domain", *OPTIONS):
+    for name in ("data-collector", "data-cookie-domain", *FLAGS, *OPTIONS):
         value = script.getAttribute(name) if script else None
-        if value:
+        if value or (name in FLAGS and not is_missing(value)):
             settings[name] = str(value)
     return settings
+
+
+def asks_not_to_track(settings: dict[str, str]) -> bool:
+    """Global Privacy Control; or Do Not Track, when the script tag has data-honor-dnt."""
+    navigator = window.navigator
+    if getattr(navigator, "globalPrivacyControl", None) is True:
+        return True
+    honor_dnt = settings.get("data-honor-dnt") not in (None, "false")
+    return honor_dnt and getattr(navigator, "doNotTrack", None) == "1"
 
 
 def collector_url(settings: dict[str, str], console: BrowserConsole) -> str:
@@ -77,7 +98,32 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     settings = script_settings()
     collector = collector_url(settings, console)
 
-    request_session: RequestSession = lambda device, session, proof, answered, failed: post_json(  # noqa: E731
+    # Without the visitor's consent nothing is written or sent: every write and request of the
+    # SDK goes through the consent's gates (core/consent.py, docs/privacy.md).
+    def allowed() -> bool:
+        return consent.status() == GRANTED
+
+    cookies = CookieJar(console, settings.get("data-cookie-domain"), allowed)
+    storage = LocalStorage(allowed)
+    mode = opt_in(settings.get("data-consent"), console)
+    consent = Consent(cookies, mode, asks_not_to_track(settings), console)
+    if consent.status() == DENIED:
+        erase(cookies, storage)  # what was stored before the visitor said no (or set GPC)
+
+    def post(
+        url: str,
+        body: str,
+        headers: dict[str, str],
+        answered: OnResponse,
+        failed: OnFailure,
+        leaving: bool,
+    ) -> None:
+        if allowed():
+            post_json(url, body, headers, answered, failed, leaving)
+        else:
+            failed("not sent: no consent")
+
+    request_session: RequestSession = lambda device, session, proof, answered, failed: post(  # noqa: E731
         collector + SESSIONS_PATH,
         session_request(device, session, proof),
         {},
@@ -87,8 +133,6 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     )
 
     clock = lambda: int(window.Date.now())  # noqa: E731
-    cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
-    storage = LocalStorage()
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
     schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
     tab_id = new_uuid4()
@@ -113,30 +157,44 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         on_drop=promises.dropped,
     )
     yield
-    members = Members(collector, sessions, post_json, storage, console)
+    members = Members(collector, sessions, post, storage, console)
     sessions.add_listener(members.learn)
     sender = Sender(
         collector,
         sessions,
-        post_json,
+        post,
         lambda flush: window.setTimeout(flush, 0),
         outbox,
         schedule,
         lambda: float(window.Math.random()),
         promises,
     )
-    outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
-    tracker = Tracker(sender, PageReader(), new_uuid4, clock, members.current)
+    consent.forward = sender.send
+
+    def chosen(status: str) -> None:
+        if status == GRANTED:
+            outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
+        elif status == DENIED:
+            erase(cookies, storage)
+            sessions.end()
+            sender.discard()  # their promises resolve, not stored
+
+    consent.listen(chosen)
+    if consent.status() == GRANTED:
+        outbox.adopt(sender.plan_flush)
+    tracker = Tracker(consent, PageReader(), new_uuid4, clock, members.current)
+
+    def link_refused(error: TrackingError) -> None:
+        if not isinstance(error, NotStored):
+            console.error(error.message)
 
     def track_link(name: object, fields: object) -> None:
-        tracker.track(
-            name, fields, lambda event_id: None, lambda error: console.error(error.message)
-        )
+        tracker.track(name, fields, lambda event_id: None, link_refused)
 
     watch_tracked_links(track_link, sender.flush)
     send_when_hidden(sender.leave)
     started["leave"] = sender.leave
-    api, queue = build_api(tracker, members, console)
+    api, queue = build_api(tracker, members, consent, console)
     yield
     queued = window.allegro
     window.allegro = api

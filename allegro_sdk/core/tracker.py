@@ -10,9 +10,8 @@ from .event import check_event_name, check_fields, merge_fields
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .ports import Clock, NewId
+    from .ports import Clock, NewId, Sends
     from .promises import Reject, Resolve
-    from .sender import Sender
 
 
 PAGE_VIEW = "page_view"
@@ -21,7 +20,7 @@ PAGE_VIEW = "page_view"
 class Tracker:
     def __init__(
         self,
-        sender: Sender,
+        sender: Sends,
         read_page: Callable[[], dict[str, str]],
         new_id: NewId,
         clock: Clock,
