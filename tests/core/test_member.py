@@ -75,7 +75,7 @@ def test_the_session_a_login_rotates_to_is_used_from_then_on() -> None:
     )
     assert harness.resolved == ["c-42"]
     assert harness.cookies.get(SESSION_COOKIE) == NEXT_SESSION
-    assert harness.cookies.get(TOKEN_COOKIE) == CSRF_2
+    assert harness.cookies.get(TOKEN_COOKIE) == NEXT_SESSION + "|" + CSRF_2
     assert harness.store.values[MEMBER_KEY] == [NEXT_SESSION, "c-42"]
     assert harness.members.current() == "c-42"
     used: list[tuple[str, str]] = []
