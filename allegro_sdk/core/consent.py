@@ -65,6 +65,7 @@ class Consent:
         self._max_waiting = max_waiting
         self._choice: str | None = None  # this page's, should its cookie not be stored
         self._waiting: list[tuple[Event, Resolve, Reject]] = []
+        self._overflowed = False
         self._listeners: list[Callable[[str], None]] = []
         self._known = self.status()
 
@@ -111,10 +112,11 @@ class Consent:
         elif status == PENDING and len(self._waiting) < self._max_waiting:
             self._waiting.append((event, resolve, reject))
         else:
-            if status == PENDING:
+            if status == PENDING and not self._overflowed:
+                self._overflowed = True
                 self._console.warn(
-                    f"{self._max_waiting} events already wait for the visitor's consent: this "
-                    "one is not kept (its promise resolves with stored: false)"
+                    f"{self._max_waiting} events already wait for the visitor's consent: later "
+                    "ones are not kept (their promises resolve with stored: false)"
                 )
             reject(NotStored("not stored: consent is " + status, event["event_id"]))
 

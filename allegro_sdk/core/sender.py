@@ -178,6 +178,16 @@ class Sender:
         )
 
     def _post(self, batch: list[Entry], session: Session, renewed: bool) -> None:
+        # Only what is still waiting: discard() (consent withdrawn) or a bound may have removed
+        # events while the session was being made.
+        waiting = {entry[0] for entry in self._outbox.entries()}
+        batch = [entry for entry in batch if entry[0] in waiting]
+        if not batch:
+            self._state = IDLE
+            if waiting:
+                self.plan_flush()
+            return
+
         def answered(
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:
