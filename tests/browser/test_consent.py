@@ -256,3 +256,36 @@ def test_a_wrong_consent_mode_is_reported_and_read_as_opt_in(
     page.evaluate("() => { allegro.track('page_view'); }")
     settle(page)
     assert watched.seen == [] and cookie_names(page) == []
+
+
+def test_the_demo_privacy_page_sends_nothing_until_accept_and_reject_stops_the_whole_site(
+    site: Site, page: Page, console: Console, watched: Requests
+) -> None:
+    page.goto(site.url + "/privacy")
+    status = page.locator("#consent-status")
+    status.filter(has_text="You have not chosen yet").wait_for()
+    page.locator("#last-event", has_text="kept in memory").wait_for()
+    settle(page)
+    assert watched.seen == [] and cookie_names(page) == []
+    assert storage(page) == {"local": 0, "session": 0}
+
+    page.click("#consent-accept")
+    page.locator("#last-event", has_text="stored").wait_for(timeout=15000)
+    event_id = str(page.text_content("#last-event")).rsplit(" ", 1)[-1]
+    stored = [e for e in site.stored_events() if e["event_id"] == event_id]
+    assert len(stored) == 1 and stored[0]["context"] == "privacy"
+    assert stored[0]["url"] == site.url + "/privacy"
+    assert "You accepted" in str(status.text_content())
+
+    page.click("#consent-reject")
+    status.filter(has_text="You rejected").wait_for()
+    assert cookie_names(page) == ["allegro_consent"]
+    assert page.evaluate(SDK_KEYS) == []
+    # The choice holds on the site's other pages, which do not ask (default mode).
+    sent_before = len(watched.seen)
+    page.goto(site.url + "/")
+    page.locator("#last-event", has_text="not sent").wait_for(timeout=15000)
+    settle(page)
+    assert len(watched.seen) == sent_before
+    assert cookie_names(page) == ["allegro_consent"]
+    assert console.errors == []
