@@ -45,6 +45,9 @@ def visit(site: Site, names: Sequence[str], member: str | None, path: str) -> di
                 headers=csrf,
             )
             assert login.status_code == 200, login.text
+            # A login moves the member to a new session (docs/member.md): the browser uses it.
+            session = login.json()
+            csrf = {"X-Allegro-CSRF": session["csrf_token"]}
         events = [
             {
                 "event_id": str(uuid.uuid4()),
