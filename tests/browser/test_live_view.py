@@ -45,8 +45,7 @@ def visit(site: Site, names: Sequence[str], member: str | None, path: str) -> di
                 headers=csrf,
             )
             assert login.status_code == 200, login.text
-            # A login moves the member to a new session (docs/member.md): the browser uses it.
-            session = login.json()
+            session = login.json()  # a login moves the member to a new session
             csrf = {"X-Allegro-CSRF": session["csrf_token"]}
         events = [
             {
