@@ -7,22 +7,17 @@ from typing import TYPE_CHECKING
 from browser import window
 
 from allegro_sdk.browser.api import build_api
-from allegro_sdk.browser.boot_js import current_script, start_in_slices, web_locks
+from allegro_sdk.browser.boot_js import current_script, debug, guard, start_in_slices, web_locks
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import CookieJar
 from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import send_when_hidden, watch_tracked_links
-from allegro_sdk.browser.page import PageReader
+from allegro_sdk.browser.page import PageReader, WhenParsed
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
-from allegro_sdk.core.consent import (
-    DENIED,
-    GRANTED,
-    Consent,
-    erase,
-    opt_in,
-)
+from allegro_sdk.core.collector_address import check_collector
+from allegro_sdk.core.consent import DENIED, GRANTED, Consent, erase, opt_in
 from allegro_sdk.core.errors import NotStored
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
@@ -32,10 +27,14 @@ from allegro_sdk.core.protocol import SESSIONS_PATH, session_request
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
+from allegro_sdk.core.unconfigured import Unconfigured
+from allegro_sdk.core.url_params import stripped_names
 
 if TYPE_CHECKING:
+    from allegro_sdk.browser.api import Tracks
+    from allegro_sdk.core.command_queue import CommandQueue
     from allegro_sdk.core.errors import TrackingError
-    from allegro_sdk.core.ports import OnFailure, OnResponse
+    from allegro_sdk.core.ports import OnFailure, OnResponse, PostJson
     from allegro_sdk.core.session import RequestSession
 
 SCRIPT_SELECTOR = "script[data-collector]"
@@ -47,7 +46,8 @@ def script_settings() -> dict[str, str]:
     """The data-* settings of the SDK's own script tag (read while it is the current script)."""
     script = current_script or window.document.querySelector(SCRIPT_SELECTOR)
     settings = {}
-    for name in ("data-collector", "data-cookie-domain", *FLAGS, *OPTIONS):
+    names = ("data-collector", "data-cookie-domain", "data-strip-params", "data-page-views")
+    for name in (*names, *FLAGS, *OPTIONS):
         value = script.getAttribute(name) if script else None
         if value or (name in FLAGS and not is_missing(value)):
             settings[name] = str(value)
@@ -63,15 +63,12 @@ def asks_not_to_track(settings: dict[str, str]) -> bool:
     return honor_dnt and getattr(navigator, "doNotTrack", None) == "1"
 
 
-def collector_url(settings: dict[str, str], console: BrowserConsole) -> str:
-    url = settings.get("data-collector")
-    if not url:
-        console.error(
-            'the SDK\'s script tag needs data-collector="https://your-collector"; '
-            "events cannot be sent until it has one"
-        )
-        return ""
-    return url.rstrip("/")
+def install(api: object, queue: CommandQueue) -> None:
+    """window.allegro becomes the API; what the page queued before (if it did) runs now."""
+    queued = getattr(window, "allegro", None)  # a page may have no snippet at all
+    window.allegro = api
+    if queued is not None and window.Array.isArray(queued):
+        queue.drain(list(queued))
 
 
 def start() -> None:
@@ -96,10 +93,11 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     the listeners; then `window.allegro` and the commands the page queued meanwhile."""
     console = BrowserConsole()
     settings = script_settings()
-    collector = collector_url(settings, console)
+    collector, problem = check_collector(settings.get("data-collector"))
 
-    # Without the visitor's consent nothing is written or sent: every write and request of the
-    # SDK goes through the consent's gates (core/consent.py, docs/privacy.md).
+    # Without the visitor's consent nothing is written or sent: the cookie jar, the storage and
+    # the requests below write and send only while it is granted (core/consent.py,
+    # docs/privacy.md).
     def allowed() -> bool:
         return consent.status() == GRANTED
 
@@ -109,8 +107,14 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     consent = Consent(cookies, mode, asks_not_to_track(settings), console)
     if consent.status() == DENIED:
         erase(cookies, storage)  # what was stored before the visitor said no (or set GPC)
+    if problem:
+        # Nothing may be sent anywhere (least of all to the host site): pages still get an API.
+        console.error(problem)
+        unconfigured = Unconfigured(problem)
+        install(*build_api(unconfigured, unconfigured, consent, console))
+        return
 
-    def post(
+    def gated(
         url: str,
         body: str,
         headers: dict[str, str],
@@ -123,6 +127,13 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         else:
             failed("not sent: no consent")
 
+    post: PostJson = gated
+    if debug:
+        # Imported only in debug mode: each module costs the page's start some time.
+        from allegro_sdk.core.debug_log import LoggingSender, logging_post
+
+        post = logging_post(gated, console.debug)
+
     request_session: RequestSession = lambda device, session, proof, answered, failed: post(  # noqa: E731
         collector + SESSIONS_PATH,
         session_request(device, session, proof),
@@ -134,7 +145,7 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
 
     clock = lambda: int(window.Date.now())  # noqa: E731
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
-    schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
+    schedule = lambda delay, task: window.setTimeout(guard(task), delay)  # noqa: E731
     tab_id = new_uuid4()
     locks = web_locks
     if is_missing(getattr(window.navigator, "locks", None)):
@@ -163,7 +174,7 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         collector,
         sessions,
         post,
-        lambda flush: window.setTimeout(flush, 0),
+        lambda flush: window.setTimeout(guard(flush), 0),
         outbox,
         schedule,
         lambda: float(window.Math.random()),
@@ -182,7 +193,15 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     consent.listen(chosen)
     if consent.status() == GRANTED:
         outbox.adopt(sender.plan_flush)
-    tracker = Tracker(consent, PageReader(), new_uuid4, clock, members.current)
+    tracker = Tracker(
+        LoggingSender(consent, console.debug) if debug else consent,
+        PageReader(),
+        new_uuid4,
+        clock,
+        members.current,
+        stripped_names(settings.get("data-strip-params")),
+        WhenParsed(),
+    )
 
     def link_refused(error: TrackingError) -> None:
         if not isinstance(error, NotStored):
@@ -194,9 +213,18 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     watch_tracked_links(track_link, sender.flush)
     send_when_hidden(sender.leave)
     started["leave"] = sender.leave
-    api, queue = build_api(tracker, members, consent, console)
+    calls: Tracks = tracker
+    page_views = settings.get("data-page-views")
+    if page_views == "auto":
+        # Imported only in this mode: each module costs the page's start some time.
+        from allegro_sdk.browser.history import auto_page_views
+
+        calls = auto_page_views(tracker.track, clock)
+    elif page_views:
+        console.error(
+            f'data-page-views="{page_views}" is not an option: write data-page-views="auto" '
+            "for automatic page views (without it, the page tracks page_view itself)"
+        )
+    api, queue = build_api(calls, members, consent, console)
     yield
-    queued = window.allegro
-    window.allegro = api
-    if window.Array.isArray(queued):
-        queue.drain(list(queued))
+    install(api, queue)

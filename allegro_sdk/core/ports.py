@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Protocol
 
-    from .promises import Reject, Resolve
-
     # (status, parsed JSON body or None, Retry-After in seconds or None) on an HTTP answer;
     # (message) when no answer came.
     OnResponse = Callable[[int, "dict[str, object] | None", "float | None"], None]
@@ -65,8 +63,3 @@ if TYPE_CHECKING:
             """Take `name` unless a live tab holds it: answer(True) once held, else False."""
 
         def release(self, name: str) -> None: ...
-
-    class Sends(Protocol):
-        """What the tracker hands events to: the sender, or the consent gate before it."""
-
-        def send(self, event: dict[str, object], resolve: Resolve, reject: Reject) -> None: ...
