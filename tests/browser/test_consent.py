@@ -289,3 +289,53 @@ def test_the_demo_privacy_page_sends_nothing_until_accept_and_reject_stops_the_w
     assert len(watched.seen) == sent_before
     assert cookie_names(page) == ["allegro_consent"]
     assert console.errors == []
+
+
+def test_a_choice_made_in_another_tab_takes_effect_at_the_next_track(
+    site: Site, page: Page, console: Console, watched: Requests
+) -> None:
+    open_page(site, page, "tab-a", 'data-consent="opt-in"')
+    page.evaluate("() => { window.waiting = allegro.track('page_view'); }")
+    other = page.context.new_page()
+    other.goto(site.add_page("tab-b", page.content(), None))
+    wait_until(other, "typeof window.allegro.track === 'function'")
+    other.evaluate("allegro.consent.grant()")
+    other.close()
+    assert page.evaluate("allegro.consent.status()") == "granted"  # the shared cookie
+    later = page.evaluate("allegro.track('article_read')")
+    first = page.evaluate("window.waiting")
+    assert first["stored"] is True and later["stored"] is True
+    assert stored_count(site, first["event_id"]) == 1
+    assert console.errors == []
+
+
+def test_debug_mode_says_why_an_event_was_not_stored(
+    site: Site, page: Page, console: Console, watched: Requests
+) -> None:
+    page.add_init_script(GPC)
+    open_page(site, page, "debug-consent", "data-debug")
+    result = page.evaluate("allegro.track('page_view')")
+    assert result["stored"] is False
+    logged = [t for t in console.texts("log") if t.startswith("allegro: not stored page_view")]
+    assert logged == [
+        f"allegro: not stored page_view {result['event_id']}: not stored: consent is denied"
+    ]
+    assert watched.seen == []
+
+
+def test_without_a_collector_the_consent_api_still_works(
+    site: Site, page: Page, console: Console
+) -> None:
+    page.add_init_script(REJECTIONS)
+    head = snippet("window.allegro = window.allegro || [];") + (
+        '<script async src="/static/allegro.js" data-consent="opt-in"></script>'
+    )
+    serve_page(
+        page, site, "no-collector", host_page(head), STRICT_CSP.format(collector=site.collector_url)
+    )
+    wait_until(page, "typeof window.allegro.track === 'function'")
+    assert page.evaluate("allegro.consent.status()") == "pending"
+    page.evaluate("allegro.consent.deny()")
+    assert page.evaluate("allegro.consent.status()") == "denied"
+    assert cookie_names(page) == ["allegro_consent"]
+    assert page.evaluate("window.__rejections") == []
