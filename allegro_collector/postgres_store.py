@@ -41,8 +41,8 @@ from psycopg_pool import ConnectionPool
 from allegro_collector.event_filter import EventFilter
 from allegro_collector.migrations import migrate_postgres
 from allegro_collector.schemas import ValidEvent
-from allegro_collector.stats import event_stats
 from allegro_collector.settings import DEFAULT_ERASURE_WINDOW_MS
+from allegro_collector.stats import event_stats
 from allegro_collector.store import (
     EVENT_COLUMNS,
     BatchWrite,
@@ -292,9 +292,7 @@ class PostgresStore:
             return cursor.rowcount
 
     def forget_erasures_before(self, before_ms: int, limit: int) -> int:
-        return self._delete_some(
-            "erased_devices", "device_id", "erased_at < %s", before_ms, limit
-        )
+        return self._delete_some("erased_devices", "device_id", "erased_at < %s", before_ms, limit)
 
     def _delete_some(self, table: str, key: str, where: str, value: object, limit: int) -> int:
         """Delete at most `limit` rows of `table` (primary key `key`) matching `where`, in one

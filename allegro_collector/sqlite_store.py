@@ -26,8 +26,8 @@ from typing import Any
 from allegro_collector.event_filter import EventFilter
 from allegro_collector.migrations import migrate_sqlite
 from allegro_collector.schemas import ValidEvent
-from allegro_collector.stats import event_stats
 from allegro_collector.settings import DEFAULT_ERASURE_WINDOW_MS
+from allegro_collector.stats import event_stats
 from allegro_collector.store import (
     EVENT_COLUMNS,
     BatchWrite,
@@ -287,9 +287,7 @@ class SqliteStore:
             return cursor.rowcount
 
     def delete_events_received_before(self, before_ms: int, limit: int) -> int:
-        return self._delete_some(
-            "events", "received_at < ?", (before_ms,), limit
-        )
+        return self._delete_some("events", "received_at < ?", (before_ms,), limit)
 
     def mark_erased(self, device_id: str, now_ms: int) -> None:
         """One IMMEDIATE transaction: every write after it (any process's) sees the mark, and

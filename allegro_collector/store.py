@@ -92,9 +92,7 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-    def create_session(
-        self, session_id: str, device_id: str, now_ms: int, expires_at: int
-    ) -> None:
+    def create_session(self, session_id: str, device_id: str, now_ms: int, expires_at: int) -> None:
         """Store a new session, unless its device was erased within the erasure window (then
         nothing is stored: the session's token works, its events are acknowledged unstored)."""
 

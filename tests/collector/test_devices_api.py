@@ -17,9 +17,7 @@ NOW = 1_790_000_000_000
 
 
 def erase(collector: Collector, device_id: str) -> dict[str, Any]:
-    response = collector.client.delete(
-        f"/v1/devices/{device_id}", headers=collector.admin_headers
-    )
+    response = collector.client.delete(f"/v1/devices/{device_id}", headers=collector.admin_headers)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -52,9 +52,7 @@ def exercise(client: httpx.Client) -> str:
         headers={**forwarded, "X-Allegro-CSRF": session["csrf_token"]},
     )
     assert posted.status_code == 200, posted.text
-    refused = client.post(
-        "/v1/sessions", json={"device_id": str(uuid.uuid4())}, headers=forwarded
-    )
+    refused = client.post("/v1/sessions", json={"device_id": str(uuid.uuid4())}, headers=forwarded)
     assert refused.status_code == 429  # --sessions-per-address 1: counted by address
     assert CLIENT in refused.json()["error"]["message"]  # told to the client, not logged
     read = client.get("/v1/events", params={"device_id": device}, headers=admin)
@@ -72,8 +70,7 @@ def stored_text(settings: Settings) -> bytes:
         return b"".join(path.read_bytes() for path in files if path.exists())
     with psycopg.connect(settings.postgres_url) as connection:
         tables = connection.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = current_schema()"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         ).fetchall()
         assert {"events", "sessions", "erased_devices"} <= {name for (name,) in tables}
         return "\n".join(
@@ -83,9 +80,7 @@ def stored_text(settings: Settings) -> bytes:
         ).encode()
 
 
-def test_no_client_address_in_the_database_or_the_logs(
-    tmp_path: Path, settings: Settings
-) -> None:
+def test_no_client_address_in_the_database_or_the_logs(tmp_path: Path, settings: Settings) -> None:
     port = free_port()
     db = settings.postgres_url or str(settings.db_path)
     command = [sys.executable, "-m", "allegro_collector", "serve", "--port", str(port)]
