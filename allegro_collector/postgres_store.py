@@ -7,7 +7,7 @@ of collector processes (`--workers N`, or N machines behind a load balancer) can
   inserting one id at once serialize on its index entry and the second inserts nothing;
 - sessions, members and `ended_at`: the same conditional single-statement updates, so two
   logins racing through two processes cannot both bind;
-- a group of batches is one transaction of three statements (one WAL flush at commit;
+- a group of batches is one transaction of a handful of statements (one WAL flush at commit;
   `synchronous_commit` is left at its default `on`, so a commit is durable when it returns).
   Its sessions are updated in session_id order, so two processes' groups lock them in one
   order; events keep their arrival order (`seq`, read back newest first), so the rare group
