@@ -1,5 +1,6 @@
 """No client address is stored or logged: the real `allegro-collector` with `--access-log`,
-behind a trusted proxy that names the client, against both stores."""
+behind a trusted proxy that names the client, against both stores (PostgreSQL with
+`--workers 2`)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,10 @@ def test_no_client_address_in_the_database_or_the_logs(tmp_path: Path, settings:
     command = [sys.executable, "-m", "allegro_collector", "serve", "--port", str(port)]
     command += ["--db", db, "--access-log", "--trusted-proxy", PROXY]
     command += ["--sessions-per-address", "1", "--allow-origin", ALLOWED_ORIGIN]
+    if settings.postgres_url is not None:
+        # Worker processes install the filter themselves; one kept-alive connection reaches
+        # one of them, whose rate limit answers the 429.
+        command += ["--workers", "2"]
     env = {**os.environ, "ALLEGRO_ADMIN_KEY": ADMIN_KEY, "ALLEGRO_SECRET": "log-test-secret"}
     log_path = tmp_path / "collector.log"
     with log_path.open("w") as log:
