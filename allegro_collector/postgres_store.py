@@ -53,7 +53,7 @@ from allegro_collector.store import (
     StorageClosedError,
     StoreUnavailableError,
     event_row,
-    refused_ids,
+    group_written,
     session_activity,
     stored_event,
 )
@@ -460,7 +460,7 @@ def _store_batches(
                 (sorted({event.event_id for batch in batches for event in batch.events}),),
             ).fetchall()
         )
-    return GroupWritten(new, refused_ids(batches, stored_devices))
+    return group_written(new, batches, stored_devices, erased)
 
 
 def _extend_member_session(

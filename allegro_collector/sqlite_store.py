@@ -38,7 +38,7 @@ from allegro_collector.store import (
     StorageClosedError,
     StoreUnavailableError,
     event_row,
-    refused_ids,
+    group_written,
     session_activity,
     stored_event,
 )
@@ -463,7 +463,7 @@ def _store_batches(
             "AND sessions.expires_at > activity.received_at AND sessions.ended_at IS NULL",
             [value for item in sessions for value in item],
         )
-    return GroupWritten(new, refused_ids(batches, _stored_devices(db, batches)))
+    return group_written(new, batches, _stored_devices(db, batches), erased)
 
 
 def _erased_devices(

@@ -65,11 +65,13 @@ class BatchWrite:
 
 @dataclass(frozen=True)
 class GroupWritten:
-    """What a committed group did: how many events were new, and per batch (in order) the ids
-    refused because another device stored them first."""
+    """What a committed group did: how many events were new, per batch (in order) the ids
+    refused because another device stored them first, and how many events were left out
+    because their device was erased (acknowledged, not stored)."""
 
     new: int
     refused: list[frozenset[str]]
+    erased: int = 0
 
 
 @dataclass(frozen=True)
@@ -261,3 +263,21 @@ def refused_ids(
         )
         for batch in batches
     ]
+
+
+def group_written(
+    new: int,
+    batches: Sequence[BatchWrite],
+    stored_devices: dict[str, str],
+    erased: frozenset[str],
+) -> GroupWritten:
+    """The `GroupWritten` of a committed group: `refused_ids`, and the events left out because
+    their device is in `erased` (those refused as another device's are counted there only)."""
+    refused = refused_ids(batches, stored_devices)
+    left_out = sum(
+        1
+        for batch, ids in zip(batches, refused, strict=True)
+        for event in batch.events
+        if event.device_id in erased and event.event_id not in ids
+    )
+    return GroupWritten(new, refused, left_out)

@@ -12,6 +12,7 @@ from allegro_collector import devices_api, export_api
 from allegro_collector.settings import DAY_MS
 
 from .support import Collector, make_event
+from .test_metrics import samples
 
 NOW = 1_790_000_000_000
 
@@ -77,6 +78,11 @@ def test_an_erased_devices_retries_are_acknowledged_and_not_stored(collector: Co
     assert retry.status_code == 200
     assert retry.json() == {"accepted": [sent["event_id"], new["event_id"]], "rejected": []}
     assert collector.stored(device_id=device) == []
+    found = samples(collector)  # neither stored nor duplicates
+    assert found[("allegro_events_stored_total", ())] == 1
+    assert found[("allegro_events_duplicate_total", ())] == 0
+    erasures = (("endpoint", "/v1/devices/{device_id}"), ("method", "DELETE"), ("status", "200"))
+    assert found[("allegro_http_requests_total", erasures)] == 1
     # Days later, a new session is answered as usual (the SDK keeps working quietly) but is
     # not stored, nor are its events.
     collector.clock.now = NOW + 6 * DAY_MS

@@ -264,7 +264,7 @@ def test_an_erased_device_stores_no_event_and_no_session_through_its_window(
 
     retried, neighbour = event(), event(device_id=other.device_id, session_id="s2")
     written = storage.store_batches([BatchWrite([retried, neighbour], 19 + window, 0)])
-    assert written == GroupWritten(new=1, refused=[frozenset()])
+    assert written == GroupWritten(new=1, refused=[frozenset()], erased=1)
     storage.create_session("s3", DEVICE, now_ms=19 + window, expires_at=10**15)
     assert storage.device_events(DEVICE, None, 10) == []
     assert rows(storage, "SELECT count(*) FROM sessions") == [(0,)]
