@@ -11,7 +11,7 @@ import pytest
 from allegro_collector.settings import Settings
 
 from .support import ADMIN_KEY, Collector, StartCollector, make_event, make_settings, with_members
-from .test_members_api import log_in
+from .test_members_api import log_in, member_session
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_filter_by_event_name_member_and_context(
 ) -> None:
     members = start_collector(with_members(settings))
     ada, anon = members.new_session(), members.new_session()
-    assert log_in(members, ada, "ada").status_code == 200
+    ada = member_session(ada, log_in(members, ada, "ada"))  # login moves ada to a new session
     bought = make_event(ada, event_name="purchase", customer_id="ada")
     watching = make_event(anon, context="live view")
     dashboard = make_event(anon, context="dashboard")

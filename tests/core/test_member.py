@@ -7,7 +7,7 @@ import pytest
 from allegro_sdk.core.errors import DeliveryError, InvalidCallError
 from allegro_sdk.core.member import MEMBER_KEY, Members
 from allegro_sdk.core.protocol import SESSION_COOKIE, TOKEN_COOKIE
-from allegro_sdk.core.session import SessionManager
+from allegro_sdk.core.session import PROOF_SEPARATOR, SessionManager
 
 from .fakes import (
     FAKE_NOW,
@@ -75,7 +75,7 @@ def test_the_session_a_login_rotates_to_is_used_from_then_on() -> None:
     )
     assert harness.resolved == ["c-42"]
     assert harness.cookies.get(SESSION_COOKIE) == NEXT_SESSION
-    assert harness.cookies.get(TOKEN_COOKIE) == CSRF_2
+    assert harness.cookies.get(TOKEN_COOKIE) == NEXT_SESSION + PROOF_SEPARATOR + CSRF_2
     assert harness.store.values[MEMBER_KEY] == [NEXT_SESSION, "c-42"]
     assert harness.members.current() == "c-42"
     used: list[tuple[str, str]] = []
