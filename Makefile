@@ -77,14 +77,19 @@ DEMO_ENV := ALLEGRO_ADMIN_KEY=demo-admin-key \
 	ALLEGRO_MEMBER_SECRET=demo-member-identity-secret-not-for-production \
 	ALLEGRO_MEMBER_AUDIENCE=http://127.0.0.1:$(DEMO_PORT)
 
-demo: build
+# Both ports must be free before anything starts (demo_site/ports.py); if one server stops, the
+# other is stopped too.
+demo: install
+	@$(PY) -m demo_site.ports $(COLLECTOR_PORT) $(DEMO_PORT)
+	@$(MAKE) --no-print-directory build
 	@echo "collector: http://127.0.0.1:$(COLLECTOR_PORT)  (events in demo-events.sqlite3, admin key: demo-admin-key)"
+	@echo "demo site: http://127.0.0.1:$(DEMO_PORT)/  (Ctrl-C stops both)"
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	export $(DEMO_ENV); \
 	$(VENV)/bin/allegro-collector serve --host 127.0.0.1 --port $(COLLECTOR_PORT) --db demo-events.sqlite3 \
 	  --allow-origin http://127.0.0.1:$(DEMO_PORT) & \
 	$(PY) -m demo_site --host 127.0.0.1 --port $(DEMO_PORT) --collector http://127.0.0.1:$(COLLECTOR_PORT) & \
-	wait
+	wait -n; echo "make demo: a server stopped (see above); stopping the other" >&2; exit 1
 
 # The micro collector alone (in memory, loopback only), for trying a site's tracking by hand.
 micro: install

@@ -134,6 +134,35 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         5,
+        "events.canonical_url, and the campaign parameters of `url` in columns of their own; "
+        "rows stored before keep them empty (no backfill)",
+        {
+            "sqlite": (
+                "ALTER TABLE events ADD COLUMN canonical_url TEXT",
+                "ALTER TABLE events ADD COLUMN utm_source TEXT",
+                "ALTER TABLE events ADD COLUMN utm_medium TEXT",
+                "ALTER TABLE events ADD COLUMN utm_campaign TEXT",
+                "ALTER TABLE events ADD COLUMN utm_term TEXT",
+                "ALTER TABLE events ADD COLUMN utm_content TEXT",
+                "ALTER TABLE events ADD COLUMN gclid TEXT",
+                "ALTER TABLE events ADD COLUMN fbclid TEXT",
+                "ALTER TABLE events ADD COLUMN msclkid TEXT",
+            ),
+            "postgresql": (
+                "ALTER TABLE events ADD COLUMN canonical_url TEXT",
+                "ALTER TABLE events ADD COLUMN utm_source TEXT",
+                "ALTER TABLE events ADD COLUMN utm_medium TEXT",
+                "ALTER TABLE events ADD COLUMN utm_campaign TEXT",
+                "ALTER TABLE events ADD COLUMN utm_term TEXT",
+                "ALTER TABLE events ADD COLUMN utm_content TEXT",
+                "ALTER TABLE events ADD COLUMN gclid TEXT",
+                "ALTER TABLE events ADD COLUMN fbclid TEXT",
+                "ALTER TABLE events ADD COLUMN msclkid TEXT",
+            ),
+        },
+    ),
+    Migration(
+        6,
         "erased_devices: devices erased by DELETE /v1/devices/{id}, kept through the retry "
         "window; sessions by device, for erasing them",
         {

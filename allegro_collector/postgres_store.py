@@ -45,6 +45,8 @@ from allegro_collector.settings import DEFAULT_ERASURE_WINDOW_MS
 from allegro_collector.stats import event_stats
 from allegro_collector.store import (
     EVENT_COLUMNS,
+    SELECT_COLUMNS,
+    STORED_COLUMNS,
     BatchWrite,
     Binding,
     GroupWritten,
@@ -67,15 +69,17 @@ _ARRAY_TYPES = (
     *("text" for _ in EVENT_COLUMNS[:2]),
     "bigint",  # timestamp
     *("text" for _ in EVENT_COLUMNS[3:]),
+    "bigint",  # received_at
+    *("text" for _ in STORED_COLUMNS[len(EVENT_COLUMNS) + 1 :]),  # the campaign parameters
 )
-assert EVENT_COLUMNS[2] == "timestamp"
+assert EVENT_COLUMNS[2] == "timestamp" and len(_ARRAY_TYPES) == len(STORED_COLUMNS)
 
 # One statement for a whole group: the rows arrive as one array per column.
 _INSERT_EVENTS = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}, received_at) "
+    f"INSERT INTO events ({SELECT_COLUMNS}) "
     f"SELECT * FROM unnest("
     + ", ".join(f"%s::{kind}[]" for kind in _ARRAY_TYPES)
-    + ", %s::bigint[]) ON CONFLICT (event_id) DO NOTHING"
+    + ") ON CONFLICT (event_id) DO NOTHING"
 )
 
 
@@ -308,17 +312,16 @@ class PostgresStore:
     def device_events(
         self, device_id: str, after: tuple[int, str] | None, limit: int
     ) -> list[dict[str, Any]]:
-        columns = f"{', '.join(EVENT_COLUMNS)}, received_at"
         with self._connection(write=False) as connection:
             if after is None:
                 rows = connection.execute(
-                    f"SELECT {columns} FROM events WHERE device_id = %s "
+                    f"SELECT {SELECT_COLUMNS} FROM events WHERE device_id = %s "
                     "ORDER BY received_at, event_id LIMIT %s",
                     (device_id, limit),
                 ).fetchall()
             else:
                 rows = connection.execute(
-                    f"SELECT {columns} FROM events WHERE device_id = %s "
+                    f"SELECT {SELECT_COLUMNS} FROM events WHERE device_id = %s "
                     "AND (received_at, event_id) > (%s, %s) "
                     "ORDER BY received_at, event_id LIMIT %s",
                     (device_id, after[0], after[1], limit),
@@ -350,7 +353,7 @@ class PostgresStore:
     def export_events(
         self, since: int, after: tuple[int, str] | None, limit: int
     ) -> list[dict[str, Any]]:
-        columns = f"{', '.join(EVENT_COLUMNS)}, received_at"
+        columns = SELECT_COLUMNS
         with self._connection(write=False) as connection:
             if after is None:
                 rows = connection.execute(
@@ -376,7 +379,7 @@ class PostgresStore:
         """Stored events, newest first (by received_at, then by insertion order)."""
         where, params = (filters or EventFilter()).with_ids(session_id, device_id).where("%s")
         query = (
-            f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events {where} "
+            f"SELECT {SELECT_COLUMNS} FROM events {where} "
             "ORDER BY received_at DESC, seq DESC LIMIT %s"
         )
         with self._connection(write=False) as connection:

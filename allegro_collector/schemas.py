@@ -91,6 +91,7 @@ class Event(BaseModel):
     session_id: Id
     customer_id: LongText | None = None
     url: LongText | None = None
+    canonical_url: LongText | None = None
     referer: LongText | None = None
     page_title: LongText | None = None
     content_type: LongText | None = None
@@ -200,6 +201,7 @@ class FastEvent(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     session_id: _FastId
     customer_id: _FastLong | None = None
     url: _FastLong | None = None
+    canonical_url: _FastLong | None = None
     referer: _FastLong | None = None
     page_title: _FastLong | None = None
     content_type: _FastLong | None = None

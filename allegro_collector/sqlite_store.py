@@ -29,7 +29,8 @@ from allegro_collector.schemas import ValidEvent
 from allegro_collector.settings import DEFAULT_ERASURE_WINDOW_MS
 from allegro_collector.stats import event_stats
 from allegro_collector.store import (
-    EVENT_COLUMNS,
+    SELECT_COLUMNS,
+    STORED_COLUMNS,
     BatchWrite,
     Binding,
     GroupWritten,
@@ -43,9 +44,9 @@ from allegro_collector.store import (
     stored_event,
 )
 
-_INSERT_EVENTS = f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, received_at) VALUES"
-_ROW_PLACEHOLDERS = f"({', '.join('?' for _ in EVENT_COLUMNS)}, ?)"
-# 19 values a row: well under SQLite's 32,766 variables a statement.
+_INSERT_EVENTS = f"INSERT OR IGNORE INTO events ({SELECT_COLUMNS}) VALUES"
+_ROW_PLACEHOLDERS = f"({', '.join('?' for _ in STORED_COLUMNS)})"
+# 28 values a row: 28,000 a statement, under SQLite's 32,766 variables.
 _ROWS_PER_INSERT = 1000
 _SESSIONS_PER_UPDATE = 1000
 
@@ -329,7 +330,7 @@ class SqliteStore:
             where += " AND (received_at, event_id) > (?, ?)"
             params += [after[0], after[1]]
         query = (
-            f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events WHERE {where} "
+            f"SELECT {SELECT_COLUMNS} FROM events WHERE {where} "
             "ORDER BY received_at, event_id LIMIT ?"
         )
         return [stored_event(row) for row in self._read(query, [*params, limit])]
@@ -390,7 +391,7 @@ class SqliteStore:
         else:
             where, params = "(received_at, event_id) > (?, ?)", [after[0], after[1]]
         query = (
-            f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events WHERE {where} "
+            f"SELECT {SELECT_COLUMNS} FROM events WHERE {where} "
             "ORDER BY received_at, event_id LIMIT ?"
         )
         return [stored_event(row) for row in self._read(query, [*params, limit])]
@@ -405,7 +406,7 @@ class SqliteStore:
         """Stored events, newest first (by received_at, then by insertion order)."""
         where, params = (filters or EventFilter()).with_ids(session_id, device_id).where("?")
         query = (
-            f"SELECT {', '.join(EVENT_COLUMNS)}, received_at FROM events {where} "
+            f"SELECT {SELECT_COLUMNS} FROM events {where} "
             "ORDER BY received_at DESC, rowid DESC LIMIT ?"
         )
         return [stored_event(row) for row in self._read(query, [*params, limit])]

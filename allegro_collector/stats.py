@@ -15,8 +15,10 @@ from allegro_collector.event_filter import EventFilter
 MINUTE_MS = 60_000
 TOP = 10
 # What "a page" is for the top pages: its canonical address when the event has one, else the
-# address as visited. (Until events carry `canonical_url`, this is the address as visited.)
-PAGE_KEY = "url"
+# address as visited (`url` keeps the query, so a campaign visit would otherwise count as a page
+# of its own; rows stored before canonical_url existed have none). An empty canonical_url, which
+# only an API client could send, counts as none.
+PAGE_KEY = "COALESCE(NULLIF(canonical_url, ''), url)"
 
 Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 """Runs one SELECT with its parameters; the rows."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+from allegro_collector.campaign import CAMPAIGN_PARAMS, campaign_params
 from allegro_collector.event_filter import EventFilter
 from allegro_collector.schemas import Event, ValidEvent, data_json, data_problem
 
@@ -21,6 +22,10 @@ from allegro_collector.schemas import Event, ValidEvent, data_json, data_problem
 EVENT_COLUMNS = tuple(Event.model_fields)
 assert EVENT_COLUMNS[-1] == "data"
 _CUSTOMER = EVENT_COLUMNS.index("customer_id")
+# Every stored column of an event: the wire fields, received_at, then the campaign parameters the
+# collector reads from `url` (campaign.py; migration 5).
+STORED_COLUMNS = (*EVENT_COLUMNS, "received_at", *CAMPAIGN_PARAMS)
+SELECT_COLUMNS = ", ".join(STORED_COLUMNS)
 
 
 class StorageClosedError(RuntimeError):
@@ -188,7 +193,7 @@ class Store(Protocol):
 
 
 def event_row(event: ValidEvent, received_at: int, bound_member: str | None) -> tuple[object, ...]:
-    """The stored column values of an event, in EVENT_COLUMNS order, then `received_at`.
+    """The stored column values of an event, in STORED_COLUMNS order.
 
     `customer_id` is kept only when it is the member a verified login bound to the session:
     the browser's claim alone is stored as null.
@@ -199,7 +204,7 @@ def event_row(event: ValidEvent, received_at: int, bound_member: str | None) -> 
     row = [getattr(event, column) for column in EVENT_COLUMNS[:-1]]
     if row[_CUSTOMER] != bound_member:
         row[_CUSTOMER] = None
-    return (*row, data_text, received_at)
+    return (*row, data_text, received_at, *campaign_params(event.url).values())
 
 
 def _refuse_constant(name: str) -> Any:
@@ -210,7 +215,7 @@ def stored_event(row: Sequence[Any]) -> dict[str, Any]:
     """A row as the admin read answers it. `data` written by an older collector may not be
     JSON a client can read (`Infinity`, nesting hundreds deep): such data is answered as null
     with `data_error` saying why, so one row never breaks a read."""
-    event = dict(zip((*EVENT_COLUMNS, "received_at"), row, strict=True))
+    event = dict(zip(STORED_COLUMNS, row, strict=True))
     text = event["data"]
     if text is not None:
         try:

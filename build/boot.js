@@ -18,15 +18,58 @@ var $B = null;
 var scheduled = false;
 var running = false;
 
+// Debug mode: data-debug on the SDK's script tag, or allegro_debug=1 in the page's query.
+// Without it an internal error is one "allegro:" line; with it, also Brython's traceback,
+// and the SDK logs each event, request and answer (docs/sdk.md, "Debug mode").
+var debug =
+  !!(currentScript && currentScript.hasAttribute("data-debug")) ||
+  /^\?(.*&)?allegro_debug=1(&|$)/.test(location.search);
+var showTraceback = null; // Brython's own error printer, kept before handle_error is replaced
+
+function describe(err) {
+  try {
+    var exc = $B.exception(err);
+    var text = $B.builtins.str.$factory(exc);
+    return $B.class_name(exc) + (text ? ": " + text : "");
+  } catch (ignored) {
+    return String(err); // the runtime is not (fully) there yet, or could not describe it
+  }
+}
+
+function report(err, what, consequence) {
+  if (debug && showTraceback) {
+    try {
+      showTraceback(err);
+    } catch (ignored) {
+      // The runtime could not even format it: the line below still says what happened.
+    }
+  }
+  console.error(
+    "allegro: " + what + " (" + describe(err) + "): " + consequence +
+      (debug ? "" : "; to see where, add data-debug to the SDK's script tag or " +
+        "?allegro_debug=1 to the page's address, and report it to the site's developers")
+  );
+}
+
+// An exception in Python code the browser calls back (a timer, a listener, an answer) is
+// reported once and goes no further: Brython's default prints a traceback and throws it into
+// the host page.
+function handleError(err) {
+  if (err && err.$handled) return;
+  if (err) err.$handled = true;
+  report(err, "internal error", "tracking goes on, but what the SDK was doing may be lost");
+}
+
 function failed(err) {
   steps.length = 0;
   leaveHooks.length = 0;
-  try {
-    if ($B) $B.handle_error(err);
-  } catch (ignored) {
-    // The runtime could not even report its error: say it plainly, never throw into the page.
+  if (err && err.$handled) {
+    // handle_error has said what went wrong; say what it means.
+    console.error("allegro: the SDK failed to start; events will not be tracked on this page.");
+    return;
   }
-  console.error("allegro: the SDK failed to start; events will not be tracked on this page.");
+  if (err) err.$handled = true;
+  report(err, "the SDK failed to start", "events will not be tracked on this page");
 }
 
 function runSteps(deadline) {
@@ -92,6 +135,8 @@ RUNTIME.parts.forEach(function (part) {
 });
 steps.push(function () {
   $B = __BRYTHON__ = RUNTIME.brython();
+  showTraceback = $B.show_error;
+  $B.handle_error = handleError;
   $B.$options = { args: $B.$list([]) };
   $B.$options = $B.parse_options({ debug: 1 });
   $B.use_VFS = true;
@@ -145,7 +190,22 @@ if (document.readyState === "loading") {
 // web_locks: navigator.locks as the core's Locks (allegro_sdk/core/ports.py); a lock is held until
 // release() resolves the promise its callback returned.
 function registerBootModule($B) {
+  // A Python function the browser calls back, made safe: an exception in it is reported as one
+  // "allegro:" line (see handle_error above) instead of being thrown into the host page.
+  function guard(fn) {
+    // A bound method reaches JS as Brython's method object (im_func, im_self), not a function.
+    var call = typeof fn === "function" ? fn : fn.im_func.bind(null, fn.im_self);
+    return function () {
+      try {
+        return call.apply(null, arguments);
+      } catch (err) {
+        $B.handle_error(err);
+      }
+    };
+  }
   function post(url, body, headersJson, keepalive, beacon, onResponse, onFailure) {
+    onResponse = guard(onResponse);
+    onFailure = guard(onFailure);
     var init = {
       method: "POST",
       body: body,
@@ -172,6 +232,7 @@ function registerBootModule($B) {
   }
   var releases = {};
   function request(name, ifAvailable, answer) {
+    answer = guard(answer);
     var answered = false;
     function reply(taken) {
       if (!answered) {
@@ -193,7 +254,7 @@ function registerBootModule($B) {
     });
   }
   var webLocks = {
-    hold: function (name, held) { request(name, false, function () { held(); }); },
+    hold: function (name, held) { request(name, false, guard(function () { held(); })); },
     take_if_free: function (name, answer) { request(name, true, answer); },
     release: function (name) {
       var resolve = releases[name];
@@ -201,10 +262,28 @@ function registerBootModule($B) {
       if (resolve) resolve();
     },
   };
+  // watch_history: call `changed` after every pushState and replaceState (the page's own calls,
+  // through wrappers that return what the originals return) and on popstate, for automatic page
+  // views (allegro_sdk/core/page_views.py). Installed only with data-page-views="auto".
+  function watchHistory(changed) {
+    changed = guard(changed);
+    ["pushState", "replaceState"].forEach(function (method) {
+      var original = history[method];
+      history[method] = function () {
+        var result = original.apply(this, arguments);
+        changed();
+        return result;
+      };
+    });
+    addEventListener("popstate", function () { changed(); });
+  }
   var name = "allegro_sdk.browser.boot_js";
   var module = $B.module.$factory(name);
   $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
   $B.module_setattr(module, "web_locks", $B.jsobj2pyobj(webLocks));
+  $B.module_setattr(module, "debug", debug);
+  $B.module_setattr(module, "guard", $B.jsobj2pyobj(guard));
+  $B.module_setattr(module, "watch_history", $B.jsobj2pyobj(watchHistory));
   $B.module_setattr(module, "start_in_slices", $B.jsobj2pyobj(function (more, onLeave) {
     for (var i = 0; i < more.length; i++) steps.push(more[i]);
     leaveHooks.push(onLeave);

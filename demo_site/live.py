@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from allegro_collector.campaign import CAMPAIGN_PARAMS
 from allegro_sdk.core.event import STRING_FIELDS
 from allegro_sdk.core.protocol import EVENTS_PATH
 
-# The spec's string fields, as the SDK fills them and the collector stores them.
-METADATA_FIELDS = STRING_FIELDS
+# The spec's string fields (with canonical_url), as the SDK fills them and the collector stores
+# them, then the campaign parameters the collector reads from `url`.
+METADATA_FIELDS = (*STRING_FIELDS, *CAMPAIGN_PARAMS)
 LIVE_LIMIT = 50
 MAX_FILTER_CHARS = 256
 STATS_PATH = "/v1/stats"

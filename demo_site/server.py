@@ -55,6 +55,25 @@ PAGES: dict[str, str] = {
 }
 
 
+# The season programme, a single-page app (`programme.html`, `assets/programme.js`): one page
+# for every section's address; the router changes sections without reloading.
+PROGRAMME: dict[str, dict[str, str]] = {
+    "concerts": {
+        "title": "Concerts",
+        "text": "Twelve evenings in the old hall, from Haydn to a premiere by the orchestra's own "
+        "composer in residence.",
+    },
+    "workshops": {
+        "title": "Workshops",
+        "text": "Saturday mornings with the players: bring an instrument, or just your ears.",
+    },
+    "family-days": {
+        "title": "Family days",
+        "text": "Short concerts for small listeners, with the instruments to touch afterwards.",
+    },
+}
+
+
 def template_environment(directory: Path = TEMPLATE_DIR) -> Environment:
     """The Jinja environment of the site's templates (plain HTML files in `directory`)."""
     return Environment(
@@ -133,6 +152,14 @@ def create_app(
             return html_page(request, template)
 
         return endpoint
+
+    async def programme(request: Request) -> Response:
+        key = request.path_params.get("section", "concerts")
+        if key not in PROGRAMME:
+            return html_page(request, "not-found.html", status_code=404)
+        return html_page(
+            request, "programme.html", {"section": PROGRAMME[key], "sections": PROGRAMME}
+        )
 
     async def listing(request: Request, filters: LiveFilter) -> dict[str, object]:
         """The values of `_events.html`: the events, or the problem, and a one-line status."""
@@ -257,6 +284,8 @@ def create_app(
     return Starlette(
         routes=[
             *(Route(path, page(template)) for path, template in PAGES.items()),
+            Route("/programme", programme),
+            Route("/programme/{section}", programme),
             Route("/live", live),
             Route("/live/events", live_events),
             Route("/dashboard", dashboard),

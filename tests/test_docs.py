@@ -6,6 +6,9 @@ Short forms resolve against the folders the docs write them from: the root, docs
 (`core/...`, `browser/...`), tests/ and demo_site/. A bare name after a path on the same line is
 in that path's folder (`core/ids.py`, `json_encoding.py`); alone, it is anywhere. What git
 ignores (`static/allegro.js`, made by the build) counts as there.
+
+They also describe the project in their own words: nothing points outside the repository (a clone
+has nothing beside it), and the ports `make demo` uses are named.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+# Every Markdown file a clone reads, the tests' own notes (tests/real_pages/README.md) included.
+ALL_DOCS = sorted([*DOCUMENTS, *ROOT.glob("tests/**/*.md")])
 BASES = (ROOT, ROOT / "docs", ROOT / "allegro_sdk", ROOT / "tests", ROOT / "demo_site")
 NAMED = re.compile(r"`([^`\s]+)`|\]\(([^)\s#:]+)(?:#[^)]*)?\)")
 PATH = re.compile(r"[\w.-]+(/[\w.-]*)+|[\w-]+\.py")
@@ -87,3 +92,19 @@ def test_the_check_finds_what_does_not_exist() -> None:
     }
     assert [exists(p) for p in ("core/sender.py", "core/ids.py", "member.md")] == [True] * 3
     assert not any(exists(p) for p in ("core/page.py", "../shared/spec.md", "ids2.py"))
+
+
+def test_no_doc_points_outside_the_repository() -> None:
+    outside = re.compile(r"\.\./|/work/|/shared/")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in ALL_DOCS
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if outside.search(line)
+    ]
+    assert found == []
+
+
+def test_the_readme_names_the_demo_ports() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert "COLLECTOR_PORT" in readme and "DEMO_PORT" in readme

@@ -20,6 +20,7 @@ declare namespace Allegro {
    */
   interface TrackFields {
     url?: string | null;
+    canonical_url?: string | null;
     referer?: string | null;
     page_title?: string | null;
     content_type?: string | null;

@@ -14,18 +14,44 @@ from allegro_sdk.core.protocol import VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Protocol
 
     from browser import JSObject
 
-    from allegro_sdk.core.member import Members
     from allegro_sdk.core.ports import Console
-    from allegro_sdk.core.tracker import Tracker
 
     Settle = Callable[[object], None]
     Refuse = Callable[[TrackingError], None]
 
+    class Tracks(Protocol):
+        """What track() calls: the Tracker, automatic page views, or the unconfigured stand-in."""
 
-def build_api(tracker: Tracker, members: Members, console: Console) -> tuple[object, CommandQueue]:
+        def track(
+            self,
+            name: object,
+            data: object,
+            resolve: Callable[[str], None],
+            reject: Callable[[TrackingError], None],
+        ) -> object: ...
+
+    class MemberCalls(Protocol):
+        """What member.* calls: Members, or the unconfigured stand-in."""
+
+        def login(
+            self,
+            credentials: object,
+            resolve: Callable[[str], None],
+            reject: Callable[[TrackingError], None],
+        ) -> None: ...
+
+        def logout(self, done: Callable[[], None]) -> None: ...
+
+        def current(self) -> str | None: ...
+
+
+def build_api(
+    tracker: Tracks, members: MemberCalls, console: Console
+) -> tuple[object, CommandQueue]:
     """The API object and the queue that runs pushed functions with it."""
     api = window.Object.new()
 

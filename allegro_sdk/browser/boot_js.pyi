@@ -3,7 +3,9 @@
 `post` makes the SDK's requests (fetch, and sendBeacon for a page being left); `web_locks` is
 navigator.locks as the core's Locks. Written in JavaScript because Brython 3.15 mishandles
 Python callbacks on promises (docs/build.md, "Crossing into JS"). `start_in_slices` and
-`current_script` serve the sliced start (docs/build.md, "Start in slices").
+`current_script` serve the sliced start (docs/build.md, "Start in slices"). `guard` makes a Python
+callback safe to hand to the browser, `debug` says whether the page asked for debug mode
+(docs/sdk.md, "Debug mode"), and `watch_history` reports route changes for automatic page views.
 """
 
 from collections.abc import Callable
@@ -30,3 +32,12 @@ def start_in_slices(steps: list[Callable[[], None]], on_leave: Callable[[], None
 
 current_script: JSObject | None
 """The SDK's own script element, saved while the bundle was evaluated (or None)."""
+
+debug: bool
+"""Debug mode: data-debug on the SDK's script tag, or allegro_debug=1 in the page's query."""
+
+def guard(fn: Callable[..., object]) -> Callable[..., object]:
+    """`fn` as a JS function whose exception is reported as one `allegro:` line, never thrown."""
+
+def watch_history(changed: Callable[[], None]) -> None:
+    """Call `changed` after each pushState and replaceState of the page, and on popstate."""

@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING
 from browser import window
 
 from allegro_sdk.browser.api import build_api
-from allegro_sdk.browser.boot_js import current_script, start_in_slices, web_locks
+from allegro_sdk.browser.boot_js import current_script, debug, guard, start_in_slices, web_locks
 from allegro_sdk.browser.console import BrowserConsole
 from allegro_sdk.browser.cookies import open_cookie_jar
 from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import send_when_hidden, watch_tracked_links
-from allegro_sdk.browser.page import PageReader
+from allegro_sdk.browser.page import PageReader, WhenParsed
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
+from allegro_sdk.core.collector_address import check_collector
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
@@ -24,8 +25,13 @@ from allegro_sdk.core.protocol import SESSIONS_PATH, session_request
 from allegro_sdk.core.sender import Sender
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
+from allegro_sdk.core.unconfigured import Unconfigured
+from allegro_sdk.core.url_params import stripped_names
 
 if TYPE_CHECKING:
+    from allegro_sdk.browser.api import Tracks
+    from allegro_sdk.core.command_queue import CommandQueue
+    from allegro_sdk.core.ports import PostJson
     from allegro_sdk.core.session import RequestSession
 
 SCRIPT_SELECTOR = "script[data-collector]"
@@ -35,22 +41,20 @@ def script_settings() -> dict[str, str]:
     """The data-* settings of the SDK's own script tag (read while it is the current script)."""
     script = current_script or window.document.querySelector(SCRIPT_SELECTOR)
     settings = {}
-    for name in ("data-collector", "data-cookie-domain", *OPTIONS):
+    names = ("data-collector", "data-cookie-domain", "data-strip-params", "data-page-views")
+    for name in (*names, *OPTIONS):
         value = script.getAttribute(name) if script else None
         if value:
             settings[name] = str(value)
     return settings
 
 
-def collector_url(settings: dict[str, str], console: BrowserConsole) -> str:
-    url = settings.get("data-collector")
-    if not url:
-        console.error(
-            'the SDK\'s script tag needs data-collector="https://your-collector"; '
-            "events cannot be sent until it has one"
-        )
-        return ""
-    return url.rstrip("/")
+def install(api: object, queue: CommandQueue) -> None:
+    """window.allegro becomes the API; what the page queued before (if it did) runs now."""
+    queued = getattr(window, "allegro", None)  # a page may have no snippet at all
+    window.allegro = api
+    if queued is not None and window.Array.isArray(queued):
+        queue.drain(list(queued))
 
 
 def start() -> None:
@@ -75,9 +79,22 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     the listeners; then `window.allegro` and the commands the page queued meanwhile."""
     console = BrowserConsole()
     settings = script_settings()
-    collector = collector_url(settings, console)
+    collector, problem = check_collector(settings.get("data-collector"))
+    if problem:
+        # Nothing may be sent anywhere (least of all to the host site): pages still get an API.
+        console.error(problem)
+        unconfigured = Unconfigured(problem)
+        install(*build_api(unconfigured, unconfigured, console))
+        return
 
-    request_session: RequestSession = lambda device, session, proof, answered, failed: post_json(  # noqa: E731
+    post: PostJson = post_json
+    if debug:
+        # Imported only in debug mode: each module costs the page's start some time.
+        from allegro_sdk.core.debug_log import LoggingSender, logging_post
+
+        post = logging_post(post_json, console.debug)
+
+    request_session: RequestSession = lambda device, session, proof, answered, failed: post(  # noqa: E731
         collector + SESSIONS_PATH,
         session_request(device, session, proof),
         {},
@@ -90,7 +107,7 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
     storage = LocalStorage()
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
-    schedule = lambda delay, task: window.setTimeout(task, delay)  # noqa: E731
+    schedule = lambda delay, task: window.setTimeout(guard(task), delay)  # noqa: E731
     tab_id = new_uuid4()
     locks = web_locks
     if is_missing(getattr(window.navigator, "locks", None)):
@@ -113,20 +130,28 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         on_drop=promises.dropped,
     )
     yield
-    members = Members(collector, sessions, post_json, storage, console)
+    members = Members(collector, sessions, post, storage, console)
     sessions.add_listener(members.learn)
     sender = Sender(
         collector,
         sessions,
-        post_json,
-        lambda flush: window.setTimeout(flush, 0),
+        post,
+        lambda flush: window.setTimeout(guard(flush), 0),
         outbox,
         schedule,
         lambda: float(window.Math.random()),
         promises,
     )
     outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
-    tracker = Tracker(sender, PageReader(), new_uuid4, clock, members.current)
+    tracker = Tracker(
+        LoggingSender(sender, console.debug) if debug else sender,
+        PageReader(),
+        new_uuid4,
+        clock,
+        members.current,
+        stripped_names(settings.get("data-strip-params")),
+        WhenParsed(),
+    )
 
     def track_link(name: object, fields: object) -> None:
         tracker.track(
@@ -136,9 +161,18 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     watch_tracked_links(track_link, sender.flush)
     send_when_hidden(sender.leave)
     started["leave"] = sender.leave
-    api, queue = build_api(tracker, members, console)
+    calls: Tracks = tracker
+    page_views = settings.get("data-page-views")
+    if page_views == "auto":
+        # Imported only in this mode: each module costs the page's start some time.
+        from allegro_sdk.browser.history import auto_page_views
+
+        calls = auto_page_views(tracker.track, clock)
+    elif page_views:
+        console.error(
+            f'data-page-views="{page_views}" is not an option: write data-page-views="auto" '
+            "for automatic page views (without it, the page tracks page_view itself)"
+        )
+    api, queue = build_api(calls, members, console)
     yield
-    queued = window.allegro
-    window.allegro = api
-    if window.Array.isArray(queued):
-        queue.drain(list(queued))
+    install(api, queue)

@@ -13,3 +13,7 @@ class BrowserConsole:
 
     def warn(self, message: str) -> None:
         window.console.warn(PREFIX + message)
+
+    def debug(self, message: str) -> None:
+        """Debug mode's log (console.log: Chromium hides console.debug by default)."""
+        window.console.log(PREFIX + message)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from browser import window
 
+from allegro_sdk.browser.boot_js import guard
 from allegro_sdk.browser.js import closest, is_missing
 
 if TYPE_CHECKING:
@@ -64,5 +65,5 @@ def send_when_hidden(leave: Callable[[], None]) -> None:
         if str(window.document.visibilityState) == "hidden":
             leave()
 
-    window.document.addEventListener("visibilitychange", hidden)
-    window.addEventListener("pagehide", lambda event: leave())
+    window.document.addEventListener("visibilitychange", guard(hidden))
+    window.addEventListener("pagehide", guard(lambda event: leave()))

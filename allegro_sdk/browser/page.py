@@ -1,4 +1,5 @@
-"""Reads the page's metadata from the DOM at the moment of a track() call.
+"""Reads the page's metadata from the DOM at the moment of a track() call (or, while the document
+is still loading, once it is parsed: `when_parsed`).
 
 The DOM is turned into a plain snapshot (allegro_sdk/core/metadata.py holds every rule). Reading
 and parsing is cached until the URL, the title or the number of metadata elements changes, so a
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 import javascript
 from browser import window
 
+from allegro_sdk.browser.boot_js import guard
 from allegro_sdk.browser.js import closest, is_missing
 from allegro_sdk.core.metadata import page_metadata
 
@@ -113,3 +115,27 @@ class PageReader:
             self._fields = page_metadata(snapshot())
             self._key = key
         return dict(self._fields)
+
+
+class WhenParsed:
+    """Runs tasks once the document is parsed: at once, or in order at DOMContentLoaded.
+
+    The SDK is loaded async, so it often runs while the page is still arriving; a canonical link
+    or title further down (some pages put them in the body) is only there once it is parsed.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[object] = []
+
+    def __call__(self, task: object) -> None:
+        if str(window.document.readyState) != "loading":
+            task()  # type: ignore[operator]
+            return
+        if not self._waiting:
+            window.document.addEventListener("DOMContentLoaded", guard(self._run))
+        self._waiting.append(task)
+
+    def _run(self, event: object = None) -> None:
+        waiting, self._waiting = self._waiting, []
+        for task in waiting:
+            task()  # type: ignore[operator]

@@ -9,6 +9,7 @@ from .protocol import MAX_DATA_BYTES, MAX_NAME_CHARS, MAX_TEXT_CHARS
 # The spec's "Available fields" that are strings (`data` is the custom-data object).
 STRING_FIELDS = (
     "url",
+    "canonical_url",
     "referer",
     "page_title",
     "content_type",

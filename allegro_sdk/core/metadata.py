@@ -11,7 +11,9 @@ missing or of the wrong shape: it is then ignored, never an error.
 
 Precedence, first source with a value wins:
     allegro:FIELD meta tags > meta tags (OpenGraph, article:*, well-known id tags) > JSON-LD
-    > microdata > the browser (url: canonical link before og:url; page_title, referer: browser only)
+    > microdata > the browser. `url` is the address as visited (location without its fragment);
+    `canonical_url` is the content's own address: canonical link before og:url. page_title and
+    referer come from the browser only; publisher falls back to app names last.
 """
 
 from __future__ import annotations
@@ -27,19 +29,33 @@ from .event import STRING_FIELDS
 from .protocol import MAX_TEXT_CHARS
 
 ALLEGRO_PREFIX = "allegro:"
-# Publisher tags that name a content id (Open Graph's article:id, Parse.ly, Webtrends, Dow Jones,
-# Cxense), in this order.
+# Tags that name a content id (Open Graph's article:id and product:retailer_item_id, Parse.ly,
+# Webtrends, Dow Jones, Cxense), in this order.
 CONTENT_ID_META = (
     "article:id",
     "og:article:id",
+    "product:retailer_item_id",
+    "og:product:retailer_item_id",
     "article.id",
     "parsely-post-id",
     "dcsext.contentid",
     "cxenseparse:articleid",
 )
+# App names, the publisher's last resort: the web app manifest's name in HTML, then App Links'.
+APP_NAME_META = ("application-name", "al:ios:app_name", "al:android:app_name", "al:web:app_name")
 SECTION_META = ("article:section", "og:article:section")
 # schema.org properties that carry a content id, in this order (JSON-LD and microdata alike).
-ID_PROPERTIES = ("identifier", "sku", "productID", "postId")
+ID_PROPERTIES = (
+    "identifier",
+    "sku",
+    "productID",
+    "gtin",
+    "gtin13",
+    "gtin14",
+    "gtin12",
+    "gtin8",
+    "postId",
+)
 # schema.org types that are never the page's main entity unless the page says so (mainEntity):
 # the site's organisation, navigation and the small pieces other nodes are made of.
 _AUXILIARY = (
@@ -59,10 +75,10 @@ def page_metadata(snapshot: dict[str, object]) -> dict[str, str]:
     microdata = main_item(snapshot.get("microdata"))
     location = without_fragment(text(snapshot.get("location")))
     candidates: dict[str, list[str | None]] = {
-        "url": [
+        "url": [location],
+        "canonical_url": [
             absolute_url(text(snapshot.get("canonical")), location),
             absolute_url(meta.get("og:url", ""), location),
-            location,
         ],
         "referer": [text(snapshot.get("referrer"))],
         "page_title": [text(snapshot.get("title"))],
@@ -76,7 +92,12 @@ def page_metadata(snapshot: dict[str, object]) -> dict[str, str]:
             json_ld.content_id(),
             item_id(microdata),
         ],
-        "publisher": [meta.get("og:site_name"), json_ld.publisher(), item_publisher(microdata)],
+        "publisher": [
+            meta.get("og:site_name"),
+            json_ld.publisher(),
+            item_publisher(microdata),
+            *[meta.get(key) for key in APP_NAME_META],
+        ],
         "context": [
             *[meta.get(key) for key in SECTION_META],
             json_ld.section(),

@@ -3,9 +3,11 @@ on 127.0.0.1, and headless Chromium that records console errors and CSP violatio
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from write_gates import HeldGate
 
@@ -53,10 +55,28 @@ class Site:
     # Host pages that tests write, served by the same real server as the demo site (a page
     # fulfilled by Playwright itself would count as public and could not reach 127.0.0.1).
     fixtures: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    scripts: dict[str, str] = field(default_factory=dict)
+    # Pages sent in parts: (pause in seconds, gate or None, html); each part is sent after its
+    # pause and once its gate (a threading.Event the test sets) is open.
+    streams: dict[str, list[tuple[float, threading.Event | None, str]]] = field(
+        default_factory=dict
+    )
 
     def add_page(self, name: str, html: str, csp: str | None) -> str:
         self.fixtures[name] = (html, csp)
         return f"{self.url}/fixtures/{name}"
+
+    def add_script(self, name: str, source: str) -> str:
+        """A JavaScript file at the site's origin (a host page's own external script)."""
+        self.scripts[name] = source
+        return f"/scripts/{name}"
+
+    def add_streamed_page(
+        self, name: str, parts: list[tuple[float, threading.Event | None, str]]
+    ) -> str:
+        """A page the server sends in parts (a large page arriving in pieces)."""
+        self.streams[name] = parts
+        return f"{self.url}/streamed/{name}"
 
     def member_token(self, customer_id: str, secret: str = MEMBER_SECRET) -> str:
         """What the site's backend would give a browser after its own login check."""
@@ -95,9 +115,27 @@ def demo_site_app(site: Site, admin_key: str | None) -> Starlette:
         headers = {"Content-Security-Policy": csp} if csp else {}
         return HTMLResponse(html, headers=headers)
 
+    async def script(request: Request) -> Response:
+        source = site.scripts[request.path_params["name"]]
+        return Response(source, media_type="text/javascript")
+
+    async def streamed(request: Request) -> Response:
+        parts = site.streams[request.path_params["name"]]
+
+        async def body() -> AsyncIterator[bytes]:
+            for pause, gate, html in parts:
+                await asyncio.sleep(pause)
+                while gate is not None and not gate.is_set():
+                    await asyncio.sleep(0.02)
+                yield html.encode()
+
+        return StreamingResponse(body(), media_type="text/html; charset=utf-8")
+
     return Starlette(
         routes=[
             Route("/fixtures/{name}", fixture),
+            Route("/streamed/{name}", streamed),
+            Route("/scripts/{name}", script),
             Mount(
                 "/",
                 create_demo_site(

@@ -28,7 +28,16 @@ from .pages import wait_until
 
 CDN = "https://cdn.allegro.test/allegro.js"
 COLLECTOR = "https://collector.allegro.test"
-FIELDS = ("url", "page_title", "content_type", "content_id", "publisher", "context", "referer")
+FIELDS = (
+    "url",
+    "canonical_url",
+    "page_title",
+    "content_type",
+    "content_id",
+    "publisher",
+    "context",
+    "referer",
+)
 SNIPPET = (
     "<script>window.allegro = window.allegro || [];"
     "allegro.push(function (a) { a.track('page_view').then("

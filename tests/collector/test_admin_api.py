@@ -110,6 +110,22 @@ def test_rows_an_older_collector_stored_unreadable_do_not_break_the_read(
         assert events[1]["data_error"] == "stored data is not valid JSON"
 
 
+def test_the_visited_url_canonical_url_and_campaign_are_read_back(collector: Collector) -> None:
+    session = collector.new_session()
+    visited = "https://news.example/story?utm_source=newsletter&utm_campaign=fall-sale&gclid=g1"
+    sent = make_event(session, url=visited, canonical_url="https://news.example/story")
+    collector.post_events(session, [sent])
+    [stored] = collector.stored()
+    assert stored["url"] == visited
+    assert stored["canonical_url"] == "https://news.example/story"
+    assert {key: stored[key] for key in ("utm_source", "utm_campaign", "gclid", "utm_medium")} == {
+        "utm_source": "newsletter",
+        "utm_campaign": "fall-sale",
+        "gclid": "g1",
+        "utm_medium": None,
+    }
+
+
 def test_filter_by_event_name_member_and_context(
     start_collector: StartCollector, settings: Settings
 ) -> None:

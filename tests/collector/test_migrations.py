@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from allegro_collector.campaign import CAMPAIGN_PARAMS
 from allegro_collector.migrations import (
     LATEST_VERSION,
     MIGRATIONS,
@@ -118,6 +119,10 @@ def test_a_file_of_each_released_schema_is_migrated_with_its_data(
     finally:
         store.close()
     assert (event["event_id"], event["data"], event["received_at"]) == (EVENT, {"a": 1}, 5)
+    # Migration 5: the new event columns, empty for rows stored before (no backfill).
+    assert event["canonical_url"] is None
+    assert all(event[name] is None for name in CAMPAIGN_PARAMS)
+    assert columns(path, "events")[-9:] == ["canonical_url", *CAMPAIGN_PARAMS]
     assert rows(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
     assert columns(path, "sessions")[-3:] == ["customer_id", "ended_at", "replaced_by"]
     assert ("sessions_expiry",) in rows(path, "SELECT name FROM sqlite_master WHERE type='index'")

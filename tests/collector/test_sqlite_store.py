@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from allegro_collector.campaign import CAMPAIGN_PARAMS
 from allegro_collector.migrations import LATEST_VERSION
 from allegro_collector.postgres_store import PostgresStore
 from allegro_collector.schemas import Event
@@ -83,8 +84,25 @@ def test_event_round_trip_with_data_as_json_text(storage: Store) -> None:
     stored = event(url="http://x/")
     storage.store_events([stored], received_at=5, session_expires_at=10)
     [read] = storage.list_events(None, None, 10)
-    assert read == {**stored.model_dump(), "received_at": 5}
+    assert read == {**stored.model_dump(), "received_at": 5, **dict.fromkeys(CAMPAIGN_PARAMS)}
     assert rows(storage, "SELECT data FROM events") == [('{"price":9.99,"name":"café"}',)]
+
+
+def test_campaign_parameters_of_the_url_get_their_own_columns(storage: Store) -> None:
+    url = "https://s.example/story?utm_source=newsletter&utm_medium=email&fbclid=f&msclkid=m"
+    storage.store_events(
+        [event(url=url, canonical_url="https://s.example/story")], 5, session_expires_at=10
+    )
+    [read] = storage.list_events(None, None, 10)
+    assert read["url"] == url
+    assert read["canonical_url"] == "https://s.example/story"
+    assert {name: read[name] for name in CAMPAIGN_PARAMS} == {
+        **dict.fromkeys(CAMPAIGN_PARAMS),
+        "utm_source": "newsletter",
+        "utm_medium": "email",
+        "fbclid": "f",
+        "msclkid": "m",
+    }
 
 
 def test_repeated_event_id_is_stored_once(storage: Store) -> None:
@@ -321,6 +339,14 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
             "CREATE TABLE sessions (session_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, "
             "created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)"
         )
+        # Version 1 had the events table too (migration 5 adds columns to it).
+        db.execute(
+            "CREATE TABLE events (event_id TEXT PRIMARY KEY, event_name TEXT NOT NULL, "
+            "timestamp INTEGER NOT NULL, device_id TEXT NOT NULL, session_id TEXT NOT NULL, "
+            "customer_id TEXT, url TEXT, referer TEXT, page_title TEXT, content_type TEXT, "
+            "content_id TEXT, publisher TEXT, object_type TEXT, object_id TEXT, context TEXT, "
+            "conversion_pv_id TEXT, url_in_click TEXT, data TEXT, received_at INTEGER NOT NULL)"
+        )
         db.execute("INSERT INTO sessions VALUES (?, ?, 0, 100)", (SESSION, DEVICE))
         db.execute("PRAGMA user_version=1")
         db.commit()
@@ -418,7 +444,7 @@ def test_export_reads_in_pages_from_a_time_on(storage: Store) -> None:
     first = storage.export_events(6, None, 3)
     assert [e["event_id"] for e in first] == expected[:3]
     assert first[0] == {**next(e for e in same_time if e.event_id == expected[0]).model_dump(),
-                        "received_at": 7}  # fmt: skip
+                        "received_at": 7, **dict.fromkeys(CAMPAIGN_PARAMS)}  # fmt: skip
     rest = storage.export_events(6, (7, expected[2]), 3)
     assert [e["event_id"] for e in rest] == expected[3:]
     assert storage.export_events(0, None, 10)[0]["event_id"] == early.event_id

@@ -80,6 +80,26 @@ def test_the_figures_are_those_of_the_events_received_since(members: Collector) 
     assert stats(members, start - MINUTE)["events"] == 7
 
 
+def test_a_page_is_its_canonical_url_when_it_has_one(collector: Collector) -> None:
+    """Campaign visits of one story are one page; a page without canonical_url is its url."""
+    collector.clock.now = NOW
+    session = collector.new_session()
+    story = "https://news.example/story"
+    events = [
+        make_event(session, url=f"{story}?utm_source=newsletter", canonical_url=story),
+        make_event(session, url=f"{story}?utm_source=social&gclid=g1", canonical_url=story),
+        make_event(session, url=story, canonical_url=story),
+        make_event(session, url="https://news.example/old?page=2"),  # stored before: no canonical
+        make_event(session, url="https://news.example/api", canonical_url=""),
+    ]
+    assert collector.post_events(session, events).status_code == 200
+    assert stats(collector, NOW)["top_pages"] == [
+        {"page": story, "page_views": 3},
+        {"page": "https://news.example/api", "page_views": 1},
+        {"page": "https://news.example/old?page=2", "page_views": 1},
+    ]
+
+
 def test_nothing_stored_is_all_zero(collector: Collector) -> None:
     collector.clock.now = NOW
     figures = stats(collector, NOW - 3600_000)

@@ -110,9 +110,10 @@ def test_every_string_field_is_accepted() -> None:
     assert check_fields(data) == data
 
 
-def test_spec_fields_are_exactly_the_specs() -> None:
+def test_spec_fields_are_exactly_the_specs_plus_canonical_url() -> None:
     assert set(STRING_FIELDS) == {
         "url",
+        "canonical_url",  # the content's own address; `url` is the address as visited
         "referer",
         "page_title",
         "content_type",

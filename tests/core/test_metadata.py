@@ -61,14 +61,33 @@ def test_an_empty_snapshot_gives_nothing() -> None:
 # -- url ------------------------------------------------------------------------------------------
 
 
-def test_url_canonical_before_og_url_before_location() -> None:
+def test_url_is_the_address_as_visited_with_its_query() -> None:
+    fields = page_metadata(page(canonical="https://news.example/canonical"))
+    assert fields["url"] == "https://news.example/story/1?ref=home"
+
+
+def test_campaign_parameters_stay_in_url_when_the_page_has_a_canonical_link() -> None:
+    visited = "https://news.example/story?utm_source=newsletter&utm_campaign=fall-sale#top"
+    fields = page_metadata(page(location=visited, canonical="https://news.example/story"))
+    assert (
+        fields["url"] == "https://news.example/story?utm_source=newsletter&utm_campaign=fall-sale"
+    )
+    assert fields["canonical_url"] == "https://news.example/story"
+
+
+def test_canonical_url_canonical_link_before_og_url() -> None:
     meta = [["og:url", "https://news.example/og"]]
-    assert page_metadata(page(meta=meta))["url"] == "https://news.example/og"
+    assert page_metadata(page(meta=meta))["canonical_url"] == "https://news.example/og"
     fields = page_metadata(page(meta=meta, canonical="https://news.example/canonical"))
-    assert fields["url"] == "https://news.example/canonical"
-    meta.append(["allegro:url", "https://news.example/mine"])
+    assert fields["canonical_url"] == "https://news.example/canonical"
+    meta.append(["allegro:canonical_url", "https://news.example/mine"])
     fields = page_metadata(page(meta=meta, canonical="https://news.example/canonical"))
-    assert fields["url"] == "https://news.example/mine"
+    assert fields["canonical_url"] == "https://news.example/mine"
+    assert fields["url"] == "https://news.example/story/1?ref=home"
+
+
+def test_no_canonical_declared_means_no_canonical_url() -> None:
+    assert "canonical_url" not in page_metadata(page())
 
 
 @pytest.mark.parametrize(
@@ -77,16 +96,19 @@ def test_url_canonical_before_og_url_before_location() -> None:
         ("/story/1", "https://news.example/story/1"),
         ("//cdn.example/story", "https://cdn.example/story"),
         ("https://news.example/s#part", "https://news.example/s"),
-        ("story/1", "https://news.example/story/1?ref=home"),  # not resolvable simply: location
     ],
 )
 def test_og_url_is_made_absolute(og_url: str, url: str) -> None:
-    assert page_metadata(page(meta=[["og:url", og_url]]))["url"] == url
+    assert page_metadata(page(meta=[["og:url", og_url]]))["canonical_url"] == url
+
+
+def test_an_og_url_not_resolvable_simply_is_left_out() -> None:
+    assert "canonical_url" not in page_metadata(page(meta=[["og:url", "story/1"]]))
 
 
 def test_canonical_loses_its_fragment() -> None:
     fields = page_metadata(page(canonical="https://news.example/c#top"))
-    assert fields["url"] == "https://news.example/c"
+    assert fields["canonical_url"] == "https://news.example/c"
 
 
 # -- allegro: tags --------------------------------------------------------------------------------
@@ -444,7 +466,7 @@ def test_snapshot_from_html_mirrors_the_browser() -> None:
 # -- accuracy on the real pages -------------------------------------------------------------------
 
 PAGES = sorted(real_pages())
-MEASURED_FIELDS = ("url", "page_title", "content_type", "content_id", "publisher")
+MEASURED_FIELDS = ("url", "canonical_url", "page_title", "content_type", "content_id", "publisher")
 # (page, field) -> (what page_metadata returns, why it differs from expected.json). Kept equal to
 # the actual misses by test_misses_are_exactly_the_documented_ones: a fix or a regression fails it.
 KNOWN_MISSES: dict[tuple[str, str], tuple[str | None, str]] = {}
@@ -456,7 +478,8 @@ def expected_fields(name: str) -> dict[str, str | None]:
     assert isinstance(expected, dict)
     declared = expected["content_type"]
     return {
-        "url": expected["url_or_browser_url"],
+        "url": expected["url"],
+        "canonical_url": expected["canonical_url"],
         "page_title": expected["page_title"],
         "content_type": normalise_content_type(declared) if declared else None,
         "content_id": expected["content_id"],
@@ -512,3 +535,59 @@ def test_real_pages_return_only_spec_fields() -> None:
 
 if __name__ == "__main__":
     print(accuracy_tables())
+
+
+# -- more standard sources: app names for the publisher, product ids -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("meta", "json_ld", "publisher"),
+    [
+        ([["og:site_name", "Site"], ["application-name", "App"]], [], "Site"),
+        (
+            [["application-name", "App"]],
+            [{"@type": "Article", "publisher": {"name": "Pub"}}],
+            "Pub",
+        ),
+        ([["al:ios:app_name", "iOS app"], ["application-name", "App"]], [], "App"),
+        ([["al:android:app_name", "Android app"], ["al:ios:app_name", "iOS app"]], [], "iOS app"),
+        ([["al:android:app_name", "Android app"]], [], "Android app"),
+        ([["al:web:app_name", "Web app"]], [], "Web app"),
+    ],
+)
+def test_publisher_falls_back_to_app_names_last(
+    meta: list[list[str]], json_ld: list[object], publisher: str
+) -> None:
+    assert page_metadata(page(meta=meta, json_ld=json_ld))["publisher"] == publisher
+
+
+def test_open_graph_product_retailer_item_id_is_a_content_id() -> None:
+    meta = [["og:type", "product"], ["product:retailer_item_id", "SKU-1"]]
+    assert page_metadata(page(meta=meta))["content_id"] == "SKU-1"
+    meta = [["og:product:retailer_item_id", "SKU-2"]]
+    assert page_metadata(page(meta=meta))["content_id"] == "SKU-2"
+    meta = [["product:retailer_item_id", "SKU-3"]]
+    product = {"@type": "Product", "sku": "from-json-ld"}
+    assert page_metadata(page(meta=meta, json_ld=[product]))["content_id"] == "SKU-3"
+
+
+@pytest.mark.parametrize(
+    ("properties", "content_id"),
+    [
+        ({"sku": "S", "gtin13": "4006381333931"}, "S"),
+        ({"productID": "isbn:123", "gtin": "G"}, "isbn:123"),
+        ({"gtin13": "4006381333931", "gtin8": "96385074"}, "4006381333931"),
+        ({"gtin14": "14", "gtin12": "12"}, "14"),
+        ({"gtin12": "036000291452"}, "036000291452"),
+        ({"gtin8": 96385074}, "96385074"),
+        ({"gtin": "00012345600012"}, "00012345600012"),
+    ],
+)
+def test_json_ld_product_ids(properties: dict[str, object], content_id: str) -> None:
+    product = {"@type": "Product", "name": "A lamp", **properties}
+    assert page_metadata(page(json_ld=[product]))["content_id"] == content_id
+
+
+def test_microdata_gtin_is_a_content_id() -> None:
+    product = item(["https://schema.org/Product"], gtin13=["4006381333931"])
+    assert page_metadata(page(microdata=[product]))["content_id"] == "4006381333931"

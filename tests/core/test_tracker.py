@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -12,6 +13,7 @@ from allegro_sdk.core.protocol import CSRF_HEADER, SESSION_COOKIE
 from allegro_sdk.core.sender import ACCEPTED, REFUSED, UNNAMED, Sender, verdict
 from allegro_sdk.core.session import SessionManager
 from allegro_sdk.core.tracker import Tracker
+from allegro_sdk.core.url_params import DEFAULT_STRIPPED
 
 from .fakes import (
     FAKE_NOW,
@@ -78,8 +80,34 @@ class Outcome:
         return self.rejected[0]
 
 
+class Parsing:
+    """The injected when_parsed: runs tasks at once once `parsed`, else keeps them in order."""
+
+    def __init__(self, parsed: bool = True) -> None:
+        self.parsed = parsed
+        self.waiting: list[Callable[[], None]] = []
+
+    def __call__(self, task: Callable[[], None]) -> None:
+        if self.parsed:
+            task()
+        else:
+            self.waiting.append(task)
+
+    def finish(self) -> None:
+        self.parsed = True
+        for task in self.waiting:
+            task()
+        self.waiting = []
+
+
 class Harness:
-    def __init__(self, collector_url: str = COLLECTOR, timeout_ms: int = 0) -> None:
+    def __init__(
+        self,
+        collector_url: str = COLLECTOR,
+        stripped: frozenset[str] = DEFAULT_STRIPPED,
+        parsing: Parsing | None = None,
+        timeout_ms: int = 0,
+    ) -> None:
         self.cookies = FakeCookies({"allegro_device_id": DEVICE})
         self.endpoint = FakeSessionEndpoint()
         self.clock = Clock(NOW)
@@ -111,13 +139,20 @@ class Harness:
             promises,
         )
         self.customer_id: str | None = None
+        self.parsing = parsing or Parsing()
         self.tracker = Tracker(
-            self.sender, self.page, self.ids, self.clock, lambda: self.customer_id
+            self.sender,
+            self.page,
+            self.ids,
+            self.clock,
+            lambda: self.customer_id,
+            stripped,
+            self.parsing,
         )
 
     def track(self, name: object, data: object = None) -> Outcome:
         outcome = Outcome()
-        self.tracker.track(name, data, outcome.resolve, outcome.reject)
+        self.returned = self.tracker.track(name, data, outcome.resolve, outcome.reject)
         return outcome
 
     def answer_session(self, token: str = "token-1", session_id: str = SESSION) -> None:
@@ -552,3 +587,49 @@ def test_without_a_page_view_there_is_nothing_to_point_to() -> None:
     harness.track("purchase")
     harness.answer_session()
     assert harness.sent_event()["conversion_pv_id"] is None
+
+
+# --- query parameters stripped, metadata read once the page is parsed ----------------------------
+
+
+def test_personal_parameters_are_stripped_from_urls_page_or_explicit() -> None:
+    harness = Harness(stripped=DEFAULT_STRIPPED | {"member"})
+    harness.page.fields["url"] = "https://site.example/a?utm_source=mail&email=x%40y.z&member=7"
+    harness.page.fields["referer"] = "https://mail.example/open?token=secret"
+    harness.track("link_click", {"url_in_click": "https://site.example/b?password=p&id=3"})
+    harness.answer_session()
+    event = harness.sent_event()
+    assert event["url"] == "https://site.example/a?utm_source=mail"
+    assert event["referer"] == "https://mail.example/open"
+    assert event["url_in_click"] == "https://site.example/b?id=3"
+
+
+def test_while_the_page_is_loading_metadata_is_read_once_it_is_parsed() -> None:
+    parsing = Parsing(parsed=False)
+    harness = Harness(parsing=parsing)
+    harness.page.fields["page_title"] = ""
+    harness.track("page_view")
+    harness.clock.now += 1500
+    harness.track("scroll")
+    assert harness.returned == EVENT_2
+    assert harness.page.reads == 0  # nothing read, nothing sent yet
+    assert harness.post.posts == []
+    harness.page.fields["page_title"] = "The late title"
+    harness.page.fields["canonical_url"] = "https://site.example/canonical"
+    parsing.finish()
+    harness.answer_session()
+    harness.accept(EVENT_1, 0)
+    first, second = harness.sent_event(0), harness.sent_event(1)
+    assert [first["event_id"], second["event_id"]] == [EVENT_1, EVENT_2]
+    assert first["page_title"] == second["page_title"] == "The late title"
+    assert first["canonical_url"] == "https://site.example/canonical"
+    assert first["timestamp"] == NOW and second["timestamp"] == NOW + 1500  # the calls' times
+    assert second["conversion_pv_id"] == EVENT_1
+
+
+def test_track_returns_the_new_events_id_or_none() -> None:
+    harness = Harness()
+    harness.track("page_view")
+    assert harness.returned == EVENT_1
+    harness.track(42)
+    assert harness.returned is None

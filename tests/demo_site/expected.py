@@ -1,7 +1,8 @@
 """What the SDK should read from each page of the demo site: the page metadata the markup declares.
 
 Shared by tests/demo_site (the rules applied to the served HTML) and tests/browser (the stored
-events). Paths are relative to the site's origin; `url` is the canonical path.
+events). Paths are relative to the site's origin; `url` is the path as visited, and every page
+declares it as its canonical address too (`canonical_url`).
 """
 
 from __future__ import annotations
@@ -75,4 +76,5 @@ def expected_metadata(path: str, origin: str) -> dict[str, str]:
     """The fields for the page at `path` of a site served at `origin`, with an absolute url."""
     fields = dict(PAGE_METADATA[path])
     fields["url"] = origin + fields["url"]
+    fields["canonical_url"] = fields["url"]
     return fields

@@ -56,6 +56,21 @@ def test_a_page_view_of_the_visitor() -> None:
     assert html.count("<li") == 1 and html.rstrip().endswith("</li>")
 
 
+def test_the_canonical_url_and_campaign_are_shown() -> None:
+    event = {
+        **EVENT,
+        "url": "http://127.0.0.1:8000/?utm_source=newsletter",
+        "canonical_url": "http://127.0.0.1:8000/",
+        "utm_source": "newsletter",
+        "gclid": None,
+    }
+    html = render_events([event], visitor_device=None)
+    assert "<dt>url</dt><dd>http://127.0.0.1:8000/?utm_source=newsletter</dd>" in html
+    assert "<dt>canonical_url</dt><dd>http://127.0.0.1:8000/</dd>" in html
+    assert "<dt>utm_source</dt><dd>newsletter</dd>" in html
+    assert "<dt>gclid</dt>" not in html
+
+
 def test_another_visitors_member_event() -> None:
     event = {**EVENT, "event_name": "login", "customer_id": "ada", "device_id": "d2"}
     html = render_events([event], visitor_device="d1")

@@ -60,6 +60,19 @@ def test_every_page_has_the_snippet_the_sdk_tag_and_a_strict_csp(site: Served, p
     assert nonce_of(site.client.get(path)) != nonce
 
 
+@pytest.mark.parametrize("section", ["", "/workshops", "/family-days"])
+def test_the_programme_is_one_page_for_every_section_with_automatic_page_views(
+    site: Served, section: str
+) -> None:
+    response = site.client.get("/programme" + section)
+    assert response.status_code == 200
+    html = response.text
+    assert 'data-page-views="auto"' in html
+    assert "allegro.track(" not in html  # no snippet: the SDK tracks the page views
+    assert html.count('data-section="') == 3
+    assert site.client.get("/programme/nothing-here").status_code == 404
+
+
 @pytest.mark.parametrize("path", list(PAGE_METADATA))
 def test_the_sdk_rules_read_the_declared_metadata_from_every_page(site: Served, path: str) -> None:
     html = site.client.get(path).text

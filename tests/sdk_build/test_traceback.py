@@ -1,4 +1,5 @@
-"""An uncaught error at start is reported with a traceback naming each file and line.
+"""An uncaught error at start: one `allegro:` line; in debug mode also a traceback naming each file
+and line.
 
 The build drops the column positions, the caret drawing and the source text that Brython's
 tracebacks can show (docs/build.md); what remains must still say where the error happened.
@@ -62,19 +63,35 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def test_an_error_at_start_is_reported_with_files_and_lines(site: Path, browser: Browser) -> None:
+def load(site: Path, browser: Browser, query: str) -> list[str]:
+    """The console's messages once the start has failed."""
     with serve_directory(site, {}) as base_url:
         context = browser.new_context()
         try:
             page = context.new_page()
             messages: list[str] = []
             page.on("console", lambda message: messages.append(message.text))
-            page.goto(f"{base_url}/index.html")
+            page.goto(f"{base_url}/index.html{query}")
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and not any("failed to start" in m for m in messages):
                 time.sleep(0.05)
         finally:
             context.close()
+    return messages
+
+
+def test_an_error_at_start_is_one_line_without_a_traceback(site: Path, browser: Browser) -> None:
+    messages = load(site, browser, "")
+    assert messages == [
+        "started",
+        "allegro: the SDK failed to start (ZeroDivisionError: division by zero): events will not "
+        "be tracked on this page; to see where, add data-debug to the SDK's script tag or "
+        "?allegro_debug=1 to the page's address, and report it to the site's developers",
+    ]
+
+
+def test_in_debug_mode_the_error_has_files_and_lines(site: Path, browser: Browser) -> None:
+    messages = load(site, browser, "?allegro_debug=1")
     traceback = next((m for m in messages if m.startswith("Traceback")), None)
     assert traceback is not None, messages
     assert traceback.splitlines() == [

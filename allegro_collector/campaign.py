@@ -1,0 +1,34 @@
+"""Campaign parameters, read by the collector from each event's `url` and stored in their own
+columns, so attribution survives whatever the page declares as its canonical address."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+from allegro_sdk.core.protocol import MAX_TEXT_CHARS
+
+CAMPAIGN_PARAMS = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "gclid",
+    "fbclid",
+    "msclkid",
+)
+
+
+def campaign_params(url: str | None) -> dict[str, str | None]:
+    """Each campaign parameter's first non-empty value in `url`'s query (None when absent)."""
+    found: dict[str, str | None] = dict.fromkeys(CAMPAIGN_PARAMS)
+    if not url:
+        return found
+    try:
+        query = urlsplit(url).query
+    except ValueError:  # an unparsable address (e.g. a broken IPv6 host) has no parameters
+        return found
+    for name, value in parse_qsl(query, keep_blank_values=False):
+        if name in found and found[name] is None and value.strip():
+            found[name] = value.strip()[:MAX_TEXT_CHARS]
+    return found

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+from allegro_collector.campaign import CAMPAIGN_PARAMS, campaign_params
+from allegro_sdk.core.protocol import MAX_TEXT_CHARS
+
+NONE = dict.fromkeys(CAMPAIGN_PARAMS)
+
+
+def test_every_campaign_parameter_is_read() -> None:
+    query = "&".join(f"{name}=v-{name}" for name in CAMPAIGN_PARAMS)
+    assert campaign_params(f"https://s.example/p?{query}#frag") == {
+        name: f"v-{name}" for name in CAMPAIGN_PARAMS
+    }
+
+
+def test_values_are_decoded_the_first_non_empty_one_wins_and_others_are_ignored() -> None:
+    url = (
+        "https://s.example/?utm_source=&utm_source=news+letter&utm_source=x&utm_term=caf%C3%A9&q=1"
+    )
+    assert campaign_params(url) == {**NONE, "utm_source": "news letter", "utm_term": "café"}
+
+
+@pytest.mark.parametrize(
+    "url", [None, "", "https://s.example/", "https://s.example/#utm_source=x", "http://[::1/?a=1"]
+)
+def test_no_campaign(url: str | None) -> None:
+    assert campaign_params(url) == NONE
+
+
+def test_names_are_case_sensitive_and_values_capped() -> None:
+    url = f"https://s.example/?UTM_SOURCE=a&utm_medium={'m' * 3000}"
+    assert campaign_params(url) == {**NONE, "utm_medium": "m" * MAX_TEXT_CHARS}
