@@ -153,6 +153,11 @@ class Members:
 
         self._sessions.with_session(lambda session: done(), not_started)
 
+    def forget(self) -> None:
+        """Log out on this device only, sending nothing (the visitor has not consented)."""
+        self._note.remove()
+        self._sessions.end()
+
     def _end_session(self) -> None:
         """End the session here and at the collector, which then refuses to renew it: a renewal
         another tab has in flight cannot bring the member back."""

@@ -25,6 +25,9 @@ CSRF_HEADER = "X-Allegro-CSRF"
 DEVICE_COOKIE = "allegro_device_id"
 SESSION_COOKIE = "allegro_session_id"
 TOKEN_COOKIE = "allegro_session_token"
+# The visitor's consent choice, "granted" or "denied" (docs/privacy.md): strictly necessary, it
+# holds no identifier; a site's backend may read it too.
+CONSENT_COOKIE = "allegro_consent"
 
 MAX_NAME_CHARS = 128  # event_name
 MAX_ID_CHARS = 128  # session_id, and an event_id quoted back in a rejection
