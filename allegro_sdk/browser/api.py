@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import javascript
 from browser import window
 
+from allegro_sdk.browser.boot_js import deferred_calls
 from allegro_sdk.browser.js import js_error, to_js, to_python
 from allegro_sdk.core.command_queue import CommandQueue
 from allegro_sdk.core.errors import TrackingError
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
     from browser import JSObject
 
+    from allegro_sdk.core.call_time import CallTime
     from allegro_sdk.core.ports import Console
 
     Settle = Callable[[object], None]
@@ -50,41 +52,64 @@ if TYPE_CHECKING:
 
 
 def build_api(
-    tracker: Tracks, members: MemberCalls, console: Console
-) -> tuple[object, CommandQueue]:
-    """The API object and the queue that runs pushed functions with it."""
+    tracker: Tracks, members: MemberCalls, console: Console, call_time: CallTime | None = None
+) -> tuple[object, CommandQueue, Callable[[], None]]:
+    """The API object, the queue that runs pushed functions with it, and a function that handles
+    at once the track() calls still queued (a page being left). `call_time` is pinned to each
+    track() call's time while it is handled (core/call_time.py)."""
     api = window.Object.new()
 
+    def settle(
+        method: str, resolve: JSObject, reject: JSObject, run: Callable[[Settle, Refuse], None]
+    ) -> None:
+        """Settle a JS Promise by `run`; an SDK failure rejects it and is logged, never thrown."""
+
+        def refused(error: TrackingError) -> None:
+            console.error(error.message)
+            reject(js_error(error.message))
+
+        def settled(value: object) -> None:
+            resolve(to_js(value))
+
+        try:
+            run(settled, refused)
+        except TrackingError as error:
+            refused(error)
+        except Exception as error:
+            refused(TrackingError(f"{method}() failed inside the SDK: {error}"))
+
     def promise(method: str, run: Callable[[Settle, Refuse], None]) -> object:
-        """A JS Promise settled by `run`; an SDK failure rejects it and is logged, never thrown."""
-
         def executor(resolve: JSObject, reject: JSObject) -> None:
-            def refused(error: TrackingError) -> None:
-                console.error(error.message)
-                reject(js_error(error.message))
-
-            def settled(value: object) -> None:
-                resolve(to_js(value))
-
-            try:
-                run(settled, refused)
-            except TrackingError as error:
-                refused(error)
-            except Exception as error:
-                refused(TrackingError(f"{method}() failed inside the SDK: {error}"))
+            settle(method, resolve, reject, run)
 
         return window.Promise.new(executor)
 
-    def track(*args: object) -> object:
-        # *args: a JS caller may pass any number of arguments; a fixed signature would throw.
+    def tracking(args: list[object]) -> Callable[[Settle, Refuse], None]:
         def run(settled: Settle, refused: Refuse) -> None:
+            # A JS caller may pass any number of arguments.
             name = to_python(args[0]) if args else None
             data = to_python(args[1]) if len(args) > 1 else None
             tracker.track(name, data, lambda event_id: settled({"event_id": event_id}), refused)
 
-        return promise("track", run)
+        return run
+
+    def handle_tracks(calls: JSObject) -> None:
+        """The track() calls made since the last batch, in order: each [arguments, resolve,
+        reject, time of the call]."""
+        for args, resolve, reject, called_at in calls:
+            if call_time is not None:
+                call_time.pin(int(called_at))
+            try:
+                settle("track", resolve, reject, tracking(list(args)))
+            finally:
+                if call_time is not None:
+                    call_time.pin(None)
+
+    tracks = deferred_calls(handle_tracks)
 
     def login(*args: object) -> object:
+        tracks.drain()  # a track() called before it is handled before it, as it was called
+
         def run(settled: Settle, refused: Refuse) -> None:
             credentials = to_python(args[0]) if args else None
             members.login(credentials, lambda customer: settled({"customer_id": customer}), refused)
@@ -92,6 +117,7 @@ def build_api(
         return promise("member.login", run)
 
     def logout(*args: object) -> object:
+        tracks.drain()
         return promise(
             "member.logout", lambda settled, refused: members.logout(lambda: settled(None))
         )
@@ -116,9 +142,9 @@ def build_api(
     member.login = login
     member.logout = logout
     member.current = current
-    api.track = track
+    api.track = tracks.call
     api.member = member
     api.push = push
     api.version = VERSION
     api.__allegro__ = True
-    return api, queue
+    return api, queue, tracks.drain

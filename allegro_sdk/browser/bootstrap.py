@@ -16,6 +16,7 @@ from allegro_sdk.browser.page import PageReader, WhenParsed
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
+from allegro_sdk.core.call_time import CallTime
 from allegro_sdk.core.collector_address import check_collector
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
@@ -84,7 +85,8 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         # Nothing may be sent anywhere (least of all to the host site): pages still get an API.
         console.error(problem)
         unconfigured = Unconfigured(problem)
-        install(*build_api(unconfigured, unconfigured, console))
+        api, queue, _ = build_api(unconfigured, unconfigured, console)
+        install(api, queue)
         return
 
     post: PostJson = post_json
@@ -143,11 +145,12 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         promises,
     )
     outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
+    call_time = CallTime(clock)  # an event's timestamp: when the page called track()
     tracker = Tracker(
         LoggingSender(sender, console.debug) if debug else sender,
         PageReader(),
         new_uuid4,
-        clock,
+        call_time.now,
         members.current,
         stripped_names(settings.get("data-strip-params")),
         WhenParsed(),
@@ -158,9 +161,6 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
             name, fields, lambda event_id: None, lambda error: console.error(error.message)
         )
 
-    watch_tracked_links(track_link, sender.flush)
-    send_when_hidden(sender.leave)
-    started["leave"] = sender.leave
     calls: Tracks = tracker
     page_views = settings.get("data-page-views")
     if page_views == "auto":
@@ -173,6 +173,14 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
             f'data-page-views="{page_views}" is not an option: write data-page-views="auto" '
             "for automatic page views (without it, the page tracks page_view itself)"
         )
-    api, queue = build_api(calls, members, console)
+    api, queue, handle_tracks_now = build_api(calls, members, console, call_time)
+
+    def leave() -> None:
+        handle_tracks_now()  # track() calls not handled yet are events to send too
+        sender.leave()
+
+    watch_tracked_links(track_link, sender.flush)
+    send_when_hidden(leave)
+    started["leave"] = leave
     yield
     install(api, queue)
