@@ -15,7 +15,8 @@ from .test_delivery import names, open_page, wait_for_all
 def test_track_returns_before_the_event_is_built_and_keeps_the_time_of_the_call(
     site: Site, page: Page
 ) -> None:
-    """The page's task goes on at once; the event is built afterwards, stamped when it was called."""
+    """The page's task goes on at once; the event is built afterwards, stamped with the call's
+    time."""
     open_page(site, page, "call-time")
     [name] = names("timed", 1)
     called_at, returned_at, event_id = page.evaluate(
@@ -49,6 +50,27 @@ def test_a_page_left_in_the_task_that_tracked_sends_the_event(site: Site, page: 
         [events, target],
     )
     page.wait_for_url(target)
+    assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
+
+
+def test_calls_not_handled_yet_are_saved_when_the_page_is_hidden_in_the_same_task(
+    site: Site, page: Page
+) -> None:
+    """pagehide in the very task that tracked: the calls are handled then, and their events are
+    in the outbox (or on their way) before the page can go."""
+    open_page(site, page, "hidden-at-once")
+    events = names("hidden", 3)
+    saved = page.evaluate(
+        """(names) => {
+            for (const n of names) allegro.track(n);
+            window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: false}));
+            return Object.keys(localStorage)
+                .filter((key) => key.startsWith('allegro_outbox:'))
+                .map((key) => localStorage.getItem(key)).join('');
+        }""",
+        events,
+    )
+    assert all(name in saved for name in events)
     assert wait_for_all(site, page, events) == Counter({name: 1 for name in events})
 
 
