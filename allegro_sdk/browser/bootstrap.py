@@ -32,10 +32,13 @@ from allegro_sdk.core.unconfigured import Unconfigured
 from allegro_sdk.core.url_params import stripped_names
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from allegro_sdk.browser.api import Tracks
     from allegro_sdk.core.command_queue import CommandQueue
     from allegro_sdk.core.errors import TrackingError
     from allegro_sdk.core.ports import OnFailure, OnResponse, PostJson
+    from allegro_sdk.core.promises import Reject, Resolve
     from allegro_sdk.core.session import RequestSession
 
 SCRIPT_SELECTOR = "script[data-collector]"
@@ -210,8 +213,18 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         if not isinstance(error, NotStored):
             console.error(error.message)
 
+    # The page's track() calls are handled in the task after the call; the SDK's own events (a
+    # tracked link, an automatic page view) handle those first, so events keep the order of the
+    # calls (a later event points to the page view before it, not to one tracked after it).
+    handle_calls_first: list[Callable[[], None]] = []
+
+    def in_call_order(name: object, data: object, resolve: Resolve, reject: Reject) -> str | None:
+        for handle in handle_calls_first:
+            handle()
+        return tracker.track(name, data, resolve, reject)
+
     def track_link(name: object, fields: object) -> None:
-        tracker.track(name, fields, lambda event_id: None, link_refused)
+        in_call_order(name, fields, lambda event_id: None, link_refused)
 
     calls: Tracks = tracker
     page_views = settings.get("data-page-views")
@@ -219,13 +232,14 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         # Imported only in this mode: each module costs the page's start some time.
         from allegro_sdk.browser.history import auto_page_views
 
-        calls = auto_page_views(tracker.track, clock)
+        calls = auto_page_views(in_call_order, clock)
     elif page_views:
         console.error(
             f'data-page-views="{page_views}" is not an option: write data-page-views="auto" '
             "for automatic page views (without it, the page tracks page_view itself)"
         )
     api, queue, handle_tracks_now = build_api(calls, members, consent, console, call_time)
+    handle_calls_first.append(handle_tracks_now)
 
     def leave() -> None:
         handle_tracks_now()  # track() calls not handled yet are events to send too
