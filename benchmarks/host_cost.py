@@ -498,8 +498,10 @@ async ([samples, batch]) => {
 """
 
 
-def track_cost(browser: Browser, base_url: str, samples: int) -> list[float]:
-    """Microseconds per `track()` call on a warm page (the SDK started, bundle from the cache)."""
+def track_cost(browser: Browser, base_url: str, samples: int) -> tuple[list[float], float]:
+    """Microseconds per `track()` call on a warm page (the SDK started, bundle from the cache),
+    and the SDK's main-thread time per tracked event in every task (the calls, the later task
+    that builds the events, encoding, storing, sending, the answers) from a CPU profile."""
     context = new_context(browser)
     try:
         page = context.new_page()
@@ -508,10 +510,31 @@ def track_cost(browser: Browser, base_url: str, samples: int) -> list[float]:
         page.evaluate(WAIT_ACK, LOAD_TIMEOUT_MS)
         page.reload(wait_until="load")
         page.evaluate(WAIT_ACK, LOAD_TIMEOUT_MS)
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+        cdp.send("Profiler.start")
         times: list[float] = page.evaluate(TIME_TRACK, [samples, TRACK_BATCH])
-        return times
+        page.evaluate(SETTLED, LOAD_TIMEOUT_MS)
+        profile = cdp.send("Profiler.stop")["profile"]
+        cdp.detach()
+        per_event_us = sdk_profile_ms(profile) * 1000 / (samples * TRACK_BATCH)
+        return times, per_event_us
     finally:
         context.close()
+
+
+# Waits until every event the timed calls tracked is acknowledged (the outbox is empty).
+SETTLED = """
+async (timeoutMs) => {
+  const deadline = performance.now() + timeoutMs;
+  const waiting = () => Object.keys(localStorage).some((key) => key.startsWith('allegro_outbox:')
+    && localStorage.getItem(key) !== '[]');
+  while (waiting() && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+"""
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -620,6 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs: list[Run] = []
     profiles: dict[str, list[float]] = {}
     track_times: list[float] = []
+    track_event_us = 0.0
     try:
         with tempfile.TemporaryDirectory(prefix="allegro-host-cost-") as tmp:
             files = snapshot(args.bundle.resolve(), Path(tmp) / "static")
@@ -647,7 +671,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         profiles = profiled(browser, base_url, args.profile_runs, problems)
                         progress(f"profiled: {args.profile_runs} cold + {args.profile_runs} warm")
                     if args.track_samples:
-                        track_times = track_cost(browser, base_url, args.track_samples)
+                        track_times, track_event_us = track_cost(
+                            browser, base_url, args.track_samples
+                        )
                 finally:
                     browser.close()
                 stored = stored_page_views(collector_url, admin_key)
@@ -680,6 +706,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"track() on a warm page, us per call ({len(track_times)} tasks of {TRACK_BATCH} "
             f"calls): median {statistics.median(track_times):.0f}, "
             f"range {min(track_times):.0f}{DASH}{max(track_times):.0f}"
+        )
+        print(
+            "the SDK's main-thread time per tracked event, all tasks (CPU profile of the same "
+            f"calls until every event was acknowledged): {track_event_us:,.0f} us"
         )
     print()
     print(f"| SDK script files ({', '.join(files.names)}) | bytes |")

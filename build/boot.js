@@ -277,6 +277,45 @@ function registerBootModule($B) {
     });
     addEventListener("popstate", function () { changed(); });
   }
+  // deferred_calls(handle): an API method that returns its Promise at once and leaves the work
+  // to a later task, so a page's handler that tracks pays for a closure and a Promise, not for
+  // the SDK (docs/sdk.md, "What a call costs the page"). Each call is queued as
+  // [arguments, resolve, reject, Date.now()]; `handle(calls)` gets every call queued meanwhile,
+  // in order, in one task of its own (drain() runs it at once: a page being left, a login).
+  function deferredCalls(handle) {
+    handle = guard(handle);
+    var queued = [];
+    var planned = false;
+    var port = null;
+    function drain() {
+      planned = false;
+      if (queued.length) handle(queued.splice(0));
+    }
+    function plan() {
+      planned = true;
+      if (window.scheduler && typeof window.scheduler.postTask === "function") {
+        window.scheduler.postTask(drain, { priority: "user-visible" });
+      } else if (typeof MessageChannel === "function") {
+        if (!port) {
+          var pair = new MessageChannel();
+          pair.port1.onmessage = drain;
+          port = pair.port2;
+        }
+        port.postMessage(null);
+      } else {
+        setTimeout(drain, 0);
+      }
+    }
+    function call() {
+      var args = Array.prototype.slice.call(arguments);
+      var at = Date.now();
+      return new Promise(function (resolve, reject) {
+        queued.push([args, resolve, reject, at]);
+        if (!planned) plan();
+      });
+    }
+    return { call: call, drain: drain };
+  }
   var name = "allegro_sdk.browser.boot_js";
   var module = $B.module.$factory(name);
   $B.module_setattr(module, "post", $B.jsobj2pyobj(post));
@@ -284,6 +323,7 @@ function registerBootModule($B) {
   $B.module_setattr(module, "debug", debug);
   $B.module_setattr(module, "guard", $B.jsobj2pyobj(guard));
   $B.module_setattr(module, "watch_history", $B.jsobj2pyobj(watchHistory));
+  $B.module_setattr(module, "deferred_calls", $B.jsobj2pyobj(deferredCalls));
   $B.module_setattr(module, "start_in_slices", $B.jsobj2pyobj(function (more, onLeave) {
     for (var i = 0; i < more.length; i++) steps.push(more[i]);
     leaveHooks.push(onLeave);

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import javascript
 from browser import window
 
+from allegro_sdk.browser.boot_js import deferred_calls
 from allegro_sdk.browser.js import js_error, to_js, to_python
 from allegro_sdk.core.command_queue import CommandQueue
 from allegro_sdk.core.consent import DENIED, GRANTED
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from browser import JSObject
 
+    from allegro_sdk.core.call_time import CallTime
     from allegro_sdk.core.consent import Consent
     from allegro_sdk.core.ports import Console
 
@@ -54,47 +56,74 @@ if TYPE_CHECKING:
 
 
 def build_api(
-    tracker: Tracks, members: MemberCalls, consent: Consent, console: Console
-) -> tuple[object, CommandQueue]:
-    """The API object and the queue that runs pushed functions with it."""
+    tracker: Tracks,
+    members: MemberCalls,
+    consent: Consent,
+    console: Console,
+    call_time: CallTime | None = None,
+) -> tuple[object, CommandQueue, Callable[[], None]]:
+    """The API object, the queue that runs pushed functions with it, and a function that handles
+    at once the track() calls still queued (a page being left). `call_time` is pinned to each
+    track() call's time while it is handled (core/call_time.py)."""
     api = window.Object.new()
 
-    def promise(method: str, run: Callable[[Settle, Refuse], None]) -> object:
-        """A JS Promise settled by `run`; an SDK failure rejects it and is logged, never thrown.
+    def settle(
+        method: str, resolve: JSObject, reject: JSObject, run: Callable[[Settle, Refuse], None]
+    ) -> None:
+        """Settle a JS Promise by `run`; an SDK failure rejects it and is logged, never thrown.
         An event kept from the collector by the visitor's choice resolves, `stored: false`."""
 
+        def refused(error: TrackingError) -> None:
+            if isinstance(error, NotStored):
+                # NotStored(message, event_id): kept from the collector by the visitor's choice
+                resolve(to_js({"event_id": error.args[1], "stored": False}))
+                return
+            console.error(error.message)
+            reject(js_error(error.message))
+
+        def settled(value: object) -> None:
+            resolve(to_js(value))
+
+        try:
+            run(settled, refused)
+        except TrackingError as error:
+            refused(error)
+        except Exception as error:
+            refused(TrackingError(f"{method}() failed inside the SDK: {error}"))
+
+    def promise(method: str, run: Callable[[Settle, Refuse], None]) -> object:
         def executor(resolve: JSObject, reject: JSObject) -> None:
-            def refused(error: TrackingError) -> None:
-                if isinstance(error, NotStored):
-                    # NotStored(message, event_id)
-                    resolve(to_js({"event_id": error.args[1], "stored": False}))
-                    return
-                console.error(error.message)
-                reject(js_error(error.message))
-
-            def settled(value: object) -> None:
-                resolve(to_js(value))
-
-            try:
-                run(settled, refused)
-            except TrackingError as error:
-                refused(error)
-            except Exception as error:
-                refused(TrackingError(f"{method}() failed inside the SDK: {error}"))
+            settle(method, resolve, reject, run)
 
         return window.Promise.new(executor)
 
-    def track(*args: object) -> object:
-        # *args: a JS caller may pass any number of arguments; a fixed signature would throw.
+    def tracking(args: list[object]) -> Callable[[Settle, Refuse], None]:
         def run(settled: Settle, refused: Refuse) -> None:
+            # A JS caller may pass any number of arguments.
             name = to_python(args[0]) if args else None
             data = to_python(args[1]) if len(args) > 1 else None
             stored = lambda event_id: settled({"event_id": event_id, "stored": True})  # noqa: E731
             tracker.track(name, data, stored, refused)
 
-        return promise("track", run)
+        return run
+
+    def handle_tracks(calls: JSObject) -> None:
+        """The track() calls made since the last batch, in order: each [arguments, resolve,
+        reject, time of the call]."""
+        for args, resolve, reject, called_at in calls:
+            if call_time is not None:
+                call_time.pin(int(called_at))
+            try:
+                settle("track", resolve, reject, tracking(list(args)))
+            finally:
+                if call_time is not None:
+                    call_time.pin(None)
+
+    tracks = deferred_calls(handle_tracks)
 
     def login(*args: object) -> object:
+        tracks.drain()  # a track() called before it is handled before it, as it was called
+
         def run(settled: Settle, refused: Refuse) -> None:
             status = consent.status()
             if status != GRANTED:
@@ -106,6 +135,8 @@ def build_api(
         return promise("member.login", run)
 
     def logout(*args: object) -> object:
+        tracks.drain()
+
         def run(settled: Settle, refused: Refuse) -> None:
             if consent.status() == GRANTED:
                 members.logout(lambda: settled(None))
@@ -156,10 +187,10 @@ def build_api(
     choices.grant = choose(GRANTED)
     choices.deny = choose(DENIED)
     choices.status = status
-    api.track = track
+    api.track = tracks.call
     api.consent = choices
     api.member = member
     api.push = push
     api.version = VERSION
     api.__allegro__ = True
-    return api, queue
+    return api, queue, tracks.drain

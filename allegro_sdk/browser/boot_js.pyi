@@ -5,7 +5,9 @@ navigator.locks as the core's Locks. Written in JavaScript because Brython 3.15 
 Python callbacks on promises (docs/build.md, "Crossing into JS"). `start_in_slices` and
 `current_script` serve the sliced start (docs/build.md, "Start in slices"). `guard` makes a Python
 callback safe to hand to the browser, `debug` says whether the page asked for debug mode
-(docs/sdk.md, "Debug mode"), and `watch_history` reports route changes for automatic page views.
+(docs/sdk.md, "Debug mode"), `watch_history` reports route changes for automatic page views,
+and `deferred_calls` leaves the work of a track() call to a later task (docs/sdk.md, "What a
+call costs the page").
 """
 
 from collections.abc import Callable
@@ -38,6 +40,17 @@ debug: bool
 
 def guard(fn: Callable[..., object]) -> Callable[..., object]:
     """`fn` as a JS function whose exception is reported as one `allegro:` line, never thrown."""
+
+class DeferredCalls:
+    """What deferred_calls() gives: `call`, the API method (a JS function returning a Promise),
+    and `drain`, which hands the calls queued so far to the handler at once."""
+
+    call: object
+    def drain(self) -> None: ...
+
+def deferred_calls(handle: Callable[[JSObject], None]) -> DeferredCalls:
+    """An API method whose calls are queued with their Promise's settle functions and the time
+    (`[arguments, resolve, reject, Date.now()]`), then handed to `handle` in a later task."""
 
 def watch_history(changed: Callable[[], None]) -> None:
     """Call `changed` after each pushState and replaceState of the page, and on popstate."""

@@ -16,6 +16,7 @@ from allegro_sdk.browser.page import PageReader, WhenParsed
 from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
+from allegro_sdk.core.call_time import CallTime
 from allegro_sdk.core.collector_address import check_collector
 from allegro_sdk.core.consent import DENIED, GRANTED, Consent, erase, opt_in
 from allegro_sdk.core.errors import NotStored
@@ -31,10 +32,13 @@ from allegro_sdk.core.unconfigured import Unconfigured
 from allegro_sdk.core.url_params import stripped_names
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from allegro_sdk.browser.api import Tracks
     from allegro_sdk.core.command_queue import CommandQueue
     from allegro_sdk.core.errors import TrackingError
     from allegro_sdk.core.ports import OnFailure, OnResponse, PostJson
+    from allegro_sdk.core.promises import Reject, Resolve
     from allegro_sdk.core.session import RequestSession
 
 SCRIPT_SELECTOR = "script[data-collector]"
@@ -111,7 +115,8 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         # Nothing may be sent anywhere (least of all to the host site): pages still get an API.
         console.error(problem)
         unconfigured = Unconfigured(problem)
-        install(*build_api(unconfigured, unconfigured, consent, console))
+        api, queue, _ = build_api(unconfigured, unconfigured, consent, console)
+        install(api, queue)
         return
 
     def gated(
@@ -193,11 +198,12 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     consent.listen(chosen)
     if consent.status() == GRANTED:
         outbox.adopt(sender.plan_flush)
+    call_time = CallTime(clock)  # an event's timestamp: when the page called track()
     tracker = Tracker(
         LoggingSender(consent, console.debug) if debug else consent,
         PageReader(),
         new_uuid4,
-        clock,
+        call_time.now,
         members.current,
         stripped_names(settings.get("data-strip-params")),
         WhenParsed(),
@@ -207,24 +213,40 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         if not isinstance(error, NotStored):
             console.error(error.message)
 
-    def track_link(name: object, fields: object) -> None:
-        tracker.track(name, fields, lambda event_id: None, link_refused)
+    # The page's track() calls are handled in the task after the call; the SDK's own events (a
+    # tracked link, an automatic page view) handle those first, so events keep the order of the
+    # calls (a later event points to the page view before it, not to one tracked after it).
+    handle_calls_first: list[Callable[[], None]] = []
 
-    watch_tracked_links(track_link, sender.flush)
-    send_when_hidden(sender.leave)
-    started["leave"] = sender.leave
+    def in_call_order(name: object, data: object, resolve: Resolve, reject: Reject) -> str | None:
+        for handle in handle_calls_first:
+            handle()
+        return tracker.track(name, data, resolve, reject)
+
+    def track_link(name: object, fields: object) -> None:
+        in_call_order(name, fields, lambda event_id: None, link_refused)
+
     calls: Tracks = tracker
     page_views = settings.get("data-page-views")
     if page_views == "auto":
         # Imported only in this mode: each module costs the page's start some time.
         from allegro_sdk.browser.history import auto_page_views
 
-        calls = auto_page_views(tracker.track, clock)
+        calls = auto_page_views(in_call_order, clock)
     elif page_views:
         console.error(
             f'data-page-views="{page_views}" is not an option: write data-page-views="auto" '
             "for automatic page views (without it, the page tracks page_view itself)"
         )
-    api, queue = build_api(calls, members, consent, console)
+    api, queue, handle_tracks_now = build_api(calls, members, consent, console, call_time)
+    handle_calls_first.append(handle_tracks_now)
+
+    def leave() -> None:
+        handle_tracks_now()  # track() calls not handled yet are events to send too
+        sender.leave()
+
+    watch_tracked_links(track_link, sender.flush)
+    send_when_hidden(leave)
+    started["leave"] = leave
     yield
     install(api, queue)
