@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, Request
+
+from allegro_sdk.core.protocol import EVENTS_PATH, request_url
 
 from .conftest import Console, Site
 from .pages import STRICT_CSP, host_page, serve_page, snippet, wait_until
@@ -40,7 +43,7 @@ class Requests:
         """The event_ids of every POST /v1/events, once per time it was sent."""
         ids = []
         for request in self.seen:
-            if request.url.endswith("/v1/events") and request.post_data:
+            if urlsplit(request.url).path == EVENTS_PATH and request.post_data:
                 ids += [str(e["event_id"]) for e in json.loads(request.post_data)["events"]]
         return ids
 
@@ -150,7 +153,7 @@ def test_deny_after_tracking_clears_cookies_and_storage_and_stops_sending(
     first = page.evaluate("allegro.track('page_view')")
     assert first["stored"] is True
     # The collector stops answering: the next event waits in the outbox (localStorage).
-    page.route(f"{site.collector_url}/v1/events", lambda route: route.abort())
+    page.route(request_url(site.collector_url, EVENTS_PATH), lambda route: route.abort())
     page.evaluate("() => { window.waiting = allegro.track('purchase'); }")
     wait_until(page, f"{SDK_KEYS}.some(k => k.startsWith('allegro_outbox:'))")
     assert {"allegro_device_id", "allegro_session_id", "allegro_session_token"} <= set(
@@ -163,7 +166,7 @@ def test_deny_after_tracking_clears_cookies_and_storage_and_stops_sending(
     assert cookie_names(page) == ["allegro_consent"]
     assert page.evaluate(SDK_KEYS) == []
     assert page.evaluate("allegro.member.current()") is None
-    page.unroute(f"{site.collector_url}/v1/events")
+    page.unroute(request_url(site.collector_url, EVENTS_PATH))
     sent_before = len(watched.seen)
     page.wait_for_timeout(3000)  # past the sender's first retries (1 s, then 2 s)
     assert len(watched.seen) == sent_before

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
+from allegro_sdk.core.protocol import EVENTS_PATH, SESSIONS_PATH, request_url
+
 from .conftest import Console, Site, violations
 from .pages import STRICT_CSP, host_page, sdk_tag, serve_page, snippet, wait_until
 
@@ -161,13 +163,22 @@ def test_debug_mode_logs_each_event_its_request_and_the_answer(
     logs = [m.text for m in console.messages if m.type == "log"]
     tracked = next(t for t in logs if t.startswith(f"allegro: tracked signup {event_id}: {{"))
     assert '"context":"footer"' in tracked and '"page_title":"Debugging"' in tracked
-    assert any(t.startswith(f"allegro: POST {site.collector_url}/v1/sessions: ") for t in logs)
-    sent = next(t for t in logs if t.startswith(f"allegro: POST {site.collector_url}/v1/events: "))
+    assert any(
+        t.startswith(f"allegro: POST {request_url(site.collector_url, SESSIONS_PATH)}: ")
+        for t in logs
+    )
+    sent = next(
+        t
+        for t in logs
+        if t.startswith(f"allegro: POST {request_url(site.collector_url, EVENTS_PATH)}: ")
+    )
     assert event_id in sent
     answer = next(
         t
         for t in logs
-        if t.startswith(f"allegro: answer 200 from {site.collector_url}/v1/events: ")
+        if t.startswith(
+            f"allegro: answer 200 from {request_url(site.collector_url, EVENTS_PATH)}: "
+        )
     )
     assert event_id in answer
     assert f"allegro: stored signup {event_id}" in logs
