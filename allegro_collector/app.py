@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -10,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 
 from allegro_collector import (
     admin_api,
@@ -23,7 +28,9 @@ from allegro_collector.clock import Clock, epoch_ms
 from allegro_collector.delivery_health import DeliveryHealth
 from allegro_collector.errors import (
     ApiError,
+    error_body,
     handle_api_error,
+    handle_client_disconnect,
     handle_http_exception,
     handle_unexpected,
 )
@@ -31,10 +38,13 @@ from allegro_collector.group_commit import GroupCommitter
 from allegro_collector.ingest import WriteGate, always_open
 from allegro_collector.metrics import Metrics
 from allegro_collector.metrics import routes as metrics_routes
+from allegro_collector.retention import Sweep, Sweeper
 from allegro_collector.settings import Settings
 from allegro_collector.sqlite_store import SqliteStore
-from allegro_collector.store import BatchWrite, Store
+from allegro_collector.store import BatchWrite, GroupWritten, Store, StoreUnavailableError
 from allegro_sdk.core.protocol import CSRF_HEADER
+
+logger = logging.getLogger("allegro_collector")
 
 
 def open_store(settings: Settings) -> Store:
@@ -43,7 +53,7 @@ def open_store(settings: Settings) -> Store:
         from allegro_collector.postgres_store import PostgresStore
 
         return PostgresStore(settings.postgres_url)
-    return SqliteStore(settings.db_path)
+    return SqliteStore(settings.db_path, settings.busy_timeout_ms)
 
 
 def create_app(
@@ -54,21 +64,50 @@ def create_app(
     metrics = Metrics()
     delivery = DeliveryHealth(metrics, started_at=clock())
 
-    def write_many(batches: Sequence[BatchWrite]) -> int:
+    def write_many(batches: Sequence[BatchWrite]) -> GroupWritten:
         write_gate()
         return store.store_batches(batches)
 
     committer = GroupCommitter(write_many, metrics.observe_group, metrics.commit_waiting_changed)
+    sweeper = Sweeper(
+        [
+            Sweep(
+                "expired sessions",
+                lambda now, limit: store.expire_sessions(
+                    now, settings.expired_session_keep_ms, limit
+                ),
+            )
+        ],
+        clock,
+        settings.sweep_interval_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(store.open)
         committer.start()
+        sweeping = asyncio.create_task(sweeper.run_forever())
         try:
             yield
         finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
             await committer.stop()
             store.close()
+
+    def store_unavailable(request: Request, exc: Exception) -> Response:
+        """The store cannot write now: the client keeps what it sent and comes back later."""
+        assert isinstance(exc, StoreUnavailableError)
+        logger.warning("answering 503: %s", exc)
+        message = (
+            f"the collector cannot store data now ({exc.reason}); nothing was stored, retry later"
+        )
+        return JSONResponse(
+            error_body(None, message),
+            503,
+            headers={"Retry-After": str(settings.store_retry_after_seconds)},
+        )
 
     return Starlette(
         routes=[
@@ -77,7 +116,7 @@ def create_app(
             *export_api.routes(settings, store),
             *members_api.routes(settings, store, clock),
             *admin_api.routes(settings, store, clock, delivery),
-            *health.routes(store),
+            *health.routes(store, settings.store_retry_after_seconds),
             *metrics_routes(settings, metrics),
         ],
         middleware=[
@@ -96,6 +135,8 @@ def create_app(
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
+            StoreUnavailableError: store_unavailable,
+            ClientDisconnect: handle_client_disconnect,
             Exception: handle_unexpected,
         },
         lifespan=lifespan,

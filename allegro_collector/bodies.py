@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 
 from allegro_collector.errors import ApiError
 from allegro_collector.schemas import first_error
+from allegro_collector.settings import Settings
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -21,12 +23,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
-    return parse_json(await read_body(request, max_bytes))
+async def read_json(request: Request, max_bytes: int, timeout_seconds: float) -> Any:
+    return parse_json(await read_body(request, max_bytes, timeout_seconds))
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The raw body: a JSON or text media type, not empty, at most `max_bytes`."""
+async def read_body(request: Request, max_bytes: int, timeout_seconds: float) -> bytes:
+    """The raw body: a JSON or text media type, not empty, at most `max_bytes`, arrived in
+    full within `timeout_seconds` (else 408 and the connection is closed)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type and media_type not in ACCEPTED_MEDIA_TYPES:
         raise ApiError(415, f"content type {media_type!r} is not application/json or text/plain")
@@ -36,11 +39,20 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise too_large
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(
+            408,
+            f"the request body did not arrive within {timeout_seconds:g} seconds",
+            None,
+            {"Connection": "close"},  # the rest of the body may still be on its way
+        ) from None
     if size == 0:
         raise ApiError(400, "request body is empty")
     return b"".join(chunks)
@@ -59,9 +71,10 @@ def parse_json(body: bytes) -> Any:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
 
 
-async def read_model(request: Request, model: type[Model], max_bytes: int) -> Model:
+async def read_model(request: Request, model: type[Model], settings: Settings) -> Model:
     """The body validated as `model`; a 400 naming the first wrong field otherwise."""
-    return parse_model(await read_body(request, max_bytes), model)
+    body = await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds)
+    return parse_model(body, model)
 
 
 def parse_model(body: bytes, model: type[Model]) -> Model:

@@ -18,9 +18,13 @@ from pathlib import Path
 
 from allegro_collector import micro, serving
 from allegro_collector.settings import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_BUSY_HOLD_SECONDS,
+    DEFAULT_HEAD_TIMEOUT_SECONDS,
     DEFAULT_MAX_PENDING_BATCHES,
     DEFAULT_RETRY_AFTER_SECONDS,
+    DEFAULT_SESSIONS_PER_ADDRESS_MINUTE,
+    DEFAULT_SESSIONS_PER_DEVICE_MINUTE,
     POSTGRES_SCHEMES,
     Settings,
     SigningKey,
@@ -179,6 +183,50 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long a batch that finds the ingest queue full waits for a place (its body "
         f"unread) before the 503; at most --retry-after (default {DEFAULT_BUSY_HOLD_SECONDS:g})",
     )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (IP or network) whose X-Forwarded-For names the client (repeatable)",
+    )
+    parser.add_argument(
+        "--sessions-per-device",
+        type=int,
+        default=DEFAULT_SESSIONS_PER_DEVICE_MINUTE,
+        metavar="N",
+        help="new sessions a minute per device id; more get 429 "
+        f"(default {DEFAULT_SESSIONS_PER_DEVICE_MINUTE})",
+    )
+    parser.add_argument(
+        "--sessions-per-address",
+        type=int,
+        default=DEFAULT_SESSIONS_PER_ADDRESS_MINUTE,
+        metavar="N",
+        help="new sessions a minute per client address; more get 429 "
+        f"(default {DEFAULT_SESSIONS_PER_ADDRESS_MINUTE})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections at most (default: the open-file limit minus 64)",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=float,
+        default=DEFAULT_HEAD_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="a request's headers must arrive within this "
+        f"(default {DEFAULT_HEAD_TIMEOUT_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=f"a request's body must arrive within this (default {DEFAULT_BODY_TIMEOUT_SECONDS:g})",
+    )
 
 
 def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
@@ -215,6 +263,12 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         busy_hold_seconds=args.busy_hold,
         member_secret=None if member_secret is None else member_secret.encode(),
         member_audience=member_audience,
+        trusted_proxies=tuple(args.trusted_proxy),
+        sessions_per_device_minute=args.sessions_per_device,
+        sessions_per_address_minute=args.sessions_per_address,
+        max_connections=args.max_connections,
+        head_timeout_seconds=args.head_timeout,
+        body_timeout_seconds=args.body_timeout,
     )
 
 

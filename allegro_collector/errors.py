@@ -56,3 +56,9 @@ def handle_http_exception(request: Request, exc: Exception) -> Response:
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Last resort: still JSON; Starlette re-raises afterwards, so the server logs the traceback."""
     return JSONResponse(error_body(None, "internal server error"), 500)
+
+
+def handle_client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client went away mid-body (or a body deadline cut it off): nobody reads an answer,
+    and it is not a server error worth a traceback."""
+    return Response(status_code=400)

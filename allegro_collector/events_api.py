@@ -1,10 +1,13 @@
 """`POST /v1/events`: a batch of events, each accepted or rejected on its own.
 
 An event whose session or device differs from the CSRF token's is rejected by itself
-(field `events.N.session_id` / `events.N.device_id`); its neighbours are still stored.
+(field `events.N.session_id` / `events.N.device_id`); its neighbours are still stored. So is an
+event whose id another device stored first (`events.N.event_id`): ids are global, and a repeat is
+acknowledged only to the device that sent the original.
 Every request needs a place in the bounded ingest queue, taken before its body is read; when
 none is free it is refused whole with 503 and `Retry-After` (nothing of it read or written).
-Valid events are written by the group commit (`group_commit`) and acknowledged after its commit.
+Valid events are written by the group commit (`group_commit`) and acknowledged after its commit;
+a group the store could not write answers 503 with `Retry-After` to every request in it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ from allegro_collector.schemas import (
 from allegro_collector.settings import Settings
 from allegro_collector.store import BatchWrite
 from allegro_sdk.core.protocol import CSRF_HEADER, EVENTS_PATH, MAX_ID_CHARS
+
+FOREIGN_ID = (
+    "belongs to another device: an event with this id was stored for another device_id; "
+    "make a new id for a new event"
+)
 
 
 def _rejection(index: int, raw: Any, field: str | None, message: str) -> dict[str, Any]:
@@ -81,7 +89,7 @@ async def _take_batch(
     committer: GroupCommitter,
     metrics: Metrics,
 ) -> Response:
-    body = await read_body(request, settings.max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds)
     # The fast path takes what it can prove valid; anything else gets pydantic's exact answer.
     envelope = fast_envelope(body)
     raw_events: Sequence[Any]
@@ -98,6 +106,7 @@ async def _take_batch(
         raise ApiError(403, exc.message, "csrf_token") from None
 
     valid: list[ValidEvent] = []
+    valid_at: list[int] = []  # the index of each valid event in the batch
     rejected: list[dict[str, Any]] = []
     for index, raw_event in enumerate(raw_events):
         prefix = f"events.{index}"
@@ -122,11 +131,22 @@ async def _take_batch(
             rejected.append(_rejection(index, raw, f"{prefix}.{wrong}", exc.message))
         else:
             valid.append(event)
+            valid_at.append(index)
 
+    foreign: frozenset[str] = frozenset()
     if valid:
-        await committer.submit(BatchWrite(valid, now, now + settings.session_lifetime_ms))
-    accepted = list(dict.fromkeys(event.event_id for event in valid))
-    status = 200 if valid or not raw_events else 422
+        foreign = await committer.submit(BatchWrite(valid, now, now + settings.session_lifetime_ms))
+    for index, event in zip(valid_at, valid, strict=True):
+        if event.event_id in foreign:
+            metrics.events_refused.labels("foreign_id").inc()
+            rejected.append(
+                _rejection(
+                    index, {"event_id": event.event_id}, f"events.{index}.event_id", FOREIGN_ID
+                )
+            )
+    rejected.sort(key=lambda rejection: int(rejection["index"]))
+    accepted = list(dict.fromkeys(e.event_id for e in valid if e.event_id not in foreign))
+    status = 200 if accepted or not raw_events else 422
     return JSONResponse({"accepted": accepted, "rejected": rejected}, status)
 
 

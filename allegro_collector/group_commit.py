@@ -5,8 +5,10 @@ batch waiting, hands them to the store in one call (one transaction, one fsync),
 batch's request only after that commit. Under load a commit covers many requests, so the cost of
 the fsync is shared; at rest a batch is written at once, as before (no timer, no added delay).
 
-A failed write fails every batch of its group (each request answers the error; none of them is
-acknowledged); the next group is tried afresh.
+A failed write fails every batch of its group (each request answers the error, a store that
+cannot write now a 503 with Retry-After; none of them is acknowledged); the next group is tried
+afresh. A committed group tells each batch the ids the store refused because another device
+stored them first.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from allegro_collector.store import BatchWrite
+from allegro_collector.store import BatchWrite, GroupWritten
 
 # Bounds one transaction, so one huge group cannot hold the write lock for long.
 MAX_GROUP_EVENTS = 5000
 
 
-WriteMany = Callable[[Sequence[BatchWrite]], int]
-"""Write every batch in one transaction; returns how many of the events were new."""
+WriteMany = Callable[[Sequence[BatchWrite]], GroupWritten]
+"""Write every batch in one transaction; how many events were new, the ids refused per batch."""
 
 Observer = Callable[[int, int, int, float], None]
 """Told (batches, events, new events, seconds) after every committed group: the metrics' hook."""
@@ -53,7 +55,7 @@ class GroupCommitter:
         self._write_many = write_many
         self._observe = observe
         self._waiting_changed = waiting_changed
-        self._waiting: list[tuple[BatchWrite, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[BatchWrite, asyncio.Future[frozenset[str]]]] = []
         self._wake = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
@@ -75,16 +77,17 @@ class GroupCommitter:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    async def submit(self, batch: BatchWrite) -> None:
-        """Queue a batch; returns once it is committed."""
+    async def submit(self, batch: BatchWrite) -> frozenset[str]:
+        """Queue a batch; returns once it is committed, with the ids of it the store refused
+        because another device stored them first."""
         if self._task is None:
             raise RuntimeError("the group committer is not running")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[frozenset[str]] = asyncio.get_running_loop().create_future()
         self._waiting.append((batch, future))
         self._waiting_changed(1)
         self._wake.set()
         # Shielded: a client that disconnects does not cancel the write others share.
-        await asyncio.shield(future)
+        return await asyncio.shield(future)
 
     async def _run(self) -> None:
         while True:
@@ -94,7 +97,7 @@ class GroupCommitter:
                 await self._write_group()
 
     async def _write_group(self) -> None:
-        group: list[tuple[BatchWrite, asyncio.Future[None]]] = []
+        group: list[tuple[BatchWrite, asyncio.Future[frozenset[str]]]] = []
         events = 0
         while self._waiting and (not group or events < MAX_GROUP_EVENTS):
             item = self._waiting.pop(0)
@@ -105,7 +108,7 @@ class GroupCommitter:
         started = time.perf_counter()
         try:
             loop = asyncio.get_running_loop()
-            new = await loop.run_in_executor(self._executor, self._write_many, batches)
+            written = await loop.run_in_executor(self._executor, self._write_many, batches)
         except asyncio.CancelledError:
             # Only at shutdown: the write finishes in its thread; put the group back for stop().
             self._waiting[:0] = group
@@ -116,7 +119,15 @@ class GroupCommitter:
                 if not future.done():
                     future.set_exception(exc)
             return
-        self._observe(len(group), events, new, time.perf_counter() - started)
-        for _, future in group:
+        # Refused ids (another device's) are neither stored nor acknowledged duplicates.
+        refused_events = sum(
+            1
+            for (batch, _), ids in zip(group, written.refused, strict=True)
+            for event in batch.events
+            if event.event_id in ids
+        )
+        seconds = time.perf_counter() - started
+        self._observe(len(group), events - refused_events, written.new, seconds)
+        for (_, future), refused in zip(group, written.refused, strict=True):
             if not future.done():
-                future.set_result(None)
+                future.set_result(refused)

@@ -1,13 +1,17 @@
-"""`POST /v1/members/login` binds a verified member to the browser's session; `/logout` ends it.
+"""`POST /v1/members/login` moves a verified member to a new session; `/logout` ends it.
 
 The browser brings the token the site's backend minted (`member_tokens`); the CSRF token proves
-the session and device are the browser's own. Once bound, every event stored for the session
-carries the member's `customer_id`; nothing the browser claims later can change it.
+the session and device are the browser's own. A login rotates the session: the member is bound
+to a new session id with a new token, and the anonymous session ends. Someone who planted that
+session's cookies in the victim's browser before the login (session fixation) keeps only a
+token of an ended session: it renews nothing and never carries the member. Every event stored
+for the new session carries the member's `customer_id`; nothing the browser claims can change it.
 """
 
 from __future__ import annotations
 
 import functools
+import uuid
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -37,7 +41,7 @@ NOT_ENABLED = (
 async def login(request: Request, *, settings: Settings, store: Store, clock: Clock) -> Response:
     if settings.member_secret is None or settings.member_audience is None:
         raise ApiError(501, NOT_ENABLED)
-    body = await read_model(request, MemberLogin, settings.max_body_bytes)
+    body = await read_model(request, MemberLogin, settings)
     now = clock()
     _check_csrf(request, settings, now, body.session_id, body.device_id)
     try:
@@ -47,23 +51,41 @@ async def login(request: Request, *, settings: Settings, store: Store, clock: Cl
     except MemberTokenError as exc:
         field = "customer_id" if exc.problem is MemberTokenProblem.WRONG_CUSTOMER else "token"
         raise ApiError(401, exc.message, field, {"WWW-Authenticate": "Bearer"}) from None
-    binding = await run_in_threadpool(
-        store.bind_member, body.session_id, body.device_id, body.customer_id, now
+    expires_at = now + settings.session_lifetime_ms
+    outcome = await run_in_threadpool(
+        store.log_in,
+        body.session_id,
+        body.device_id,
+        body.customer_id,
+        str(uuid.uuid4()),
+        now,
+        expires_at,
     )
-    if binding is Binding.SESSION_OVER:
-        raise ApiError(409, "the session has ended; start a new one and log in again", "session_id")
-    if binding is Binding.OTHER_MEMBER:
+    if outcome.binding is Binding.OTHER_MEMBER:
         raise ApiError(409, "the session belongs to another member; log out first", "customer_id")
-    return JSONResponse({"customer_id": body.customer_id, "session_id": body.session_id})
+    if outcome.binding is Binding.SESSION_OVER or outcome.session_id is None:
+        raise ApiError(409, "the session has ended; start a new one and log in again", "session_id")
+    token_expires_at = now + settings.token_lifetime_ms
+    token = tokens.issue(settings.signing_key, outcome.session_id, body.device_id, token_expires_at)
+    return JSONResponse(
+        {
+            "customer_id": body.customer_id,
+            "session_id": outcome.session_id,
+            "csrf_token": token,
+            "expires_at": token_expires_at,
+        }
+    )
 
 
 async def logout(request: Request, *, settings: Settings, store: Store, clock: Clock) -> Response:
     """End the session, member and all, so nothing (another tab's renewal in flight, someone
     holding an old token) can bring it back; the SDK then starts a new session."""
-    body = await read_model(request, MemberLogout, settings.max_body_bytes)
+    body = await read_model(request, MemberLogout, settings)
     now = clock()
     # An expired token still proves the browser held the session; ending it harms no one.
-    _check_csrf(request, settings, now, body.session_id, body.device_id, allow_expired=True)
+    _check_csrf(
+        request, settings, now, body.session_id, body.device_id, expired_for_at_most_ms=None
+    )
     await run_in_threadpool(store.end_session, body.session_id, body.device_id, now)
     return JSONResponse({"session_id": body.session_id})
 
@@ -75,14 +97,14 @@ def _check_csrf(
     session_id: str,
     device_id: str,
     *,
-    allow_expired: bool = False,
+    expired_for_at_most_ms: int | None = 0,
 ) -> None:
     try:
         claims = tokens.verify(
             request.headers.get(CSRF_HEADER),
             settings.verification_keys,
             now,
-            allow_expired=allow_expired,
+            expired_for_at_most_ms=expired_for_at_most_ms,
         )
         claims.check_binding(session_id, device_id)
     except tokens.TokenError as exc:

@@ -13,13 +13,21 @@ of collector processes (`--workers N`, or N machines behind a load balancer) can
   order; events keep their arrival order (`seq`, read back newest first), so the rare group
   that deadlocks on an event id another process inserts at the same moment is retried.
 
+A database that cannot work now (unreachable, shutting down, disk full, read-only, no
+connection free in the pool) raises `StoreUnavailableError` (answered 503 with Retry-After), and
+`write_failure` tells /healthz until a write succeeds again.
+
 Every method blocks: call it from a worker thread (`run_in_threadpool`), like the SQLite store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors
@@ -35,9 +43,13 @@ from allegro_collector.store import (
     STORED_COLUMNS,
     BatchWrite,
     Binding,
+    GroupWritten,
     LiveSession,
+    Login,
     StorageClosedError,
+    StoreUnavailableError,
     event_row,
+    refused_ids,
     session_activity,
     stored_event,
 )
@@ -45,6 +57,7 @@ from allegro_collector.store import (
 POOL_SIZE = 10  # per process; sessions and reads share it with the one writer
 CONNECT_TIMEOUT_SECONDS = 10
 RETRIES = 3
+PROBE_INTERVAL_SECONDS = 1.0
 
 _ARRAY_TYPES = (
     *("text" for _ in EVENT_COLUMNS[:2]),
@@ -71,6 +84,18 @@ class PostgresStore:
         self.url = url
         self._pool_size = pool_size
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._state_lock = threading.Lock()
+        self._failure: str | None = None  # why the last write failed, until one succeeds
+        self._probed_at = -float("inf")
+
+    @property
+    def name(self) -> str:
+        """`postgresql host:port/database`: never the password the URL may carry."""
+        parts = urlsplit(self.url)
+        where = parts.hostname or "local socket"
+        if parts.port is not None:
+            where += f":{parts.port}"
+        return f"postgresql {where}{parts.path}"
 
     @property
     def is_open(self) -> bool:
@@ -104,8 +129,26 @@ class PostgresStore:
             raise StorageClosedError("the database is not open")
         return self._pool
 
+    @contextmanager
+    def _connection(self, *, write: bool) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; a database that cannot work now raises StoreUnavailableError
+        (and, for a write, is what /healthz reports until a write succeeds)."""
+        pool = self._pool_or_raise()
+        try:
+            with pool.connection() as connection:
+                yield connection
+        except (psycopg.OperationalError, errors.ReadOnlySqlTransaction) as exc:
+            reason = _unavailable(exc)
+            if write:
+                with self._state_lock:
+                    self._failure = reason
+            raise StoreUnavailableError(self.name, reason) from exc
+        if write:
+            with self._state_lock:
+                self._failure = None
+
     def create_session(self, session_id: str, device_id: str, now_ms: int, expires_at: int) -> None:
-        with self._pool_or_raise().connection() as connection:
+        with self._connection(write=True) as connection:
             connection.execute(
                 "INSERT INTO sessions (session_id, device_id, created_at, expires_at) "
                 "VALUES (%s, %s, %s, %s)",
@@ -115,7 +158,7 @@ class PostgresStore:
     def renew_session(
         self, session_id: str, device_id: str, now_ms: int, expires_at: int
     ) -> LiveSession | None:
-        with self._pool_or_raise().connection() as connection:
+        with self._connection(write=True) as connection:
             row = connection.execute(
                 "UPDATE sessions SET expires_at = %s "
                 "WHERE session_id = %s AND device_id = %s AND expires_at > %s "
@@ -124,27 +167,55 @@ class PostgresStore:
             ).fetchone()
         return None if row is None else LiveSession(customer_id=row[0])
 
-    def bind_member(
-        self, session_id: str, device_id: str, customer_id: str, now_ms: int
-    ) -> Binding:
-        with self._pool_or_raise().connection() as connection:
-            cursor = connection.execute(
-                "UPDATE sessions SET customer_id = %s "
-                "WHERE session_id = %s AND device_id = %s AND expires_at > %s "
-                "AND ended_at IS NULL AND (customer_id IS NULL OR customer_id = %s)",
-                (customer_id, session_id, device_id, now_ms, customer_id),
-            )
-            if cursor.rowcount == 1:
-                return Binding.BOUND
-            live = connection.execute(
-                "SELECT 1 FROM sessions WHERE session_id = %s AND device_id = %s "
-                "AND expires_at > %s AND ended_at IS NULL",
-                (session_id, device_id, now_ms),
+    def log_in(
+        self,
+        session_id: str,
+        device_id: str,
+        customer_id: str,
+        new_session_id: str,
+        now_ms: int,
+        expires_at: int,
+    ) -> Login:
+        """See `Store.log_in`. One transaction that locks the old session's row first
+        (`FOR UPDATE`), so two logins racing through two processes see each other's outcome."""
+        with self._connection(write=True) as connection, connection.transaction():
+            row = connection.execute(
+                "SELECT customer_id, expires_at > %s AND ended_at IS NULL, replaced_by "
+                "FROM sessions WHERE session_id = %s AND device_id = %s FOR UPDATE",
+                (now_ms, session_id, device_id),
             ).fetchone()
-        return Binding.SESSION_OVER if live is None else Binding.OTHER_MEMBER
+            if row is None:
+                return Login(Binding.SESSION_OVER)
+            bound, live, replaced_by = row
+            if not live:
+                # A login (this one repeated, or another tab's) moved the member on already.
+                if replaced_by is not None and _extend_member_session(
+                    connection, replaced_by, device_id, customer_id, now_ms, expires_at
+                ):
+                    return Login(Binding.BOUND, replaced_by)
+                return Login(Binding.SESSION_OVER)
+            if bound == customer_id:
+                _extend_member_session(
+                    connection, session_id, device_id, customer_id, now_ms, expires_at
+                )
+                return Login(Binding.BOUND, session_id)
+            if bound is not None:
+                return Login(Binding.OTHER_MEMBER)
+            connection.execute(
+                "INSERT INTO sessions "
+                "(session_id, device_id, created_at, expires_at, customer_id) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (new_session_id, device_id, now_ms, expires_at, customer_id),
+            )
+            connection.execute(
+                "UPDATE sessions SET ended_at = %s, expires_at = LEAST(expires_at, %s), "
+                "replaced_by = %s WHERE session_id = %s",
+                (now_ms, now_ms, new_session_id, session_id),
+            )
+            return Login(Binding.BOUND, new_session_id)
 
     def end_session(self, session_id: str, device_id: str, now_ms: int) -> None:
-        with self._pool_or_raise().connection() as connection:
+        with self._connection(write=True) as connection:
             connection.execute(
                 "UPDATE sessions SET expires_at = LEAST(expires_at, %s), "
                 "ended_at = COALESCE(ended_at, %s) WHERE session_id = %s AND device_id = %s",
@@ -153,24 +224,59 @@ class PostgresStore:
 
     def store_events(
         self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
-    ) -> int:
-        return self.store_batches([BatchWrite(events, received_at, session_expires_at)])
+    ) -> frozenset[str]:
+        written = self.store_batches([BatchWrite(events, received_at, session_expires_at)])
+        return written.refused[0]
 
-    def store_batches(self, batches: Sequence[BatchWrite]) -> int:
+    def store_batches(self, batches: Sequence[BatchWrite]) -> GroupWritten:
         for attempt in range(RETRIES):
             try:
-                with self._pool_or_raise().connection() as connection:
+                with self._connection(write=True) as connection:
                     return _store_batches(connection, batches)
-            except (errors.DeadlockDetected, errors.SerializationFailure):
-                if attempt == RETRIES - 1:
+            except StoreUnavailableError as exc:
+                retry = isinstance(
+                    exc.__cause__, (errors.DeadlockDetected, errors.SerializationFailure)
+                )
+                if not retry or attempt == RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def expire_sessions(self, now_ms: int, keep_ms: int, limit: int) -> int:
+        with self._connection(write=True) as connection:
+            cursor = connection.execute(
+                "DELETE FROM sessions WHERE session_id IN "
+                "(SELECT session_id FROM sessions WHERE expires_at < %s LIMIT %s)",
+                (now_ms - keep_ms, limit),
+            )
+            return cursor.rowcount
+
+    def write_failure(self) -> str | None:
+        if self._failure is None:
+            return None
+        now = time.monotonic()
+        if now - self._probed_at >= PROBE_INTERVAL_SECONDS:
+            self._probed_at = now
+            problem = self._probe()
+            with self._state_lock:
+                if self._failure is not None:
+                    self._failure = problem
+        return self._failure
+
+    def _probe(self) -> str | None:
+        """Whether a write would succeed now: write the schema version back to itself and
+        commit (a WAL record and its flush)."""
+        try:
+            with self._pool_or_raise().connection() as connection:
+                connection.execute("UPDATE allegro_schema SET version = version")
+        except (psycopg.OperationalError, errors.ReadOnlySqlTransaction) as exc:
+            return _unavailable(exc)
+        return None
 
     def export_events(
         self, since: int, after: tuple[int, str] | None, limit: int
     ) -> list[dict[str, Any]]:
         columns = SELECT_COLUMNS
-        with self._pool_or_raise().connection() as connection:
+        with self._connection(write=False) as connection:
             if after is None:
                 rows = connection.execute(
                     f"SELECT {columns} FROM events WHERE received_at >= %s "
@@ -198,7 +304,7 @@ class PostgresStore:
             f"SELECT {SELECT_COLUMNS} FROM events {where} "
             "ORDER BY received_at DESC, seq DESC LIMIT %s"
         )
-        with self._pool_or_raise().connection() as connection:
+        with self._connection(write=False) as connection:
             rows = connection.execute(query.encode(), [*params, limit]).fetchall()
         return [stored_event(row) for row in rows]
 
@@ -220,8 +326,12 @@ class PostgresStore:
                 connection.isolation_level = None
 
 
-def _store_batches(connection: psycopg.Connection[Any], batches: Sequence[BatchWrite]) -> int:
-    """One transaction of three statements: the members, every event, every session's activity."""
+def _store_batches(
+    connection: psycopg.Connection[Any], batches: Sequence[BatchWrite]
+) -> GroupWritten:
+    """One transaction of four statements: the members, every event, every session's activity,
+    and the devices the group's ids belong to (read after the insert, so an id another process
+    inserted at the same moment is seen with its device)."""
     activity = session_activity(batches)
     with connection.transaction():
         members = dict(
@@ -247,4 +357,34 @@ def _store_batches(connection: psycopg.Connection[Any], batches: Sequence[BatchW
             "AND sessions.expires_at > a.received_at AND sessions.ended_at IS NULL",
             [list(column) for column in zip(*activity, strict=True)],
         )
-    return new
+        stored_devices = dict(
+            connection.execute(
+                "SELECT event_id, device_id FROM events WHERE event_id = ANY(%s::text[])",
+                (sorted({event.event_id for batch in batches for event in batch.events}),),
+            ).fetchall()
+        )
+    return GroupWritten(new, refused_ids(batches, stored_devices))
+
+
+def _extend_member_session(
+    connection: psycopg.Connection[Any],
+    session_id: str,
+    device_id: str,
+    customer_id: str,
+    now_ms: int,
+    expires_at: int,
+) -> bool:
+    cursor = connection.execute(
+        "UPDATE sessions SET expires_at = GREATEST(expires_at, %s) WHERE session_id = %s "
+        "AND device_id = %s AND customer_id = %s AND expires_at > %s AND ended_at IS NULL",
+        (expires_at, session_id, device_id, customer_id, now_ms),
+    )
+    return cursor.rowcount == 1
+
+
+def _unavailable(exc: psycopg.Error) -> str:
+    """What operators read in the 503 and /healthz: the SQLSTATE's name and the message."""
+    state = exc.sqlstate
+    kind = type(exc).__name__ if state is None else f"{type(exc).__name__} ({state})"
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else "no message"
+    return f"{kind}: {message}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from allegro_sdk.core.protocol import (
     MAX_BATCH_EVENTS,
     MAX_DATA_BYTES,
+    MAX_DATA_DEPTH,
     MAX_ID_CHARS,
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,
@@ -47,8 +49,31 @@ LongText = Annotated[Text, Field(max_length=MAX_TEXT_CHARS)]
 
 
 def data_json(data: dict[str, Any]) -> str:
-    """The stored form of `data`, also what its size limit is measured on."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """The stored form of `data`, also what its size limit is measured on (always valid JSON:
+    non-finite numbers raise ValueError)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def data_problem(data: dict[str, Any]) -> tuple[list[str], str] | None:
+    """The first value of `data` that is not storable JSON, as (path inside data, message).
+
+    JSON numbers too large for a double (`1e400`) parse as infinity, which JSON cannot write
+    back; nesting beyond MAX_DATA_DEPTH is refused before anything recurses into it. Walked
+    with an explicit stack, so any depth the JSON parser accepted is safe to check.
+    """
+    stack: list[tuple[Any, int, list[str]]] = [(data, 1, [])]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return path, "must be a finite number (JSON has no Infinity or NaN)"
+        if isinstance(value, dict | list):
+            if depth > MAX_DATA_DEPTH:
+                return path, f"is nested more than {MAX_DATA_DEPTH} levels deep"
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(
+                (item, depth + 1, [*path, str(key)]) for key, item in reversed(list(items))
+            )
+    return None
 
 
 class Event(BaseModel):
@@ -79,6 +104,10 @@ class Event(BaseModel):
     def _data_fits(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
+        problem = data_problem(value)
+        if problem is not None:
+            path, message = problem
+            raise PydanticCustomError("data_value", message, {"path": path})
         try:
             size = len(data_json(value).encode())
         except UnicodeEncodeError:
@@ -130,6 +159,8 @@ def first_error(exc: ValidationError, prefix: str | None = None) -> tuple[str | 
     """The first problem as (dotted field path, message), e.g. `("events.3.page_title", ...)`."""
     error = exc.errors(include_url=False)[0]
     parts = [str(part) for part in error["loc"]]
+    if error["type"] == "data_value":
+        parts.extend(error["ctx"]["path"])  # the value inside `data`, e.g. data.prices.3
     if prefix is not None:
         parts.insert(0, prefix)
     if error["type"] == "extra_forbidden":
@@ -145,7 +176,8 @@ def first_error(exc: ValidationError, prefix: str | None = None) -> tuple[str | 
 #
 # It only ever says yes to what the pydantic models above say yes to: the same fields, types
 # (strict: no bool or float for an int), lengths and bounds; lone surrogates are refused by its
-# JSON decoder itself; the data size is checked on `data_json`, the very text that is stored.
+# JSON decoder itself; `data` must pass `data_problem` (finite numbers, nesting), and its size
+# is checked on `data_json`, the very text that is stored.
 # Whatever it refuses goes to the pydantic models, which name the field and say what is wrong,
 # so answers are the same with or without it (tests/collector/test_schemas.py checks both agree).
 
@@ -208,6 +240,9 @@ def fast_event(raw: bytes) -> FastEvent | None:
         return None
     data_text = None
     if event.data is not None:
+        # Nesting past MAX_DATA_DEPTH (or a non-finite number) is named by the pydantic path.
+        if data_problem(event.data) is not None:
+            return None
         data_text = data_json(event.data)
         if len(data_text) * 4 > MAX_DATA_BYTES and len(data_text.encode()) > MAX_DATA_BYTES:
             return None

@@ -1,19 +1,25 @@
 """Running the collector under uvicorn: one process, or `workers` processes on one port.
 
-With several workers uvicorn starts each process afresh (it imports `worker_app`), so the settings
-travel to them in the environment variable `ALLEGRO_WORKER_SETTINGS` (JSON, secrets included:
-a process's environment is readable only by its own user, unlike its command line). They are
-made once, in the parent: a random token secret is then shared by all the workers.
+Every process serves with the connection guards of `connection_guards` (the head deadline, the
+connection cap, the once-per-interval log of running out of descriptors).
+
+With several workers uvicorn starts each process afresh (it imports `worker_app`, and the
+guarded protocol by name, `worker_h11`), so the settings travel to them in the environment
+variable `ALLEGRO_WORKER_SETTINGS` (JSON, secrets included: a process's environment is readable
+only by its own user, unlike its command line). They are made once, in the parent: a random
+token secret is then shared by all the workers.
 
 Several workers need PostgreSQL. SQLite takes one writer at a time for the whole file, so a
 second writing process would only queue for that lock (and could not share the group commit);
 with SQLite the collector stays one process and its one writer batches for everyone.
-Per-process: the ingest queue bound (`--max-pending-batches`) is counted in each worker.
+Per-process: the ingest queue bound (`--max-pending-batches`), the connection cap
+(`--max-connections`) and the session rate limits are counted in each worker.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import tempfile
@@ -24,11 +30,19 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from allegro_collector.app import create_app
+from allegro_collector.connection_guards import (
+    default_max_connections,
+    guarded_h11,
+    install_log_limits,
+    uvicorn_options,
+)
 from allegro_collector.settings import Settings
 from allegro_collector.tokens import SigningKey
 
 WORKER_SETTINGS = "ALLEGRO_WORKER_SETTINGS"
 MULTIPROCESS_METRICS = "PROMETHEUS_MULTIPROC_DIR"
+# What a worker's uvicorn imports for its protocol class (see `__getattr__`).
+WORKER_PROTOCOL = "allegro_collector.serving:worker_h11"
 
 
 def settings_to_json(settings: Settings) -> str:
@@ -54,14 +68,34 @@ def settings_from_json(text: str) -> Settings:
             values[name] = SigningKey.from_secret(values[name])
     values["db_path"] = Path(values["db_path"])
     values["allowed_origins"] = tuple(values["allowed_origins"])
+    values["trusted_proxies"] = tuple(values["trusted_proxies"])
     if values["member_secret"] is not None:
         values["member_secret"] = values["member_secret"].encode()
     return Settings(**values)
 
 
+@functools.cache
+def _worker_settings() -> Settings:
+    return settings_from_json(os.environ[WORKER_SETTINGS])
+
+
 def worker_app() -> ASGIApp:
     """The app of one worker process (uvicorn's factory): settings from the environment."""
-    return create_app(settings_from_json(os.environ[WORKER_SETTINGS]))
+    install_log_limits()
+    return create_app(_worker_settings())
+
+
+def __getattr__(name: str) -> Any:
+    """`worker_h11`: the guarded protocol class of a worker process, made from its settings
+    (uvicorn pickles its options to the workers, and a class made at run time does not
+    pickle, so a worker imports it by name instead)."""
+    if name == "worker_h11":
+        settings = _worker_settings()
+        return guarded_h11(
+            settings.head_timeout_seconds,
+            settings.max_connections or default_max_connections(),
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_workers(settings: Settings, workers: int) -> None:
@@ -76,8 +110,10 @@ def check_workers(settings: Settings, workers: int) -> None:
 
 def serve(settings: Settings, host: str, port: int, *, workers: int, access_log: bool) -> None:
     check_workers(settings, workers)
+    install_log_limits()
+    options = uvicorn_options(settings)
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log, **options)
         return
     os.environ[WORKER_SETTINGS] = settings_to_json(settings)
     with tempfile.TemporaryDirectory(prefix="allegro-metrics-") as metrics_dir:
@@ -90,4 +126,5 @@ def serve(settings: Settings, host: str, port: int, *, workers: int, access_log:
             port=port,
             workers=workers,
             access_log=access_log,
+            **{**options, "http": WORKER_PROTOCOL},
         )

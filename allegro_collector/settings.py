@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from allegro_collector.client_address import Network, parse_networks
 from allegro_collector.member_tokens import check_secret
 from allegro_collector.tokens import SigningKey as SigningKey  # re-exported: Settings holds keys
 
@@ -14,6 +15,15 @@ MIB = 1024 * 1024
 # Batches in one process at once; twice the 16 connections that saturate it here (docs/scaling.md).
 DEFAULT_MAX_PENDING_BATCHES = 32
 DEFAULT_RETRY_AFTER_SECONDS = 1
+# A database that cannot write (locked by another process, disk full, read-only) rarely recovers
+# within a second; clients come back after this many.
+DEFAULT_STORE_RETRY_AFTER_SECONDS = 5
+# New sessions a minute. Per device: a browser makes one per 30 idle minutes and per tab at
+# most. Per address: a whole office or mobile carrier behind one NAT address stays far below.
+DEFAULT_SESSIONS_PER_DEVICE_MINUTE = 30
+DEFAULT_SESSIONS_PER_ADDRESS_MINUTE = 3000
+DEFAULT_HEAD_TIMEOUT_SECONDS = 10.0
+DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 DEFAULT_BUSY_HOLD_SECONDS = 1.0
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -40,6 +50,23 @@ class Settings:
     # member.login(): the identity secret shared with the site's backend, and the site (JWT aud).
     member_secret: bytes | None = field(default=None, repr=False)
     member_audience: str | None = None
+    # Slow and idle clients (connection_guards.py, bodies.py).
+    head_timeout_seconds: float = DEFAULT_HEAD_TIMEOUT_SECONDS
+    body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
+    keep_alive_seconds: float = 5.0
+    max_connections: int | None = None  # None: the open-file limit minus a reserve
+    # New sessions a minute, per device id and per client address (the socket's, or
+    # X-Forwarded-For when the socket's peer is one of `trusted_proxies`).
+    sessions_per_device_minute: int = DEFAULT_SESSIONS_PER_DEVICE_MINUTE
+    sessions_per_address_minute: int = DEFAULT_SESSIONS_PER_ADDRESS_MINUTE
+    trusted_proxies: tuple[str, ...] = ()
+    # Storage faults: how long a write waits for another process's lock, and the Retry-After
+    # of the 503 answered when the store cannot write.
+    busy_timeout_ms: int = 5000
+    store_retry_after_seconds: int = DEFAULT_STORE_RETRY_AFTER_SECONDS
+    # Sessions are deleted this long after they expired (retention.py), checked this often.
+    expired_session_keep_ms: int = 60 * MINUTE_MS
+    sweep_interval_seconds: float = 60.0
     # A postgresql:// URL: events and sessions in PostgreSQL instead of the SQLite file db_path.
     postgres_url: str | None = field(default=None, repr=False)  # may carry a password
 
@@ -72,8 +99,23 @@ class Settings:
             raise ValueError("the maximum of pending batches must be at least 1")
         if not 0 <= self.busy_hold_seconds <= self.retry_after_seconds:
             raise ValueError("the busy hold must be from 0 to the Retry-After seconds")
-        if self.retry_after_seconds < 1:
+        if min(self.retry_after_seconds, self.store_retry_after_seconds) < 1:
             raise ValueError("Retry-After must be at least 1 second")
+        if min(self.head_timeout_seconds, self.body_timeout_seconds, self.keep_alive_seconds) <= 0:
+            raise ValueError("the head, body and keep-alive timeouts must be positive")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ValueError("the maximum of connections must be at least 1")
+        if min(self.sessions_per_device_minute, self.sessions_per_address_minute) < 1:
+            raise ValueError("session rates must allow at least 1 a minute")
+        if min(self.busy_timeout_ms, self.expired_session_keep_ms) < 0:
+            raise ValueError("the busy timeout and the session keep time must not be negative")
+        if self.sweep_interval_seconds <= 0:
+            raise ValueError("the sweep interval must be positive")
+        parse_networks(self.trusted_proxies)
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def verification_keys(self) -> dict[str, bytes]:

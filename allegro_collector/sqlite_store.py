@@ -4,13 +4,22 @@ WAL mode lets readers (the admin endpoint, tools like `sqlite3`) work while even
 written. `synchronous=FULL` makes every commit durable across power loss, not only across a
 crash of the process: an acknowledged event is one the SDK deletes from its outbox, so the
 commit is the promise. The cost is one fsync per batch, which the batching SDK keeps rare.
+
+SQLite errors that say the file cannot be written now (busy or locked by another process, disk
+full, read-only, I/O error, cannot open) become `StoreUnavailableError`; any other error is a bug
+and stays what it is.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +32,13 @@ from allegro_collector.store import (
     STORED_COLUMNS,
     BatchWrite,
     Binding,
+    GroupWritten,
     LiveSession,
+    Login,
     StorageClosedError,
+    StoreUnavailableError,
     event_row,
+    refused_ids,
     session_activity,
     stored_event,
 )
@@ -37,13 +50,38 @@ _ROWS_PER_INSERT = 1000
 _SESSIONS_PER_UPDATE = 1000
 
 
-class SqliteStore:
-    """The `Store` in one SQLite file; every method blocks (call it through `run_in_threadpool`)."""
+# Primary result codes (the low byte of an extended code) that mean "not now", not "bug".
+_UNAVAILABLE = {
+    5: "the database is locked by another process (SQLITE_BUSY)",
+    6: "a table is locked (SQLITE_LOCKED)",
+    7: "out of memory (SQLITE_NOMEM)",
+    8: "the database file is read-only (SQLITE_READONLY)",
+    10: "disk I/O error (SQLITE_IOERR)",
+    13: "the disk or the file size limit is full (SQLITE_FULL)",
+    14: "the database file cannot be opened (SQLITE_CANTOPEN)",
+    15: "the database lock protocol failed (SQLITE_PROTOCOL)",
+}
+PROBE_INTERVAL_SECONDS = 1.0
+PROBE_ROOM_BYTES = 1024 * 1024  # a batch's body is at most 1 MiB; its rows take about as much
 
-    def __init__(self, path: Path) -> None:
+
+class SqliteStore:
+    """The `Store` in one SQLite file; every method blocks (call it through `run_in_threadpool`).
+
+    `busy_timeout_ms`: how long a write waits for another process's lock before it fails.
+    """
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
         self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._failure: str | None = None  # why the last write failed, until one succeeds
+        self._probed_at = -float("inf")
+
+    @property
+    def name(self) -> str:
+        return f"sqlite {self.path}"
 
     @property
     def is_open(self) -> bool:
@@ -57,7 +95,7 @@ class SqliteStore:
             if mode != "wal":
                 raise RuntimeError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=5000")
+            db.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms:d}")
             migrate_sqlite(db)
         except BaseException:
             db.close()
@@ -76,9 +114,37 @@ class SqliteStore:
             raise StorageClosedError("the database is not open")
         return self._db
 
-    def create_session(self, session_id: str, device_id: str, now_ms: int, expires_at: int) -> None:
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock, for one write; its outcome is what health reports."""
         with self._lock:
-            self._connection().execute(
+            try:
+                yield self._connection()
+            except sqlite3.Error as exc:
+                reason = _unavailable(exc)
+                if reason is None:
+                    raise
+                self._failure = reason
+                raise StoreUnavailableError(self.name, reason) from exc
+            self._failure = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._writing() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    # SQLite may have rolled back by itself already (some I/O errors do).
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
+
+    def create_session(self, session_id: str, device_id: str, now_ms: int, expires_at: int) -> None:
+        with self._writing() as db:
+            db.execute(
                 "INSERT INTO sessions (session_id, device_id, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?)",
                 (session_id, device_id, now_ms, expires_at),
@@ -88,49 +154,83 @@ class SqliteStore:
         self, session_id: str, device_id: str, now_ms: int, expires_at: int
     ) -> LiveSession | None:
         """Extend a live session of this device; None when it is unknown, foreign or over."""
-        with self._lock:
-            row = (
-                self._connection()
-                .execute(
-                    "UPDATE sessions SET expires_at = ? "
-                    "WHERE session_id = ? AND device_id = ? AND expires_at > ? "
-                    "AND ended_at IS NULL RETURNING customer_id",
-                    (expires_at, session_id, device_id, now_ms),
-                )
-                .fetchone()
-            )
+        with self._writing() as db:
+            row = db.execute(
+                "UPDATE sessions SET expires_at = ? "
+                "WHERE session_id = ? AND device_id = ? AND expires_at > ? "
+                "AND ended_at IS NULL RETURNING customer_id",
+                (expires_at, session_id, device_id, now_ms),
+            ).fetchone()
         return None if row is None else LiveSession(customer_id=row[0])
 
-    def bind_member(
-        self, session_id: str, device_id: str, customer_id: str, now_ms: int
-    ) -> Binding:
-        """Bind a verified member to a live session; the same member again is a no-op.
-
-        One conditional UPDATE, so two logins racing (even from two collector processes on one
-        file) cannot both bind: the second finds the session taken.
-        """
-        with self._lock:
-            db = self._connection()
-            cursor = db.execute(
-                "UPDATE sessions SET customer_id = ? "
-                "WHERE session_id = ? AND device_id = ? AND expires_at > ? AND ended_at IS NULL "
-                "AND (customer_id IS NULL OR customer_id = ?)",
-                (customer_id, session_id, device_id, now_ms, customer_id),
-            )
-            if cursor.rowcount == 1:
-                return Binding.BOUND
-            live = db.execute(
-                "SELECT 1 FROM sessions "
-                "WHERE session_id = ? AND device_id = ? AND expires_at > ? AND ended_at IS NULL",
-                (session_id, device_id, now_ms),
+    def log_in(
+        self,
+        session_id: str,
+        device_id: str,
+        customer_id: str,
+        new_session_id: str,
+        now_ms: int,
+        expires_at: int,
+    ) -> Login:
+        """See `Store.log_in`. One IMMEDIATE transaction, so two logins racing (even from two
+        collector processes on one file) see each other's outcome."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT customer_id, expires_at > ? AND ended_at IS NULL, replaced_by "
+                "FROM sessions WHERE session_id = ? AND device_id = ?",
+                (now_ms, session_id, device_id),
             ).fetchone()
-        return Binding.SESSION_OVER if live is None else Binding.OTHER_MEMBER
+            if row is None:
+                return Login(Binding.SESSION_OVER)
+            bound, live, replaced_by = row
+            if not live:
+                # A login (this one repeated, or another tab's) moved the member on already.
+                if replaced_by is not None and self._extend_member_session(
+                    db, replaced_by, device_id, customer_id, now_ms, expires_at
+                ):
+                    return Login(Binding.BOUND, replaced_by)
+                return Login(Binding.SESSION_OVER)
+            if bound == customer_id:
+                self._extend_member_session(
+                    db, session_id, device_id, customer_id, now_ms, expires_at
+                )
+                return Login(Binding.BOUND, session_id)
+            if bound is not None:
+                return Login(Binding.OTHER_MEMBER)
+            db.execute(
+                "INSERT INTO sessions "
+                "(session_id, device_id, created_at, expires_at, customer_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (new_session_id, device_id, now_ms, expires_at, customer_id),
+            )
+            db.execute(
+                "UPDATE sessions SET ended_at = ?, expires_at = min(expires_at, ?), "
+                "replaced_by = ? WHERE session_id = ?",
+                (now_ms, now_ms, new_session_id, session_id),
+            )
+            return Login(Binding.BOUND, new_session_id)
+
+    @staticmethod
+    def _extend_member_session(
+        db: sqlite3.Connection,
+        session_id: str,
+        device_id: str,
+        customer_id: str,
+        now_ms: int,
+        expires_at: int,
+    ) -> bool:
+        cursor = db.execute(
+            "UPDATE sessions SET expires_at = max(expires_at, ?) WHERE session_id = ? "
+            "AND device_id = ? AND customer_id = ? AND expires_at > ? AND ended_at IS NULL",
+            (expires_at, session_id, device_id, customer_id, now_ms),
+        )
+        return cursor.rowcount == 1
 
     def end_session(self, session_id: str, device_id: str, now_ms: int) -> None:
         """End a session for good (a logout): it can no longer be renewed or extended by events,
         and events stored for it from now on carry no member."""
-        with self._lock:
-            self._connection().execute(
+        with self._writing() as db:
+            db.execute(
                 "UPDATE sessions SET expires_at = min(expires_at, ?), "
                 "ended_at = coalesce(ended_at, ?) WHERE session_id = ? AND device_id = ?",
                 (now_ms, now_ms, session_id, device_id),
@@ -138,31 +238,83 @@ class SqliteStore:
 
     def store_events(
         self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
-    ) -> int:
+    ) -> frozenset[str]:
         """Store one batch; see `store_batches`."""
-        return self.store_batches([BatchWrite(events, received_at, session_expires_at)])
+        written = self.store_batches([BatchWrite(events, received_at, session_expires_at)])
+        return written.refused[0]
 
-    def store_batches(self, batches: Sequence[BatchWrite]) -> int:
-        """Insert new events (a known event_id is skipped) and count them as session activity.
+    def store_batches(self, batches: Sequence[BatchWrite]) -> GroupWritten:
+        """Insert new events and count them as session activity; per batch, the ids another
+        device stored.
 
         All batches in one transaction (group commit: one fsync for all), in a handful of
         statements whatever the number of batches: sqlite3 lets go of the GIL for every
         statement it runs, and getting it back behind a busy event loop can take a whole
-        switch interval (5 ms). Returns after the commit (every event passed in is stored)
-        how many of the events were new; the others were already stored.
-        An event keeps its `customer_id` only when it is the member a verified login bound to
-        the event's session; any other value (or none bound) is stored as null.
+        switch interval (5 ms). Returns only after the commit, so every event passed in, but
+        those refused, is stored when it returns. An id already stored by the same device is
+        skipped (a retry): the first copy wins; an id stored for another device (before, or by
+        an earlier batch of the group) is refused. An event keeps its `customer_id` only when
+        it is the member a verified login bound to the event's session; any other value (or
+        none bound) is stored as null.
         """
-        with self._lock:
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                new = _store_batches(db, batches)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        return new
+        with self._transaction() as db:
+            return _store_batches(db, batches)
+
+    def expire_sessions(self, now_ms: int, keep_ms: int, limit: int) -> int:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM sessions WHERE rowid IN "
+                "(SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)",
+                (now_ms - keep_ms, limit),
+            )
+            return cursor.rowcount
+
+    def write_failure(self) -> str | None:
+        if self._failure is None:
+            return None
+        now = time.monotonic()
+        if now - self._probed_at >= PROBE_INTERVAL_SECONDS:
+            self._probed_at = now
+            problem = self._probe()
+            with self._lock:
+                if self._failure is not None:
+                    self._failure = problem
+        return self._failure
+
+    def _probe(self) -> str | None:
+        """Whether a write would succeed now: take the write lock without waiting, write the
+        schema version back (a page to the journal and an fsync), and find room for a large
+        batch beside the database. The page alone is not enough: it can reuse journal space a
+        failed transaction left behind, while a full disk still refuses the next batch."""
+        try:
+            self._probe_room()
+        except OSError as exc:
+            return f"{_UNAVAILABLE[13]}: no room for {PROBE_ROOM_BYTES} bytes ({exc.strerror})"
+        try:
+            probe = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        except sqlite3.Error as exc:
+            return _unavailable(exc) or str(exc)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            version = probe.execute("PRAGMA user_version").fetchone()[0]
+            probe.execute(f"PRAGMA user_version={version:d}")
+            probe.execute("COMMIT")
+        except sqlite3.Error as exc:
+            return _unavailable(exc) or str(exc)
+        finally:
+            probe.close()
+        return None
+
+    def _probe_room(self) -> None:
+        scratch = self.path.with_name(self.path.name + "-probe")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            if os.write(fd, bytes(PROBE_ROOM_BYTES)) != PROBE_ROOM_BYTES:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            scratch.unlink(missing_ok=True)
 
     def export_events(
         self, since: int, after: tuple[int, str] | None, limit: int
@@ -176,9 +328,7 @@ class SqliteStore:
             f"SELECT {SELECT_COLUMNS} FROM events WHERE {where} "
             "ORDER BY received_at, event_id LIMIT ?"
         )
-        with self._lock:
-            rows = self._connection().execute(query, [*params, limit]).fetchall()
-        return [stored_event(row) for row in rows]
+        return [stored_event(row) for row in self._read(query, [*params, limit])]
 
     def list_events(
         self,
@@ -193,9 +343,17 @@ class SqliteStore:
             f"SELECT {SELECT_COLUMNS} FROM events {where} "
             "ORDER BY received_at DESC, rowid DESC LIMIT ?"
         )
+        return [stored_event(row) for row in self._read(query, [*params, limit])]
+
+    def _read(self, query: str, params: Sequence[object]) -> list[Any]:
         with self._lock:
-            rows = self._connection().execute(query, [*params, limit]).fetchall()
-        return [stored_event(row) for row in rows]
+            try:
+                return self._connection().execute(query, params).fetchall()
+            except sqlite3.Error as exc:
+                reason = _unavailable(exc)
+                if reason is None:
+                    raise
+                raise StoreUnavailableError(self.name, reason) from exc
 
     def stats(self, since: int) -> dict[str, Any]:
         """The figures of the events received at or after `since` (see `stats.event_stats`)."""
@@ -211,7 +369,7 @@ class SqliteStore:
                 db.execute("COMMIT")
 
 
-def _store_batches(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> int:
+def _store_batches(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> GroupWritten:
     activity = session_activity(batches)
     members = _bound_members(db, [session_id for session_id, _, _ in activity])
     rows = [
@@ -236,7 +394,32 @@ def _store_batches(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> int
             "AND sessions.expires_at > activity.received_at AND sessions.ended_at IS NULL",
             [value for item in sessions for value in item],
         )
-    return new
+    return GroupWritten(new, refused_ids(batches, _stored_devices(db, batches)))
+
+
+def _stored_devices(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> dict[str, str]:
+    """event_id -> the device its stored event belongs to, for every id of the group (read
+    after the insert: an id two devices sent in one group belongs to the first)."""
+    ids = sorted({event.event_id for batch in batches for event in batch.events})
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), _ROWS_PER_INSERT):
+        chunk = ids[start : start + _ROWS_PER_INSERT]
+        found.update(
+            db.execute(
+                f"SELECT event_id, device_id FROM events "
+                f"WHERE event_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+        )
+    return found
+
+
+def _unavailable(exc: sqlite3.Error) -> str | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    reason = _UNAVAILABLE.get(code & 0xFF)
+    return None if reason is None else f"{reason}: {exc}"
 
 
 def _bound_members(db: sqlite3.Connection, session_ids: Sequence[str]) -> dict[str, str]:

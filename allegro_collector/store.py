@@ -1,6 +1,7 @@
 """What the endpoints need from a database: the `Store` interface and the values it returns.
 
-The endpoints see only this interface; `sqlite_store.SqliteStore` implements it. Every method
+The endpoints see only this interface; `sqlite_store.SqliteStore` and
+`postgres_store.PostgresStore` implement it. Every method
 blocks, so async code calls them through `run_in_threadpool`. A store keeps its schema with the
 numbered migrations of `migrations.py`.
 """
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 from allegro_collector.campaign import CAMPAIGN_PARAMS, campaign_params
 from allegro_collector.event_filter import EventFilter
-from allegro_collector.schemas import Event, ValidEvent, data_json
+from allegro_collector.schemas import Event, ValidEvent, data_json, data_problem
 
 # One column per field of the wire format, in the model's order.
 EVENT_COLUMNS = tuple(Event.model_fields)
@@ -31,12 +32,31 @@ class StorageClosedError(RuntimeError):
     pass
 
 
+class StoreUnavailableError(Exception):
+    """The store cannot do its work now (locked by another process, disk full, read-only file,
+    I/O error); the same request may succeed later. Answered 503 with Retry-After."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"{store}: {reason}")
+        self.store = store
+        self.reason = reason
+
+
 class Binding(Enum):
     """The outcome of binding a member to a session."""
 
     BOUND = "bound"
     SESSION_OVER = "session_over"  # unknown, another device's, or expired
     OTHER_MEMBER = "other_member"
+
+
+@dataclass(frozen=True)
+class Login:
+    """The outcome of a login: when BOUND, `session_id` is the member's session (a new one
+    unless the session already was that member's)."""
+
+    binding: Binding
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,15 @@ class BatchWrite:
 
 
 @dataclass(frozen=True)
+class GroupWritten:
+    """What a committed group did: how many events were new, and per batch (in order) the ids
+    refused because another device stored them first."""
+
+    new: int
+    refused: list[frozenset[str]]
+
+
+@dataclass(frozen=True)
 class LiveSession:
     """A session that was renewed, with the member a verified login bound to it (or None)."""
 
@@ -56,6 +85,10 @@ class LiveSession:
 
 
 class Store(Protocol):
+    @property
+    def name(self) -> str:
+        """What operators call this store, in errors and /healthz (e.g. `sqlite events.db`)."""
+
     @property
     def is_open(self) -> bool: ...
 
@@ -73,22 +106,41 @@ class Store(Protocol):
     ) -> LiveSession | None:
         """Extend a live session of this device; None when it is unknown, foreign or over."""
 
-    def bind_member(
-        self, session_id: str, device_id: str, customer_id: str, now_ms: int
-    ) -> Binding:
-        """Bind a verified member to a live session; the same member again is a no-op."""
+    def log_in(
+        self,
+        session_id: str,
+        device_id: str,
+        customer_id: str,
+        new_session_id: str,
+        now_ms: int,
+        expires_at: int,
+    ) -> Login:
+        """Move a verified member from a live anonymous session to `new_session_id` (a new
+        session bound to the member, live until `expires_at`), ending the old one: whoever
+        else holds the old session's token can never renew it or act as the member. A session
+        already the member's is kept (and extended); a session a login just replaced answers
+        the session it was replaced by, so a repeated login is harmless."""
 
     def end_session(self, session_id: str, device_id: str, now_ms: int) -> None:
         """End a session for good (a logout)."""
 
     def store_events(
         self, events: Sequence[ValidEvent], received_at: int, session_expires_at: int
-    ) -> int:
-        """`store_batches` of one batch."""
+    ) -> frozenset[str]:
+        """`store_batches` of one batch: the ids refused because another device stored them."""
 
-    def store_batches(self, batches: Sequence[BatchWrite]) -> int:
-        """Commit the new events of every batch in one transaction (a known event_id is
-        skipped) and extend their live sessions; how many of the events were new."""
+    def store_batches(self, batches: Sequence[BatchWrite]) -> GroupWritten:
+        """Commit the new events of every batch in one transaction and extend their live
+        sessions. An id another device stored first (before, or in an earlier batch of the
+        group) is refused; an id this device stored before is skipped (a retry)."""
+
+    def expire_sessions(self, now_ms: int, keep_ms: int, limit: int) -> int:
+        """Delete at most `limit` sessions that expired more than `keep_ms` ago, in one short
+        transaction; how many were deleted."""
+
+    def write_failure(self) -> str | None:
+        """Why the last write failed, while no write since has succeeded; None when it did.
+        Tries a small write (at most once a second) to find out whether the store recovered."""
 
     def export_events(
         self, since: int, after: tuple[int, str] | None, limit: int
@@ -127,10 +179,30 @@ def event_row(event: ValidEvent, received_at: int, bound_member: str | None) -> 
     return (*row, data_text, received_at, *campaign_params(event.url).values())
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def stored_event(row: Sequence[Any]) -> dict[str, Any]:
+    """A row as the admin read answers it. `data` written by an older collector may not be
+    JSON a client can read (`Infinity`, nesting hundreds deep): such data is answered as null
+    with `data_error` saying why, so one row never breaks a read."""
     event = dict(zip(STORED_COLUMNS, row, strict=True))
-    if event["data"] is not None:
-        event["data"] = json.loads(event["data"])
+    text = event["data"]
+    if text is not None:
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
+            problem = data_problem(data) if isinstance(data, dict) else ([], "is not an object")
+        except ValueError:
+            data, problem = None, ([], "is not valid JSON")
+        except RecursionError:
+            data, problem = None, ([], "is nested too deeply to read")
+        if problem is None:
+            event["data"] = data
+        else:
+            path, message = problem
+            event["data"] = None
+            event["data_error"] = f"stored data{''.join('.' + p for p in path)} {message}"
     return event
 
 
@@ -153,3 +225,18 @@ def session_activity(batches: Sequence[BatchWrite]) -> list[tuple[str, int, int]
                 max(latest, batch.session_expires_at),
             )
     return [(session_id, *found[session_id]) for session_id in sorted(found)]
+
+
+def refused_ids(
+    batches: Sequence[BatchWrite], stored_devices: dict[str, str]
+) -> list[frozenset[str]]:
+    """Per batch, the ids whose stored event (`stored_devices`: event_id -> device_id, read
+    after the insert in the same transaction) belongs to another device than the event's."""
+    return [
+        frozenset(
+            event.event_id
+            for event in batch.events
+            if stored_devices.get(event.event_id, event.device_id) != event.device_id
+        )
+        for batch in batches
+    ]

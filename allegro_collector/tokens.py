@@ -86,12 +86,17 @@ def issue(key: SigningKey, session_id: str, device_id: str, expires_at: int) -> 
 
 
 def verify(
-    token: str | None, keys: Mapping[str, bytes], now_ms: int, *, allow_expired: bool = False
+    token: str | None,
+    keys: Mapping[str, bytes],
+    now_ms: int,
+    *,
+    expired_for_at_most_ms: int | None = 0,
 ) -> TokenClaims:
     """Check form, key, signature and expiry, in that order; raise TokenError on the first miss.
 
-    `allow_expired` skips the expiry: renewing a session takes its last token as proof that the
-    browser holds the session, however old, since the session's own expiry is checked anyway.
+    `expired_for_at_most_ms` accepts a token that expired at most that long ago (None: however
+    long ago). Renewing a session takes its last token as proof that the browser holds the
+    session; a token that expired longer ago than a session can idle proves nothing any more.
     """
     if not token:
         raise TokenError(TokenProblem.MISSING, "CSRF token is missing")
@@ -113,6 +118,8 @@ def verify(
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise TokenError(TokenProblem.FORGED, "CSRF token signature is invalid")
     expires_at = int(expires_raw)
-    if expires_at <= now_ms and not allow_expired:
+    if expires_at <= now_ms and (
+        expired_for_at_most_ms is not None and now_ms - expires_at >= expired_for_at_most_ms
+    ):
         raise TokenError(TokenProblem.EXPIRED, "CSRF token has expired")
     return TokenClaims(key_id, session_id, device_id, expires_at)

@@ -52,6 +52,7 @@ PAGES: dict[str, str] = {
     "/video/first-rehearsal": "video.html",
     "/shop/season-ticket": "product.html",
     "/login": "login.html",
+    "/privacy": "privacy.html",  # the page in opt-in mode, with a consent banner
 }
 
 

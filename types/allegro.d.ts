@@ -34,10 +34,31 @@ declare namespace Allegro {
     data?: CustomData | null;
   }
 
-  /** What `track()` resolves with once the collector has stored the event. */
+  /**
+   * What `track()` resolves with: once the collector has stored the event (`stored: true`), or
+   * at once when the visitor's consent keeps it from being sent (`stored: false`: consent is
+   * `'denied'`, or was denied while the event waited, or more than 100 events were waiting).
+   */
   interface TrackResult {
     /** A UUID v4 made in the browser; the same id however often the event is sent. */
     readonly event_id: string;
+    /** `false`: nothing of the event was sent or kept, because of the visitor's choice. */
+    readonly stored: boolean;
+  }
+
+  /**
+   * `'pending'`: opt-in mode (`data-consent="opt-in"`) before the visitor chose; nothing is
+   * stored or sent, tracked events wait in memory. `'denied'`: nothing is stored or sent.
+   */
+  type ConsentStatus = 'granted' | 'denied' | 'pending';
+
+  /** The visitor's choice, kept in the first-party cookie `allegro_consent` for 180 days. */
+  interface ConsentApi {
+    /** The visitor agreed: events tracked while pending are sent, tracking goes on. */
+    grant(): void;
+    /** The visitor said no: the SDK's cookies and stored data are deleted, nothing is sent. */
+    deny(): void;
+    status(): ConsentStatus;
   }
 
   /** What `member.login()` takes: the member's id and the token the site's backend signed. */
@@ -66,12 +87,16 @@ declare namespace Allegro {
   /** `window.allegro` once the SDK has loaded. Its methods never throw: a wrong call rejects. */
   interface Api {
     /**
-     * Track an event. Resolves with `{ event_id }` once the collector has stored it; rejects
-     * with an `Error` saying what was wrong (also logged with an `allegro:` prefix).
+     * Track an event. Resolves with `{ event_id, stored: true }` once the collector has stored
+     * it, or `{ event_id, stored: false }` when the visitor's consent keeps it from the collector
+     * (never a rejection); rejects with an `Error` saying what was wrong with the call (also
+     * logged with an `allegro:` prefix).
      * @param eventName 1 to 128 characters, e.g. `'page_view'` or `'purchase'`.
      */
     track(eventName: string, fields?: TrackFields): Promise<TrackResult>;
     readonly member: MemberApi;
+    /** The visitor's consent (docs/privacy.md). `member.login()` needs it granted. */
+    readonly consent: ConsentApi;
     /** Runs each function at once with this object (a value that is not a function is skipped). */
     push(...commands: Command[]): void;
     /** The SDK's version. */

@@ -9,7 +9,7 @@ from browser import window
 from allegro_sdk.browser.api import build_api
 from allegro_sdk.browser.boot_js import current_script, debug, guard, start_in_slices, web_locks
 from allegro_sdk.browser.console import BrowserConsole
-from allegro_sdk.browser.cookies import open_cookie_jar
+from allegro_sdk.browser.cookies import CookieJar
 from allegro_sdk.browser.js import is_missing
 from allegro_sdk.browser.links import send_when_hidden, watch_tracked_links
 from allegro_sdk.browser.page import PageReader, WhenParsed
@@ -17,6 +17,8 @@ from allegro_sdk.browser.randomness import new_uuid4
 from allegro_sdk.browser.storage import LocalStorage
 from allegro_sdk.browser.transport import post_json
 from allegro_sdk.core.collector_address import check_collector
+from allegro_sdk.core.consent import DENIED, GRANTED, Consent, erase, opt_in
+from allegro_sdk.core.errors import NotStored
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
@@ -31,10 +33,13 @@ from allegro_sdk.core.url_params import stripped_names
 if TYPE_CHECKING:
     from allegro_sdk.browser.api import Tracks
     from allegro_sdk.core.command_queue import CommandQueue
-    from allegro_sdk.core.ports import PostJson
+    from allegro_sdk.core.errors import TrackingError
+    from allegro_sdk.core.ports import OnFailure, OnResponse, PostJson
     from allegro_sdk.core.session import RequestSession
 
 SCRIPT_SELECTOR = "script[data-collector]"
+# Settings that mean something even without a value (`<script ... data-honor-dnt>`).
+FLAGS = ("data-consent", "data-honor-dnt")
 
 
 def script_settings() -> dict[str, str]:
@@ -42,11 +47,20 @@ def script_settings() -> dict[str, str]:
     script = current_script or window.document.querySelector(SCRIPT_SELECTOR)
     settings = {}
     names = ("data-collector", "data-cookie-domain", "data-strip-params", "data-page-views")
-    for name in (*names, *OPTIONS):
+    for name in (*names, *FLAGS, *OPTIONS):
         value = script.getAttribute(name) if script else None
-        if value:
+        if value or (name in FLAGS and not is_missing(value)):
             settings[name] = str(value)
     return settings
+
+
+def asks_not_to_track(settings: dict[str, str]) -> bool:
+    """Global Privacy Control; or Do Not Track, when the script tag has data-honor-dnt."""
+    navigator = window.navigator
+    if getattr(navigator, "globalPrivacyControl", None) is True:
+        return True
+    honor_dnt = settings.get("data-honor-dnt") not in (None, "false")
+    return honor_dnt and getattr(navigator, "doNotTrack", None) == "1"
 
 
 def install(api: object, queue: CommandQueue) -> None:
@@ -80,19 +94,45 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     console = BrowserConsole()
     settings = script_settings()
     collector, problem = check_collector(settings.get("data-collector"))
+
+    # Without the visitor's consent nothing is written or sent: the cookie jar, the storage and
+    # the requests below write and send only while it is granted (core/consent.py,
+    # docs/privacy.md).
+    def allowed() -> bool:
+        return consent.status() == GRANTED
+
+    cookies = CookieJar(console, settings.get("data-cookie-domain"), allowed)
+    storage = LocalStorage(allowed)
+    mode = opt_in(settings.get("data-consent"), console)
+    consent = Consent(cookies, mode, asks_not_to_track(settings), console)
+    if consent.status() == DENIED:
+        erase(cookies, storage)  # what was stored before the visitor said no (or set GPC)
     if problem:
         # Nothing may be sent anywhere (least of all to the host site): pages still get an API.
         console.error(problem)
         unconfigured = Unconfigured(problem)
-        install(*build_api(unconfigured, unconfigured, console))
+        install(*build_api(unconfigured, unconfigured, consent, console))
         return
 
-    post: PostJson = post_json
+    def gated(
+        url: str,
+        body: str,
+        headers: dict[str, str],
+        answered: OnResponse,
+        failed: OnFailure,
+        leaving: bool,
+    ) -> None:
+        if allowed():
+            post_json(url, body, headers, answered, failed, leaving)
+        else:
+            failed("not sent: no consent")
+
+    post: PostJson = gated
     if debug:
         # Imported only in debug mode: each module costs the page's start some time.
         from allegro_sdk.core.debug_log import LoggingSender, logging_post
 
-        post = logging_post(post_json, console.debug)
+        post = logging_post(gated, console.debug)
 
     request_session: RequestSession = lambda device, session, proof, answered, failed: post(  # noqa: E731
         collector + SESSIONS_PATH,
@@ -104,8 +144,6 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     )
 
     clock = lambda: int(window.Date.now())  # noqa: E731
-    cookies = open_cookie_jar(console, settings.get("data-cookie-domain"))
-    storage = LocalStorage()
     sessions = SessionManager(cookies, new_uuid4, request_session, clock)
     schedule = lambda delay, task: window.setTimeout(guard(task), delay)  # noqa: E731
     tab_id = new_uuid4()
@@ -142,9 +180,21 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         lambda: float(window.Math.random()),
         promises,
     )
-    outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
+    consent.forward = sender.send
+
+    def chosen(status: str) -> None:
+        if status == GRANTED:
+            outbox.adopt(sender.plan_flush)  # what earlier pages and closed tabs left unsent
+        elif status == DENIED:
+            erase(cookies, storage)
+            sessions.end()
+            sender.discard()  # their promises resolve, not stored
+
+    consent.listen(chosen)
+    if consent.status() == GRANTED:
+        outbox.adopt(sender.plan_flush)
     tracker = Tracker(
-        LoggingSender(sender, console.debug) if debug else sender,
+        LoggingSender(consent, console.debug) if debug else consent,
         PageReader(),
         new_uuid4,
         clock,
@@ -153,10 +203,12 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         WhenParsed(),
     )
 
+    def link_refused(error: TrackingError) -> None:
+        if not isinstance(error, NotStored):
+            console.error(error.message)
+
     def track_link(name: object, fields: object) -> None:
-        tracker.track(
-            name, fields, lambda event_id: None, lambda error: console.error(error.message)
-        )
+        tracker.track(name, fields, lambda event_id: None, link_refused)
 
     watch_tracked_links(track_link, sender.flush)
     send_when_hidden(sender.leave)
@@ -173,6 +225,6 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
             f'data-page-views="{page_views}" is not an option: write data-page-views="auto" '
             "for automatic page views (without it, the page tracks page_view itself)"
         )
-    api, queue = build_api(calls, members, console)
+    api, queue = build_api(calls, members, consent, console)
     yield
     install(api, queue)

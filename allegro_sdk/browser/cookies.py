@@ -8,8 +8,11 @@ from browser import window
 
 from allegro_sdk.core.cookie_text import cookie_assignment, domain_matches, read_cookie
 from allegro_sdk.core.memory_cookies import MemoryCookies
+from allegro_sdk.core.protocol import CONSENT_COOKIE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from allegro_sdk.core.ports import Console, Cookies
 
 PROBE_COOKIE = "allegro_cookie_probe"
@@ -65,3 +68,33 @@ def open_cookie_jar(console: Console, domain_setting: str | None) -> Cookies:
         "as the page"
     )
     return MemoryCookies()
+
+
+class CookieJar:
+    """The SDK's cookies. Opened (probed, see `open_cookie_jar`) at the first write rather than at
+    start, and writing only while `allowed()` (the visitor's consent): a page without consent
+    writes no cookie but the consent cookie itself. Deletions always pass."""
+
+    def __init__(
+        self, console: Console, domain_setting: str | None, allowed: Callable[[], bool]
+    ) -> None:
+        self._console = console
+        self._domain_setting = domain_setting
+        self._allowed = allowed
+        self._jar: Cookies | None = None
+
+    def get(self, name: str) -> str | None:
+        jar = self._jar
+        if jar is not None:
+            return jar.get(name)
+        try:
+            return read_cookie(str(window.document.cookie), name)
+        except Exception:
+            return None  # an opaque origin (a sandboxed frame) has no cookies
+
+    def set(self, name: str, value: str, max_age_seconds: int) -> None:
+        if max_age_seconds > 0 and name != CONSENT_COOKIE and not self._allowed():
+            return
+        if self._jar is None:
+            self._jar = open_cookie_jar(self._console, self._domain_setting)
+        self._jar.set(name, value, max_age_seconds)

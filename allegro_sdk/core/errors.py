@@ -15,3 +15,9 @@ class InvalidCallError(TrackingError):
 
 class DeliveryError(TrackingError):
     """The collector refused the event or could not be reached."""
+
+
+class NotStored(TrackingError):
+    """Not a failure: the visitor's choice kept the event from being stored (or sent). Made as
+    NotStored(message, event_id); the API resolves the event's promise with
+    `{event_id, stored: false}` instead of rejecting it."""

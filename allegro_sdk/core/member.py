@@ -21,13 +21,14 @@ from .protocol import (
     member_login,
     member_logout,
 )
+from .session import Session
 from .stored_note import StoredNote
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .ports import Console, KeyValueStore, PostJson
-    from .session import Session, SessionManager
+    from .session import SessionManager
 
 MEMBER_KEY = "allegro_member"
 USAGE = "member.login() needs { customer_id, token }: the token your backend signed"
@@ -113,7 +114,8 @@ class Members:
                     # member.logout(), or another member's login, ended the session meanwhile.
                     reject(DeliveryError("member.login(): the session ended while logging in"))
                 elif status == 200:
-                    self._note.save([session.session_id, customer_id])
+                    member_session = self._adopt(session, body)
+                    self._note.save([member_session, customer_id])
                     resolve(customer_id)
                 elif status in RETRY_ONCE and not retried:
                     if field_of(body) == "customer_id":
@@ -151,6 +153,11 @@ class Members:
 
         self._sessions.with_session(lambda session: done(), not_started)
 
+    def forget(self) -> None:
+        """Log out on this device only, sending nothing (the visitor has not consented)."""
+        self._note.remove()
+        self._sessions.end()
+
     def _end_session(self) -> None:
         """End the session here and at the collector, which then refuses to renew it: a renewal
         another tab has in flight cannot bring the member back."""
@@ -166,6 +173,22 @@ class Members:
             )
         self._note.remove()
         self._sessions.end()
+
+    def _adopt(self, session: Session, body: dict[str, object] | None) -> str:
+        """The collector moves a member to a new session at login (so that whoever planted the
+        anonymous session's cookies gains nothing): use it from now on, in every tab."""
+        new_id = body.get("session_id") if body else None
+        token = body.get("csrf_token") if body else None
+        expires_at = body.get("expires_at") if body else None
+        if (
+            not isinstance(new_id, str)
+            or new_id == session.session_id
+            or not isinstance(token, str)
+            or not isinstance(expires_at, int)
+        ):
+            return session.session_id
+        self._sessions.adopt(Session(new_id, session.device_id, token, expires_at))
+        return new_id
 
     def learn(self, session: Session) -> None:
         """A session answer names its member (a reload, another tab's login): note it."""

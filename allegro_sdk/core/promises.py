@@ -40,10 +40,13 @@ class Promises:
         if settle is not None:
             settle[0](event_id)
 
-    def reject(self, event_id: str, message: str) -> None:
+    def reject(
+        self, event_id: str, message: str, kind: type[TrackingError] = DeliveryError
+    ) -> None:
+        """Reject with `kind(message, event_id)`; NotStored resolves the promise, not stored."""
         settle = self._pending.pop(event_id, None)
         if settle is not None:
-            settle[1](DeliveryError(message))
+            settle[1](kind(message, event_id))
 
     def dropped(self, event_ids: list[str]) -> None:
         """Events the outbox let go: their promises must not say they will be sent (one may be

@@ -25,11 +25,15 @@ CSRF_HEADER = "X-Allegro-CSRF"
 DEVICE_COOKIE = "allegro_device_id"
 SESSION_COOKIE = "allegro_session_id"
 TOKEN_COOKIE = "allegro_session_token"
+# The visitor's consent choice, "granted" or "denied" (docs/privacy.md): strictly necessary, it
+# holds no identifier; a site's backend may read it too.
+CONSENT_COOKIE = "allegro_consent"
 
 MAX_NAME_CHARS = 128  # event_name
 MAX_ID_CHARS = 128  # session_id, and an event_id quoted back in a rejection
 MAX_TEXT_CHARS = 2048  # every other string field, and customer_id
 MAX_DATA_BYTES = 16 * 1024  # `data` as compact JSON in UTF-8
+MAX_DATA_DEPTH = 32  # `data` is level 1, each object or array inside it one more
 # The collector refuses a larger batch (it bounds the work and the answer one request causes);
 # the SDK sends at most BATCH_EVENTS at a time.
 MAX_BATCH_EVENTS = 1000

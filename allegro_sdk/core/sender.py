@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .errors import NotStored
 from .event import utf8_length
 from .json_encoding import encode
 from .protocol import BATCH_EVENTS, CSRF_HEADER, EVENTS_PATH, error_text, events_batch
@@ -148,6 +149,16 @@ class Sender:
                 lambda session: self._post_leaving(batch, session), lambda message: None
             )
 
+    def discard(self) -> None:
+        """Consent was withdrawn: forget every waiting event, here and in storage; their
+        promises resolve as not stored. Nothing more is sent unless new events come."""
+        event_ids = [str(event["event_id"]) for event in self._fresh]
+        event_ids += [str(entry[0]) for entry in self._outbox.entries()]
+        self._fresh = []
+        self._outbox.remove(set(event_ids))
+        for event_id in event_ids:
+            self._promises.reject(event_id, "not stored: consent was denied", NotStored)
+
     def _store_fresh(self) -> bool:
         """Move what was tracked into the outbox; False if the outbox is empty."""
         fresh, self._fresh = self._fresh, []
@@ -167,6 +178,16 @@ class Sender:
         )
 
     def _post(self, batch: list[Entry], session: Session, renewed: bool) -> None:
+        # Only what is still waiting: discard() (consent withdrawn) or a bound may have removed
+        # events while the session was being made.
+        waiting = {entry[0] for entry in self._outbox.entries()}
+        batch = [entry for entry in batch if entry[0] in waiting]
+        if not batch:
+            self._state = IDLE
+            if waiting:
+                self.plan_flush()
+            return
+
         def answered(
             status: int, body: dict[str, object] | None, retry_after: float | None = None
         ) -> None:

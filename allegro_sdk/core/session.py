@@ -110,6 +110,14 @@ class SessionManager:
         self._cookies.set(SESSION_COOKIE, "", 0)
         self._cookies.set(TOKEN_COOKIE, "", 0)
 
+    def adopt(self, session: Session) -> None:
+        """Use `session`, which the collector issued outside a session request (a login's
+        rotation), as the session of every tab: the cookies name it and carry its token."""
+        self._current = session
+        self._extend(session, self._clock())
+        self._last_proof = session.session_id + PROOF_SEPARATOR + session.csrf_token
+        self._cookies.set(TOKEN_COOKIE, self._last_proof, TOKEN_COOKIE_MAX_AGE)
+
     def held(self) -> list[str] | None:
         """[session id, its last token] for the session the cookie names, if this browser has it."""
         cookie_session = self._cookies.get(SESSION_COOKIE)

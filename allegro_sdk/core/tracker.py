@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from .promises import Reject, Resolve
 
     class Sends(Protocol):
-        """What the tracker needs of the sender (core/sender.py, or debug mode's logging one)."""
+        """What the tracker hands events to: the consent (core/consent.py), which passes them to
+        the sender (core/sender.py, or debug mode's logging one)."""
 
         def send(self, event: dict[str, object], resolve: Resolve, reject: Reject) -> None: ...
 

@@ -42,3 +42,6 @@ class Unconfigured:
 
     def current(self) -> str | None:
         return None
+
+    def forget(self) -> None:
+        pass  # nothing was kept

@@ -48,6 +48,33 @@
     showMember(allegro);
   });
 
+  // --- the privacy page's consent banner (the page runs the SDK with data-consent="opt-in") ----
+  var CONSENT_TEXT = {
+    pending: 'You have not chosen yet: nothing is stored on your device and nothing is sent.',
+    granted: 'You accepted: the pages of this site are measured. Reject to stop.',
+    denied: 'You rejected: nothing is stored or sent, on any page of this site.'
+  };
+
+  function showConsent(allegro) {
+    var status = allegro.consent.status();
+    say('consent-status', CONSENT_TEXT[status], status === 'granted' ? 'good' : '');
+    var out = $('last-event');
+    if (out && status === 'pending') {
+      out.textContent = 'page_view kept in memory until you choose (nothing sent yet)';
+    }
+  }
+
+  if ($('consent-banner')) {
+    $('gpc-note').hidden = navigator.globalPrivacyControl !== true;
+    withAllegro(showConsent);
+    $('consent-accept').addEventListener('click', function () {
+      withAllegro(function (allegro) { allegro.consent.grant(); showConsent(allegro); });
+    });
+    $('consent-reject').addEventListener('click', function () {
+      withAllegro(function (allegro) { allegro.consent.deny(); showConsent(allegro); });
+    });
+  }
+
   // --- login and logout ---------------------------------------------------------------------
   function askBackend(name, password) {
     return fetch('/api/login', {

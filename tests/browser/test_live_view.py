@@ -45,6 +45,8 @@ def visit(site: Site, names: Sequence[str], member: str | None, path: str) -> di
                 headers=csrf,
             )
             assert login.status_code == 200, login.text
+            session = login.json()  # a login moves the member to a new session
+            csrf = {"X-Allegro-CSRF": session["csrf_token"]}
         events = [
             {
                 "event_id": str(uuid.uuid4()),

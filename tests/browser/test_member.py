@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import jwt
 from playwright.sync_api import Browser, Page
 
@@ -64,6 +65,48 @@ def test_login_attaches_the_member_to_later_events_and_survives_a_reload(
     assert page.evaluate("allegro.member.current()") == {"customer_id": "reader-7"}
     reloaded = stored(site, track(page))
     assert (reloaded["customer_id"], reloaded["session_id"]) == ("reader-7", session)
+    assert console.errors == []
+
+
+def cookie(page: Page, name: str) -> str:
+    return next(str(c["value"]) for c in page.context.cookies() if c["name"] == name)
+
+
+def test_login_moves_the_member_to_a_new_session(site: Site, page: Page, console: Console) -> None:
+    """Session fixation: whoever planted the anonymous session's cookies keeps a token of an
+    ended session. Events before the login stay anonymous in the old session; events after it
+    carry the member in the new one; the old token renews nothing."""
+    open_sdk_page(site, page, "member-rotation")
+    before = track(page)
+    old_session, old_token = (
+        cookie(page, "allegro_session_id"),
+        cookie(page, "allegro_session_token"),
+    )
+    assert login(page, "reader-9", site.member_token("reader-9")) == {
+        "ok": {"customer_id": "reader-9"}
+    }
+    new_session = cookie(page, "allegro_session_id")
+    assert new_session != old_session
+    assert cookie(page, "allegro_session_token").split(".")[2] == new_session
+    after = track(page, "article_read")
+    assert (stored(site, before)["session_id"], stored(site, before)["customer_id"]) == (
+        old_session,
+        None,
+    )
+    assert (stored(site, after)["session_id"], stored(site, after)["customer_id"]) == (
+        new_session,
+        "reader-9",
+    )
+    renewal = httpx.post(
+        f"{site.collector_url}/v1/sessions",
+        json={
+            "device_id": cookie(page, "allegro_device_id"),
+            "session_id": old_session,
+            "csrf_token": old_token,
+        },
+    ).json()
+    assert renewal["session_id"] not in (old_session, new_session)
+    assert renewal["customer_id"] is None
     assert console.errors == []
 
 

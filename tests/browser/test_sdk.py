@@ -77,7 +77,7 @@ def test_track_resolves_with_the_stored_event_id(site: Site, page: Page, console
     )
     assert result["isPromise"] and result["plain"]
     event_id = result["value"]["event_id"]
-    assert list(result["value"]) == ["event_id"]
+    assert result["value"] == {"event_id": result["value"]["event_id"], "stored": True}
     stored = [e for e in site.stored_events() if e["event_id"] == event_id]
     assert len(stored) == 1
     assert stored[0]["event_name"] == "purchase"

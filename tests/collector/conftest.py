@@ -13,6 +13,7 @@ from pg_cluster import PostgresCluster
 from write_gates import HeldGate
 
 from allegro_collector.app import create_app
+from allegro_collector.connection_guards import uvicorn_options
 from allegro_collector.ingest import WriteGate, always_open
 from allegro_collector.settings import Settings
 
@@ -56,7 +57,9 @@ def start_collector() -> Iterator[StartCollector]:
     def start(settings: Settings, *, write_gate: WriteGate = always_open) -> Collector:
         clock = FakeClock()
         running = serve_in_thread(
-            create_app(settings, clock=clock, write_gate=write_gate), free_socket()
+            create_app(settings, clock=clock, write_gate=write_gate),
+            free_socket(),
+            **uvicorn_options(settings),  # as `allegro-collector` serves it
         )
         client = httpx.Client(base_url=running.url, timeout=10)
 

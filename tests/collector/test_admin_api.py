@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import sqlite3
+import uuid
 from collections.abc import Callable
+from contextlib import closing
 
+import psycopg
 import pytest
 
 from allegro_collector.settings import Settings
 
 from .support import ADMIN_KEY, Collector, StartCollector, make_event, make_settings, with_members
-from .test_members_api import log_in
+from .test_members_api import log_in, member_session
 
 
 @pytest.mark.parametrize(
@@ -71,6 +75,41 @@ def test_bad_limit_is_400(collector: Collector, limit: str) -> None:
     assert response.json()["error"]["field"] == "limit"
 
 
+def test_rows_an_older_collector_stored_unreadable_do_not_break_the_read(
+    collector: Collector,
+) -> None:
+    """Data an earlier collector accepted (`Infinity`, nesting 963 deep) is answered as null
+    with `data_error`; every other event of the page is answered as usual."""
+    session = collector.new_session()
+    good = make_event(session)
+    assert collector.post_events(session, [good]).status_code == 200
+    insert = (
+        "INSERT INTO events (event_id, event_name, timestamp, device_id, session_id, "
+        "data, received_at) VALUES (?, 'poison', 1, ?, ?, ?, ?)"
+    )
+    rows = [
+        (str(uuid.uuid4()), session["device_id"], session["session_id"], text, 2**62)
+        for text in ('{"x":Infinity}', '{"d":' + "[" * 963 + "]" * 963 + "}")
+    ]
+    url = collector.settings.postgres_url
+    if url is not None:
+        with psycopg.connect(url) as connection, connection.cursor() as cursor:
+            cursor.executemany(insert.replace("?", "%s").encode(), rows)
+    else:
+        with closing(sqlite3.connect(collector.settings.db_path)) as db:
+            db.executemany(insert, rows)
+            db.commit()
+    for params in ({}, {"device_id": session["device_id"]}):
+        events = collector.stored(**params)
+        assert [(e["event_name"], e["data"]) for e in events] == [
+            ("poison", None),
+            ("poison", None),
+            ("page_view", good["data"]),
+        ]
+        assert events[0]["data_error"].startswith("stored data.d.0.0")
+        assert events[1]["data_error"] == "stored data is not valid JSON"
+
+
 def test_the_visited_url_canonical_url_and_campaign_are_read_back(collector: Collector) -> None:
     session = collector.new_session()
     visited = "https://news.example/story?utm_source=newsletter&utm_campaign=fall-sale&gclid=g1"
@@ -92,7 +131,7 @@ def test_filter_by_event_name_member_and_context(
 ) -> None:
     members = start_collector(with_members(settings))
     ada, anon = members.new_session(), members.new_session()
-    assert log_in(members, ada, "ada").status_code == 200
+    ada = member_session(ada, log_in(members, ada, "ada"))  # login moves ada to a new session
     bought = make_event(ada, event_name="purchase", customer_id="ada")
     watching = make_event(anon, context="live view")
     dashboard = make_event(anon, context="dashboard")

@@ -257,3 +257,79 @@ def test_lone_surrogates_are_never_echoed(collector: Collector) -> None:
     response = collector.client.post("/v1/events", content=bad_key, headers=headers)
     assert response.status_code == 400
     assert response.json()["error"]["field"] is None
+
+
+def test_non_finite_numbers_and_deep_nesting_are_rejected_per_event(collector: Collector) -> None:
+    """`1e400` parses as infinity, which JSON cannot write back; data nested hundreds deep could
+    not be read back either. Both are refused by themselves; the admin read stays whole."""
+    session = collector.new_session()
+    infinite, deep, good = make_event(session), make_event(session), make_event(session)
+    nested = "[" * 963 + "]" * 963
+    body = (
+        '{"events": ['
+        + json.dumps({**infinite, "data": {"x": 0}}).replace('{"x": 0}', '{"x": 1e400}')
+        + ","
+        + json.dumps({**deep, "data": {"d": 0}}).replace('{"d": 0}', '{"d": ' + nested + "}")
+        + ","
+        + json.dumps(good)
+        + "]}"
+    )
+    response = collector.client.post(
+        "/v1/events",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Allegro-CSRF": session["csrf_token"]},
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["accepted"] == [good["event_id"]]
+    assert [
+        (r["index"], r["error"]["field"], r["error"]["message"]) for r in answer["rejected"]
+    ] == [
+        (0, "events.0.data.x", "must be a finite number (JSON has no Infinity or NaN)"),
+        (1, "events.1.data.d" + ".0" * 31, "is nested more than 32 levels deep"),
+    ]
+    for params in ({}, {"device_id": session["device_id"]}):
+        assert [e["event_id"] for e in collector.stored(**params)] == [good["event_id"]]
+
+
+def test_data_nested_32_levels_deep_is_stored(collector: Collector) -> None:
+    session = collector.new_session()
+    data = {"d": json.loads("[" * 31 + "]" * 31)}  # data is level 1, so 31 lists reach 32
+    event = make_event(session, data=data)
+    assert collector.post_events(session, [event]).json()["accepted"] == [event["event_id"]]
+    assert collector.stored()[0]["data"] == data
+
+
+def test_an_event_id_another_device_stored_is_rejected_alone(collector: Collector) -> None:
+    """Ids are global: a repeat from another device must not be acknowledged with the first
+    device's payload kept; a repeat from the same device is a duplicate, acknowledged."""
+    first = collector.new_session()
+    other = collector.new_session()
+    taken = make_event(first)
+    assert collector.post_events(first, [taken]).json()["accepted"] == [taken["event_id"]]
+    copy = make_event(other, event_id=taken["event_id"], event_name="purchase")
+    neighbour = make_event(other)
+    response = collector.post_events(other, [copy, neighbour])
+    assert response.status_code == 200
+    assert response.json() == {
+        "accepted": [neighbour["event_id"]],
+        "rejected": [
+            {
+                "index": 0,
+                "event_id": taken["event_id"],
+                "error": {
+                    "field": "events.0.event_id",
+                    "message": "belongs to another device: an event with this id was stored "
+                    "for another device_id; make a new id for a new event",
+                },
+            }
+        ],
+    }
+    assert collector.post_events(other, [copy]).status_code == 422
+    # The same device again, even from a later session: an acknowledged duplicate.
+    later = {**collector.new_session(first["device_id"])}
+    again = make_event(later, event_id=taken["event_id"])
+    assert collector.post_events(later, [again]).json()["accepted"] == [taken["event_id"]]
+    assert collector.db_rows(
+        "SELECT device_id, event_name FROM events WHERE event_id = ?", taken["event_id"]
+    ) == [(first["device_id"], "page_view")]

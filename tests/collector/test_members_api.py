@@ -64,14 +64,77 @@ def error(response: httpx.Response) -> tuple[int, str | None, str]:
     return response.status_code, detail["field"], detail["message"]
 
 
-def test_login_binds_the_member_and_later_events_carry_it(members: Collector) -> None:
+def member_session(session: dict[str, Any], login: httpx.Response) -> dict[str, Any]:
+    """The session a login answered with (a new one), as `new_session()` gives them."""
+    assert login.status_code == 200, login.text
+    return {**session, **login.json()}
+
+
+def test_login_binds_the_member_to_a_new_session_and_later_events_carry_it(
+    members: Collector,
+) -> None:
     session = members.new_session()
     response = log_in(members, session)
     assert response.status_code == 200, response.text
-    assert response.json() == {"customer_id": "c-42", "session_id": session["session_id"]}
-    event = make_event(session, customer_id="c-42")
-    assert members.post_events(session, [event]).status_code == 200
+    answer = response.json()
+    assert answer.keys() == {"customer_id", "session_id", "csrf_token", "expires_at"}
+    assert answer["customer_id"] == "c-42"
+    assert answer["session_id"] != session["session_id"]
+    assert answer["csrf_token"].split(".")[2:4] == [answer["session_id"], session["device_id"]]
+    member = member_session(session, response)
+    event = make_event(member, customer_id="c-42")
+    assert members.post_events(member, [event]).status_code == 200
     assert members.stored()[0]["customer_id"] == "c-42"
+
+
+def test_session_fixation_a_planted_session_gains_nothing_from_the_login(
+    members: Collector,
+) -> None:
+    """Someone planted their session's cookies in the victim's browser, then the victim logged
+    in: the planted token renews nothing and never carries the member, but events of that
+    session still waiting in the victim's outbox are stored, anonymous."""
+    planted = members.new_session()
+    waiting = make_event(planted, customer_id="c-42")
+    member = member_session(planted, log_in(members, planted))
+    # The attacker's token can no longer renew the session, not even right away ...
+    renewal = members.renew(planted)
+    assert renewal.status_code == 201
+    assert renewal.json()["session_id"] not in (planted["session_id"], member["session_id"])
+    assert renewal.json()["customer_id"] is None
+    # ... nor can it make events of the member.
+    assert members.post_events(planted, [waiting]).json() == {
+        "accepted": [waiting["event_id"]],
+        "rejected": [],
+    }
+    foreign = make_event(planted, session_id=member["session_id"], customer_id="c-42")
+    answer = members.post_events(planted, [foreign]).json()
+    assert answer["rejected"][0]["error"]["field"] == "events.0.session_id"
+    assert [(e["session_id"], e["customer_id"]) for e in members.stored()] == [
+        (planted["session_id"], None)
+    ]
+    # The member's own session renews with the member.
+    renewed = members.renew(member)
+    assert (renewed.json()["session_id"], renewed.json()["customer_id"]) == (
+        member["session_id"],
+        "c-42",
+    )
+
+
+def test_an_old_token_proves_a_renewal_for_one_session_lifetime_only(
+    members: Collector,
+) -> None:
+    members.clock.now = 1_790_000_000_000
+    session = members.new_session()
+    token_expiry = session["expires_at"]
+    # Events keep the session live past its token's expiry ...
+    members.clock.now = token_expiry - 60_000
+    assert members.post_events(session, [make_event(session)]).status_code == 200
+    members.clock.now = token_expiry + members.settings.session_lifetime_ms - 120_000
+    assert members.renew(session).json()["session_id"] == session["session_id"]
+    # ... but a token expired longer ago than a session can idle proves nothing.
+    members.clock.now = token_expiry + members.settings.session_lifetime_ms + 1
+    stale = {**session, "session_id": session["session_id"]}
+    assert members.renew(stale).json()["session_id"] != session["session_id"]
 
 
 def test_customer_ids_no_login_backs_are_not_stored(members: Collector) -> None:
@@ -91,8 +154,7 @@ def test_customer_ids_no_login_backs_are_not_stored(members: Collector) -> None:
 
 
 def test_renewing_the_session_returns_the_bound_member(members: Collector) -> None:
-    session = members.new_session()
-    assert log_in(members, session).status_code == 200
+    session = member_session(anonymous := members.new_session(), log_in(members, anonymous))
     response = members.renew(session)
     assert response.status_code == 201
     assert response.json()["session_id"] == session["session_id"]
@@ -100,21 +162,28 @@ def test_renewing_the_session_returns_the_bound_member(members: Collector) -> No
     assert members.new_session()["customer_id"] is None
 
 
-def test_same_member_again_is_accepted(members: Collector) -> None:
+def test_same_member_again_keeps_the_members_session(members: Collector) -> None:
     session = members.new_session()
-    assert log_in(members, session).status_code == 200
-    assert log_in(members, session).status_code == 200
+    member = member_session(session, log_in(members, session))
+    again = log_in(members, member)
+    assert again.json()["session_id"] == member["session_id"]
+    # A login repeated with the old session's token (another tab, a lost answer) finds the
+    # session the first one made.
+    assert log_in(members, session).json()["session_id"] == member["session_id"]
+    assert members.db_rows("SELECT count(*) FROM sessions") == [(2,)]
 
 
 def test_another_member_on_a_bound_session_is_refused(members: Collector) -> None:
-    session = members.new_session()
-    assert log_in(members, session, "c-42").status_code == 200
+    session = member_session(anonymous := members.new_session(), log_in(members, anonymous))
     assert error(log_in(members, session, "c-43")) == (
         409,
         "customer_id",
         "the session belongs to another member; log out first",
     )
-    assert members.db_rows("SELECT customer_id FROM sessions") == [("c-42",)]
+    assert members.db_rows("SELECT customer_id FROM sessions ORDER BY created_at") == [
+        (None,),
+        ("c-42",),
+    ]
 
 
 def test_ended_session_is_refused(start_collector: StartCollector, settings: Settings) -> None:
@@ -135,8 +204,8 @@ def test_ended_session_is_refused(start_collector: StartCollector, settings: Set
 @pytest.mark.parametrize(
     ("claims", "field", "message"),
     [
+        # Times are seconds from when the test runs (a suite can take longer than their margins).
         ({"aud": "https://other.example"}, "token", "member token is for another site (aud)"),
-        # Times as offsets from when the test runs (a long suite runs it long after collection).
         ({"exp": -60, "iat": -120}, "token", "has expired"),
         ({"exp": 7200}, "token", "the most allowed is 3600 s"),
         ({"iat": 600, "exp": 660}, "token", "in the future"),
@@ -148,11 +217,11 @@ def test_bad_claims_are_refused_and_bind_nothing(
 ) -> None:
     session = members.new_session()
     now = int(time.time())
-    claims = {
+    timed = {
         k: now + v if k in ("exp", "iat") and isinstance(v, int) else v for k, v in claims.items()
     }
     status, found_field, found_message = error(
-        log_in(members, session, token=token_for("c-42", **claims))
+        log_in(members, session, token=token_for("c-42", **timed))
     )
     assert (status, found_field) == (401, field)
     assert message in found_message
@@ -218,8 +287,8 @@ def test_a_new_device_id_is_not_a_member(members: Collector) -> None:
 def test_knowing_a_members_session_and_device_ids_is_not_enough(members: Collector) -> None:
     """The ids are in every stored event (and on the demo's live view): renewing a session
     needs its token, so an onlooker gets a session of their own, with no member."""
-    victim = members.new_session()
-    assert log_in(members, victim, "victim").status_code == 200
+    anonymous = members.new_session()
+    victim = member_session(anonymous, log_in(members, anonymous, "victim"))
     attacker = members.renew(victim, csrf_token=None).json()
     assert attacker["session_id"] != victim["session_id"]
     assert attacker["customer_id"] is None
@@ -241,8 +310,7 @@ def log_out(
 
 def test_logout_ends_the_session_so_nothing_can_renew_it(members: Collector) -> None:
     members.clock.now = 1_790_000_000_000
-    session = members.new_session()
-    assert log_in(members, session).status_code == 200
+    session = member_session(anonymous := members.new_session(), log_in(members, anonymous))
     response = log_out(members, session)
     assert response.status_code == 200
     assert response.json() == {"session_id": session["session_id"]}

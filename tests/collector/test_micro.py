@@ -187,11 +187,12 @@ def test_member_login_works_with_a_member_secret() -> None:
             headers={"X-Allegro-CSRF": session["csrf_token"]},
         )
         assert login.status_code == 200, login.text
-        event = make_event({**session, "device_id": device_id}, customer_id="c-42")
+        rotated = login.json()  # the member's new session (docs/protocol.md: login rotates)
+        event = make_event({**session, **rotated, "device_id": device_id}, customer_id="c-42")
         posted = client.post(
             "/v1/events",
             json={"events": [event]},
-            headers={"X-Allegro-CSRF": session["csrf_token"]},
+            headers={"X-Allegro-CSRF": rotated["csrf_token"]},
         )
         assert posted.status_code == 200
         assert client.get("/micro/good").json()["events"][0]["customer_id"] == "c-42"

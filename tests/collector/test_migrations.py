@@ -18,7 +18,7 @@ from allegro_collector.migrations import (
     migrate_sqlite,
 )
 from allegro_collector.sqlite_store import SqliteStore
-from allegro_collector.store import Binding
+from allegro_collector.store import Binding, Login
 
 SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
@@ -113,7 +113,8 @@ def test_a_file_of_each_released_schema_is_migrated_with_its_data(
     store = SqliteStore(path)
     store.open()
     try:
-        assert store.bind_member(SESSION, DEVICE, "c-1", now_ms=10) is Binding.BOUND
+        login = store.log_in(SESSION, DEVICE, "c-1", "new", now_ms=10, expires_at=110)
+        assert login == Login(Binding.BOUND, "new")
         [event] = store.list_events(SESSION, None, 10)
     finally:
         store.close()

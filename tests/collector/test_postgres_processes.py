@@ -7,7 +7,9 @@ on one port, over one database of the throwaway cluster.
 from __future__ import annotations
 
 import os
+import socket
 import sys
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,6 +80,15 @@ def test_two_collectors_on_one_database_store_each_event_once(postgres_url: str)
         # Either collector reads what the other stored.
         listed = b.get("/v1/events", params={"limit": 100}, headers=ADMIN).json()["events"]
         assert {event["event_id"] for event in listed} == {event["event_id"] for event in events}
+        # An id the first device stored is another device's to reuse through neither process.
+        other = str(uuid.uuid4())
+        theirs = {**b.post("/v1/sessions", json={"device_id": other}).json(), "device_id": other}
+        copy = {**make_event(theirs), "event_id": events[0]["event_id"]}
+        answer = b.post(
+            "/v1/events", json={"events": [copy]}, headers={"X-Allegro-CSRF": theirs["csrf_token"]}
+        )
+        assert answer.status_code == 422
+        assert answer.json()["rejected"][0]["error"]["field"] == "events.0.event_id"
 
 
 def metric(client: httpx.Client, name: str) -> float:
@@ -109,6 +120,24 @@ def test_two_workers_on_one_port_count_together(postgres_url: str) -> None:
         # Whichever process answers the scrape, it counts for both.
         for _ in range(4):
             assert metric(client, "allegro_events_stored_total") == 30
+
+
+def test_every_worker_closes_a_connection_that_sends_no_request(postgres_url: str) -> None:
+    """The connection guards run in each of `--workers 2`: idle sockets, whichever process
+    accepted them, are closed after --head-timeout, and a request still gets through."""
+    port = free_port()
+    command = [SCRIPT, "--port", str(port), "--db", postgres_url, "--workers", "2"]
+    with running([*command, "--head-timeout", "1"], ENV, port):
+        sockets = [socket.create_connection(("127.0.0.1", port), timeout=15) for _ in range(8)]
+        try:
+            started = time.monotonic()
+            for sock in sockets:
+                assert sock.recv(1) == b"", "an idle connection was not closed"
+            assert time.monotonic() - started < 12
+        finally:
+            for sock in sockets:
+                sock.close()
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
 
 
 def test_more_workers_need_postgresql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,15 @@ from allegro_collector.migrations import LATEST_VERSION
 from allegro_collector.postgres_store import PostgresStore
 from allegro_collector.schemas import Event
 from allegro_collector.sqlite_store import SqliteStore
-from allegro_collector.store import BatchWrite, Binding, LiveSession, StorageClosedError, Store
+from allegro_collector.store import (
+    BatchWrite,
+    Binding,
+    GroupWritten,
+    LiveSession,
+    Login,
+    StorageClosedError,
+    Store,
+)
 
 SESSION = "9b2f3c1e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
@@ -139,40 +147,134 @@ def test_session_renewal_needs_same_device_and_a_live_session(storage: Store) ->
     assert not storage.renew_session(SESSION, DEVICE, now_ms=150, expires_at=250)
 
 
-def test_member_binding(storage: Store) -> None:
+NEW = "5b3c9d2e-1f4a-4b8c-9d6e-2a3b4c5d6e7f"
+
+
+def log_in(storage: Store, customer: str, now_ms: int, device: str = DEVICE) -> Login:
+    return storage.log_in(SESSION, device, customer, NEW, now_ms=now_ms, expires_at=now_ms + 100)
+
+
+def test_a_login_moves_the_member_to_a_new_session_and_ends_the_old(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
-    assert storage.bind_member(SESSION, str(uuid.uuid4()), "c-1", now_ms=10) is Binding.SESSION_OVER
-    assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=100) is Binding.SESSION_OVER
-    assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10) is Binding.BOUND
-    assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=20) is Binding.BOUND
-    assert storage.bind_member(SESSION, DEVICE, "c-2", now_ms=30) is Binding.OTHER_MEMBER
-    assert storage.renew_session(SESSION, DEVICE, now_ms=40, expires_at=140) == LiveSession("c-1")
+    assert log_in(storage, "c-1", 10, device=str(uuid.uuid4())) == Login(Binding.SESSION_OVER)
+    assert log_in(storage, "c-1", 10) == Login(Binding.BOUND, NEW)
+    assert rows(
+        storage,
+        "SELECT session_id, customer_id, expires_at, ended_at, replaced_by "
+        "FROM sessions ORDER BY created_at",
+    ) == [
+        (SESSION, None, 10, 10, NEW),
+        (NEW, "c-1", 110, None, None),
+    ]
+    # The old session: no renewal, no member. A repeated login answers the new session.
+    assert storage.renew_session(SESSION, DEVICE, now_ms=11, expires_at=111) is None
+    assert log_in(storage, "c-1", 12) == Login(Binding.BOUND, NEW)
+    assert log_in(storage, "c-2", 13) == Login(Binding.SESSION_OVER)
+    assert storage.renew_session(NEW, DEVICE, now_ms=40, expires_at=140) == LiveSession("c-1")
+
+
+def test_a_login_to_a_session_of_the_member_keeps_it(storage: Store) -> None:
+    storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
+    [(session_id,)] = rows(storage, "SELECT session_id FROM sessions")
+    log_in(storage, "c-1", 10)
+    assert storage.log_in(NEW, DEVICE, "c-1", "unused", now_ms=20, expires_at=150) == Login(
+        Binding.BOUND, NEW
+    )
+    assert storage.log_in(NEW, DEVICE, "c-2", "unused", now_ms=30, expires_at=150) == Login(
+        Binding.OTHER_MEMBER
+    )
+    assert rows(storage, "SELECT count(*) FROM sessions") == [(2,)]
+    assert session_id == SESSION
 
 
 def test_events_keep_only_the_customer_id_bound_to_their_session(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
     storage.store_events([event(customer_id="c-1")], received_at=1, session_expires_at=100)
-    storage.bind_member(SESSION, DEVICE, "c-1", now_ms=2)
+    log_in(storage, "c-1", 2)
     storage.store_events(
-        [event(customer_id="c-1"), event(customer_id="c-2")], received_at=3, session_expires_at=100
+        [event(session_id=NEW, customer_id="c-1"), event(session_id=NEW, customer_id="c-2")],
+        received_at=3,
+        session_expires_at=100,
     )
+    # An event of the old session still waiting in an outbox: stored, anonymous.
+    storage.store_events([event(customer_id="c-1")], received_at=4, session_expires_at=100)
     assert rows(storage, "SELECT customer_id FROM events ORDER BY rowid") == [
         (None,),
         ("c-1",),
+        (None,),
         (None,),
     ]
 
 
 def test_an_ended_session_stays_ended_and_lends_no_member(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
-    storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10)
-    storage.end_session(SESSION, DEVICE, now_ms=20)
-    late = event(customer_id="c-1")  # a batch in flight at logout, or an old token
+    log_in(storage, "c-1", 10)
+    storage.end_session(NEW, DEVICE, now_ms=20)
+    late = event(session_id=NEW, customer_id="c-1")  # a batch in flight at logout
     storage.store_events([late], received_at=21, session_expires_at=121)
-    assert rows(storage, "SELECT expires_at, ended_at FROM sessions") == [(20, 20)]
+    assert rows(
+        storage, f"SELECT expires_at, ended_at FROM sessions WHERE session_id = '{NEW}'"
+    ) == [(20, 20)]
     assert rows(storage, "SELECT customer_id FROM events") == [(None,)]
-    assert storage.renew_session(SESSION, DEVICE, now_ms=22, expires_at=122) is None
-    assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=23) is Binding.SESSION_OVER
+    assert storage.renew_session(NEW, DEVICE, now_ms=22, expires_at=122) is None
+    assert storage.log_in(NEW, DEVICE, "c-1", "x", now_ms=23, expires_at=123) == Login(
+        Binding.SESSION_OVER
+    )
+
+
+def test_an_event_id_of_another_device_is_refused_and_a_repeat_skipped(storage: Store) -> None:
+    first = event()
+    assert storage.store_events([first], received_at=1, session_expires_at=10) == frozenset()
+    same_device = event(event_id=first.event_id, session_id="s2", event_name="again")
+    other_device = event(event_id=first.event_id, device_id=str(uuid.uuid4()), session_id="s3")
+    fresh = event(device_id=other_device.device_id, session_id="s3")
+    assert storage.store_events([same_device], received_at=2, session_expires_at=10) == frozenset()
+    assert storage.store_events(
+        [other_device, fresh], received_at=3, session_expires_at=10
+    ) == frozenset({first.event_id})
+    assert rows(storage, "SELECT event_id, device_id, session_id FROM events ORDER BY rowid") == [
+        (first.event_id, DEVICE, SESSION),
+        (fresh.event_id, fresh.device_id, "s3"),
+    ]
+
+
+def test_expired_sessions_are_deleted_in_small_batches(storage: Store) -> None:
+    for n in range(5):
+        storage.create_session(f"s{n}", DEVICE, now_ms=0, expires_at=100 + n)
+    storage.create_session("live", DEVICE, now_ms=0, expires_at=1000)
+    # Kept for 50 ms after they expire: at 152, the sessions that expired before 102 go.
+    assert storage.expire_sessions(now_ms=152, keep_ms=50, limit=10) == 2
+    assert storage.expire_sessions(now_ms=1000, keep_ms=50, limit=2) == 2
+    assert storage.expire_sessions(now_ms=1000, keep_ms=50, limit=2) == 1
+    assert storage.expire_sessions(now_ms=1000, keep_ms=50, limit=2) == 0
+    assert rows(storage, "SELECT session_id FROM sessions") == [("live",)]
+
+
+def test_stored_data_that_is_not_readable_json_is_answered_without_it(
+    sqlite_storage: SqliteStore,
+) -> None:
+    """Rows an older collector stored: one answered as null with why, the others unharmed."""
+    storage = sqlite_storage
+    good = event()
+    storage.store_events([good], received_at=1, session_expires_at=10)
+    deep = '{"d":' + "[" * 900 + "]" * 900 + "}"
+    with closing(sqlite3.connect(storage.path)) as db:
+        for text in ['{"x":Infinity}', deep, "not json"]:
+            db.execute(
+                "INSERT INTO events (event_id, event_name, timestamp, device_id, session_id, "
+                "data, received_at) VALUES (?, 'e', 1, ?, ?, ?, 2)",
+                (str(uuid.uuid4()), DEVICE, SESSION, text),
+            )
+        db.commit()
+    read = storage.list_events(None, None, 10)
+    assert [e.get("data_error") for e in read] == [
+        "stored data is not valid JSON",
+        "stored data.d.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 "
+        "is nested more than 32 levels deep",
+        "stored data is not valid JSON",  # {"x":Infinity}
+        None,
+    ]
+    assert [e["data"] for e in read] == [None, None, None, good.data]
 
 
 def test_events_arriving_after_a_session_idled_out_do_not_revive_it(storage: Store) -> None:
@@ -203,7 +305,7 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     storage = SqliteStore(path)
     storage.open()
     try:
-        assert storage.bind_member(SESSION, DEVICE, "c-1", now_ms=10) is Binding.BOUND
+        assert log_in(storage, "c-1", 10) == Login(Binding.BOUND, NEW)
     finally:
         storage.close()
     assert rows(storage, "PRAGMA user_version") == [(LATEST_VERSION,)]
@@ -242,17 +344,18 @@ def test_a_group_of_batches_is_stored_in_one_call(storage: Store) -> None:
     storage.create_session(SESSION, DEVICE, now_ms=0, expires_at=100)
     other = str(uuid.uuid4())
     storage.create_session("s2", other, now_ms=0, expires_at=100)
-    storage.bind_member(SESSION, DEVICE, "c-1", now_ms=1)
-    known = event()
+    assert log_in(storage, "c-1", 1) == Login(Binding.BOUND, NEW)  # until 101
+    known = event(session_id=NEW)
     storage.store_events([known], received_at=2, session_expires_at=102)
-    mine = [event(customer_id="c-1"), known]
+    mine = [event(session_id=NEW, customer_id="c-1"), known]
     theirs = [event(session_id="s2", device_id=other, customer_id="c-1")]
-    new = storage.store_batches(
+    written = storage.store_batches(
         [BatchWrite(mine, 10, 110), BatchWrite(theirs, 11, 111), BatchWrite([known], 12, 112)]
     )
-    assert new == 2  # the known event, sent twice more, is stored once
+    assert written == GroupWritten(2, [frozenset()] * 3)  # the known event is stored once
     assert rows(storage, "SELECT session_id, expires_at FROM sessions ORDER BY session_id") == [
-        (SESSION, 112),  # extended by the latest batch of the group that carried it
+        (NEW, 112),  # extended by the latest batch of the group that carried it
+        (SESSION, 1),  # ended by the login
         ("s2", 111),
     ]
     assert rows(
@@ -271,7 +374,18 @@ def test_a_group_that_fails_stores_nothing(storage: Store) -> None:
     with pytest.raises(TypeError):
         storage.store_batches([BatchWrite([good], 1, 10), BatchWrite([bad], 1, 10)])
     assert rows(storage, "SELECT * FROM events") == []
-    assert storage.store_batches([BatchWrite([good], 2, 10)]) == 1
+    assert storage.store_batches([BatchWrite([good], 2, 10)]).new == 1
+
+
+def test_an_id_two_devices_send_in_one_group_belongs_to_the_first(storage: Store) -> None:
+    other = str(uuid.uuid4())
+    mine = event()
+    theirs = event(event_id=mine.event_id, device_id=other, session_id="s2")
+    written = storage.store_batches(
+        [BatchWrite([mine], 1, 10), BatchWrite([theirs], 1, 10), BatchWrite([mine], 2, 10)]
+    )
+    assert written == GroupWritten(1, [frozenset(), frozenset({mine.event_id}), frozenset()])
+    assert rows(storage, "SELECT event_id, device_id FROM events") == [(mine.event_id, DEVICE)]
 
 
 def test_export_reads_in_pages_from_a_time_on(storage: Store) -> None:

@@ -12,7 +12,7 @@ from allegro_collector.settings import Settings
 
 from .support import Collector, StartCollector, make_event, make_settings, with_members
 from .test_ingest import assert_full, hold, metric, posting_in_background
-from .test_members_api import log_in
+from .test_members_api import log_in, member_session
 
 NOW = 1_790_000_000_000
 MINUTE = 60_000
@@ -41,7 +41,7 @@ def test_the_figures_are_those_of_the_events_received_since(members: Collector) 
     members.clock.now = start
     ada, anon = members.new_session(), members.new_session()
     anon2 = members.new_session(device_id=anon["device_id"])  # a second session, same device
-    assert log_in(members, ada, "ada").status_code == 200
+    ada = member_session(ada, log_in(members, ada, "ada"))  # login moves ada to a new session
     members.post_events(
         ada,
         [

@@ -6,8 +6,8 @@ import pytest
 
 from allegro_sdk.core.errors import DeliveryError, InvalidCallError
 from allegro_sdk.core.member import MEMBER_KEY, Members
-from allegro_sdk.core.protocol import SESSION_COOKIE
-from allegro_sdk.core.session import SessionManager
+from allegro_sdk.core.protocol import SESSION_COOKIE, TOKEN_COOKIE
+from allegro_sdk.core.session import PROOF_SEPARATOR, SessionManager
 
 from .fakes import (
     FAKE_NOW,
@@ -56,6 +56,33 @@ class Harness:
         self.login({"customer_id": customer_id, "token": "jwt"})
         self.endpoint.answer(SESSION, CSRF_1)
         self.answer_login(200, {"customer_id": customer_id, "session_id": SESSION})
+
+
+def test_the_session_a_login_rotates_to_is_used_from_then_on() -> None:
+    """The collector answers a login with the member's new session and its token: the cookies
+    name it, the member note is for it, and the next use of the session is it, unasked."""
+    harness = Harness()
+    harness.login({"customer_id": "c-42", "token": "jwt"})
+    harness.endpoint.answer(SESSION, CSRF_1)
+    harness.answer_login(
+        200,
+        {
+            "customer_id": "c-42",
+            "session_id": NEXT_SESSION,
+            "csrf_token": CSRF_2,
+            "expires_at": FAKE_NOW + 1_800_000,
+        },
+    )
+    assert harness.resolved == ["c-42"]
+    assert harness.cookies.get(SESSION_COOKIE) == NEXT_SESSION
+    assert harness.cookies.get(TOKEN_COOKIE) == NEXT_SESSION + PROOF_SEPARATOR + CSRF_2
+    assert harness.store.values[MEMBER_KEY] == [NEXT_SESSION, "c-42"]
+    assert harness.members.current() == "c-42"
+    used: list[tuple[str, str]] = []
+    requests = len(harness.endpoint.requests)
+    harness.sessions.with_session(lambda s: used.append((s.session_id, s.csrf_token)), print)
+    assert used == [(NEXT_SESSION, CSRF_2)]
+    assert len(harness.endpoint.requests) == requests  # no session request needed
 
 
 def test_login_creates_the_session_then_posts_the_token_with_csrf() -> None:

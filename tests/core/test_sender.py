@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from allegro_sdk.core.errors import DeliveryError, TrackingError
+from allegro_sdk.core.errors import DeliveryError, NotStored, TrackingError
 from allegro_sdk.core.outbox import MAX_EVENTS, Outbox
 from allegro_sdk.core.promises import Promises
 from allegro_sdk.core.protocol import BATCH_EVENTS, CSRF_HEADER
@@ -476,3 +476,27 @@ def test_a_whole_batch_refused_for_good_without_naming_its_events_still_leaves()
         "b": "the collector answered HTTP 422 without acknowledging the event",
     }
     assert s.outbox.entries() == [] and s.timers.delays() == []
+
+
+def test_discard_forgets_every_waiting_event_and_settles_them_as_not_stored() -> None:
+    s = Setup()
+    settled: dict[str, str] = {}
+
+    def send(event_id: str) -> None:
+        def reject(error: TrackingError) -> None:
+            assert isinstance(error, NotStored) and error.args[1] == event_id
+            settled[event_id] = "not stored"
+
+        event = {"event_id": event_id, "event_name": "x", "timestamp": FAKE_NOW}
+        s.sender.send(event, lambda stored: settled.setdefault(stored, "stored"), reject)
+
+    send("e1")
+    s.deferred.run()  # e1 is in the outbox, its session being asked for
+    send("e2")  # tracked, not in the outbox yet
+    assert s.store.values
+    s.sender.discard()
+    assert settled == {"e1": "not stored", "e2": "not stored"}
+    assert s.outbox.entries() == [] and s.store.values == {}
+    s.endpoint.answer(SESSION, "t1")  # the answer that was under way
+    s.deferred.run()
+    assert s.post.posts == []  # nothing left to send

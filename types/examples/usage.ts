@@ -36,6 +36,18 @@ async function logIn(api: Allegro.Api, token: string): Promise<void> {
   }
 }
 
+// A consent banner's buttons: the SDK's choice functions, queued like any other call.
+function onBannerChoice(accepted: boolean): void {
+  window.allegro.push((api) => (accepted ? api.consent.grant() : api.consent.deny()));
+}
+onBannerChoice(true);
+
+async function tracked(api: Allegro.Api): Promise<boolean> {
+  const status: Allegro.ConsentStatus = api.consent.status();
+  const { stored } = await api.track('page_view');
+  return status === 'granted' && stored;
+}
+
 // Once the SDK has loaded, window.allegro is the API object.
 function loaded(value: Allegro.Api | Allegro.Queue): value is Allegro.Api {
   return !Array.isArray(value);
@@ -44,4 +56,5 @@ if (loaded(window.allegro)) {
   const version: string = window.allegro.version;
   void buy(window.allegro).then((id) => console.log(version, id));
   void logIn(window.allegro, 'eyJ...');
+  void tracked(window.allegro);
 }

@@ -4,4 +4,6 @@ allegro.push((api) => {
   api.member.login({ customer_id: "c-42" }); // error TS2741
   api.track(); // error TS2554
   api.track('page_view').then((result) => result.eventId); // error TS2551
+  api.consent.grant('analytics'); // error TS2554
+  if (api.consent.status() === 'accepted') { api.consent.deny(); } // error TS2367
 });
