@@ -134,6 +134,9 @@ KEEP = re.compile(
     # values crossing between JS and Python
     r"|JSObj|js_array|JSMeta|JSClass|JSFunction|JSConstructor|jsobj|pyobj|to_simple|conv_num"
     r"|conv_float|convert_to_python|dict_to_js|to_num|jsstring|codepoint|structuredclone"
+    # operators, comparisons, `in`, `[]`, iteration and hashing of every type: which type's slot
+    # an operator of the SDK reaches depends on the values (`x += y` on a list is nb_inplace_add)
+    r"|\.(nb|sq|mp)_\w+$|\.tp_(richcompare|hash|iter|iternext)$|_(eq|lt|le|gt|ge)$"
     # polyfills run in older browsers only; list.sort() of 32 items or more (the outbox sorts)
     r"|prototype|TimSort|gallop"
     # defined by this build's own edits
