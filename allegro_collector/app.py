@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from allegro_collector import (
     admin_api,
+    devices_api,
     events_api,
     export_api,
     health,
@@ -38,7 +39,7 @@ from allegro_collector.group_commit import GroupCommitter
 from allegro_collector.ingest import WriteGate, always_open
 from allegro_collector.metrics import Metrics
 from allegro_collector.metrics import routes as metrics_routes
-from allegro_collector.retention import Sweep, Sweeper
+from allegro_collector.retention import Sweeper, sweeps
 from allegro_collector.settings import Settings
 from allegro_collector.sqlite_store import SqliteStore
 from allegro_collector.store import BatchWrite, GroupWritten, Store, StoreUnavailableError
@@ -52,8 +53,10 @@ def open_store(settings: Settings) -> Store:
     if settings.postgres_url is not None:
         from allegro_collector.postgres_store import PostgresStore
 
-        return PostgresStore(settings.postgres_url)
-    return SqliteStore(settings.db_path, settings.busy_timeout_ms)
+        return PostgresStore(settings.postgres_url, erasure_window_ms=settings.erasure_window_ms)
+    return SqliteStore(
+        settings.db_path, settings.busy_timeout_ms, erasure_window_ms=settings.erasure_window_ms
+    )
 
 
 def create_app(
@@ -69,18 +72,7 @@ def create_app(
         return store.store_batches(batches)
 
     committer = GroupCommitter(write_many, metrics.observe_group, metrics.commit_waiting_changed)
-    sweeper = Sweeper(
-        [
-            Sweep(
-                "expired sessions",
-                lambda now, limit: store.expire_sessions(
-                    now, settings.expired_session_keep_ms, limit
-                ),
-            )
-        ],
-        clock,
-        settings.sweep_interval_seconds,
-    )
+    sweeper = Sweeper(sweeps(settings, store), clock, settings.sweep_interval_seconds)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -114,6 +106,7 @@ def create_app(
             *sessions_api.routes(settings, store, clock),
             *events_api.routes(settings, clock, committer, metrics),
             *export_api.routes(settings, store),
+            *devices_api.routes(settings, store, clock),
             *members_api.routes(settings, store, clock),
             *admin_api.routes(settings, store, clock, delivery),
             *health.routes(store, settings.store_retry_after_seconds),

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from allegro_collector import micro, serving
 from allegro_collector.settings import (
+    DAY_MS,
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_BUSY_HOLD_SECONDS,
+    DEFAULT_ERASURE_WINDOW_MS,
     DEFAULT_HEAD_TIMEOUT_SECONDS,
     DEFAULT_MAX_PENDING_BATCHES,
     DEFAULT_RETRY_AFTER_SECONDS,
@@ -207,6 +209,22 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_SESSIONS_PER_ADDRESS_MINUTE})",
     )
     parser.add_argument(
+        "--retention-days",
+        type=int,
+        metavar="N",
+        help="delete events N days after they were received (and sessions idle or ended that "
+        "long); default: events are kept until their device is erased",
+    )
+    parser.add_argument(
+        "--erasure-window-days",
+        type=int,
+        default=DEFAULT_ERASURE_WINDOW_MS // DAY_MS,
+        metavar="N",
+        help="after DELETE /v1/devices/ID, the device's events are acknowledged and not stored "
+        "for N days: at least the SDK's data-outbox-max-days "
+        f"(default {DEFAULT_ERASURE_WINDOW_MS // DAY_MS})",
+    )
+    parser.add_argument(
         "--max-connections",
         type=int,
         metavar="N",
@@ -250,6 +268,10 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         logger.warning("no member secret and --member-audience: member.login() answers 501")
     if not args.allow_origin:
         logger.warning("no --allow-origin: browsers on other origins cannot send events")
+    if args.retention_days is not None and args.retention_days < 1:
+        raise ValueError("--retention-days must be at least 1")
+    if args.erasure_window_days < 0:
+        raise ValueError("--erasure-window-days must not be negative")
     postgres = args.db.startswith(POSTGRES_SCHEMES)
     return Settings(
         db_path=Path("events.sqlite3" if postgres else args.db),
@@ -269,6 +291,8 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         max_connections=args.max_connections,
         head_timeout_seconds=args.head_timeout,
         body_timeout_seconds=args.body_timeout,
+        event_retention_ms=None if args.retention_days is None else args.retention_days * DAY_MS,
+        erasure_window_ms=args.erasure_window_days * DAY_MS,
     )
 
 

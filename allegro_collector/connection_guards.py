@@ -118,7 +118,8 @@ def guarded_h11(head_timeout_seconds: float, max_connections: int) -> type[H11Pr
             self._cancel_deadline()
             idle.pop(self, None)
             if not self.transport.is_closing():
-                self.logger.debug("closing connection from %s: %s", self.client, why)
+                # No client address: the collector logs none (log_privacy.py).
+                self.logger.debug("closing a connection: %s", why)
                 self.transport.close()
 
     return GuardedH11

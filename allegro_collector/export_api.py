@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -39,10 +40,15 @@ def _since(raw: str | None) -> int:
     return int(raw)
 
 
-async def _lines(store: Store, since: int) -> AsyncIterator[bytes]:
+PageReader = Callable[[tuple[int, str] | None, int], list[dict[str, Any]]]
+"""(after, limit) -> the next page of stored events, ordered by (received_at, event_id)."""
+
+
+async def ndjson_lines(read_page: PageReader) -> AsyncIterator[bytes]:
+    """Every event `read_page` reads, page after page, as NDJSON (one chunk a page)."""
     after: tuple[int, str] | None = None
     while True:
-        page = await run_in_threadpool(store.export_events, since, after, PAGE_SIZE)
+        page = await run_in_threadpool(read_page, after, PAGE_SIZE)
         if not page:
             return
         yield "".join(
@@ -57,7 +63,10 @@ async def _lines(store: Store, since: int) -> AsyncIterator[bytes]:
 async def export_events(request: Request, *, settings: Settings, store: Store) -> Response:
     authorize(request, settings.admin_key)
     since = _since(request.query_params.get("since"))
-    return StreamingResponse(_lines(store, since), media_type=MEDIA_TYPE)
+    return StreamingResponse(
+        ndjson_lines(lambda after, limit: store.export_events(since, after, limit)),
+        media_type=MEDIA_TYPE,
+    )
 
 
 def routes(settings: Settings, store: Store) -> list[Route]:

@@ -127,7 +127,8 @@ class GroupCommitter:
             if event.event_id in ids
         )
         seconds = time.perf_counter() - started
-        self._observe(len(group), events - refused_events, written.new, seconds)
+        # Events of erased devices are acknowledged, yet neither new nor duplicates.
+        self._observe(len(group), events - refused_events - written.erased, written.new, seconds)
         for (_, future), refused in zip(group, written.refused, strict=True):
             if not future.done():
                 future.set_result(refused)

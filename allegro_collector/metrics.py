@@ -28,6 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allegro_collector.admin_api import authorize
+from allegro_collector.log_privacy import private_path
 from allegro_collector.settings import Settings
 
 # Known paths only as label values: anything else is "other", so no client can add series.
@@ -40,6 +41,8 @@ _ENDPOINTS = frozenset(
         "/v1/members/logout",
         "/healthz",
         "/metrics",
+        "/v1/devices/{device_id}",
+        "/v1/devices/{device_id}/events",
     }
 )
 _WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -126,9 +129,11 @@ class Metrics:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            path = scope["path"]
+            path = private_path(scope["path"])  # a device's endpoints without its id
             endpoint = path if path in _ENDPOINTS else "other"
-            method = scope["method"] if scope["method"] in ("GET", "POST", "OPTIONS") else "other"
+            method = scope["method"]
+            if method not in ("GET", "POST", "DELETE", "OPTIONS"):
+                method = "other"
 
             async def send_counted(message: Message) -> None:
                 if message["type"] == "http.response.start":

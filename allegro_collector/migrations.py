@@ -161,6 +161,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
         },
     ),
+    Migration(
+        6,
+        "erased_devices: devices erased by DELETE /v1/devices/{id}, kept through the retry "
+        "window; sessions by device, for erasing them",
+        {
+            "sqlite": (
+                """CREATE TABLE erased_devices (
+                    device_id TEXT PRIMARY KEY,
+                    erased_at INTEGER NOT NULL
+                )""",
+                "CREATE INDEX erased_devices_at ON erased_devices (erased_at)",
+                "CREATE INDEX sessions_device ON sessions (device_id)",
+            ),
+            "postgresql": (
+                """CREATE TABLE erased_devices (
+                    device_id TEXT PRIMARY KEY,
+                    erased_at BIGINT NOT NULL
+                )""",
+                "CREATE INDEX erased_devices_at ON erased_devices (erased_at)",
+                "CREATE INDEX sessions_device ON sessions (device_id)",
+            ),
+        },
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -7,11 +7,16 @@ of collector processes (`--workers N`, or N machines behind a load balancer) can
   inserting one id at once serialize on its index entry and the second inserts nothing;
 - sessions, members and `ended_at`: the same conditional single-statement updates, so two
   logins racing through two processes cannot both bind;
-- a group of batches is one transaction of three statements (one WAL flush at commit;
+- a group of batches is one transaction of a handful of statements (one WAL flush at commit;
   `synchronous_commit` is left at its default `on`, so a commit is durable when it returns).
   Its sessions are updated in session_id order, so two processes' groups lock them in one
   order; events keep their arrival order (`seq`, read back newest first), so the rare group
   that deadlocks on an event id another process inserts at the same moment is retried.
+
+An erasure (`mark_erased`) locks `erased_devices` EXCLUSIVE for its one insert; every group and
+every new session or login reads the device's mark `FOR SHARE` (a ROW SHARE lock, which EXCLUSIVE
+waits for and excludes) as its transaction's first statement. So the mark waits for writes
+already under way (their events are deleted after it), and every write after it sees it.
 
 A database that cannot work now (unreachable, shutting down, disk full, read-only, no
 connection free in the pool) raises `StoreUnavailableError` (answered 503 with Retry-After), and
@@ -36,6 +41,7 @@ from psycopg_pool import ConnectionPool
 from allegro_collector.event_filter import EventFilter
 from allegro_collector.migrations import migrate_postgres
 from allegro_collector.schemas import ValidEvent
+from allegro_collector.settings import DEFAULT_ERASURE_WINDOW_MS
 from allegro_collector.stats import event_stats
 from allegro_collector.store import (
     EVENT_COLUMNS,
@@ -49,7 +55,7 @@ from allegro_collector.store import (
     StorageClosedError,
     StoreUnavailableError,
     event_row,
-    refused_ids,
+    group_written,
     session_activity,
     stored_event,
 )
@@ -80,8 +86,15 @@ _INSERT_EVENTS = (
 class PostgresStore:
     """The `Store` in PostgreSQL; every method blocks (call it through `run_in_threadpool`)."""
 
-    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = POOL_SIZE,
+        erasure_window_ms: int = DEFAULT_ERASURE_WINDOW_MS,
+    ) -> None:
         self.url = url
+        self.erasure_window_ms = erasure_window_ms
         self._pool_size = pool_size
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._state_lock = threading.Lock()
@@ -151,8 +164,16 @@ class PostgresStore:
         with self._connection(write=True) as connection:
             connection.execute(
                 "INSERT INTO sessions (session_id, device_id, created_at, expires_at) "
-                "VALUES (%s, %s, %s, %s)",
-                (session_id, device_id, now_ms, expires_at),
+                "SELECT %s, %s, %s::bigint, %s::bigint WHERE NOT EXISTS (SELECT 1 FROM "
+                "erased_devices WHERE device_id = %s AND erased_at > %s FOR SHARE)",
+                (
+                    session_id,
+                    device_id,
+                    now_ms,
+                    expires_at,
+                    device_id,
+                    now_ms - self.erasure_window_ms,
+                ),
             )
 
     def renew_session(
@@ -179,6 +200,8 @@ class PostgresStore:
         """See `Store.log_in`. One transaction that locks the old session's row first
         (`FOR UPDATE`), so two logins racing through two processes see each other's outcome."""
         with self._connection(write=True) as connection, connection.transaction():
+            if _erased(connection, [device_id], now_ms - self.erasure_window_ms):
+                return Login(Binding.SESSION_OVER)
             row = connection.execute(
                 "SELECT customer_id, expires_at > %s AND ended_at IS NULL, replaced_by "
                 "FROM sessions WHERE session_id = %s AND device_id = %s FOR UPDATE",
@@ -229,10 +252,11 @@ class PostgresStore:
         return written.refused[0]
 
     def store_batches(self, batches: Sequence[BatchWrite]) -> GroupWritten:
+        erased_after = max(batch.received_at for batch in batches) - self.erasure_window_ms
         for attempt in range(RETRIES):
             try:
                 with self._connection(write=True) as connection:
-                    return _store_batches(connection, batches)
+                    return _store_batches(connection, batches, erased_after)
             except StoreUnavailableError as exc:
                 retry = isinstance(
                     exc.__cause__, (errors.DeadlockDetected, errors.SerializationFailure)
@@ -249,6 +273,60 @@ class PostgresStore:
                 (now_ms - keep_ms, limit),
             )
             return cursor.rowcount
+
+    def delete_events_received_before(self, before_ms: int, limit: int) -> int:
+        return self._delete_some("events", "event_id", "received_at < %s", before_ms, limit)
+
+    def mark_erased(self, device_id: str, now_ms: int) -> None:
+        with self._connection(write=True) as connection, connection.transaction():
+            connection.execute("LOCK TABLE erased_devices IN EXCLUSIVE MODE")
+            connection.execute(
+                "INSERT INTO erased_devices (device_id, erased_at) VALUES (%s, %s) "
+                "ON CONFLICT (device_id) DO UPDATE "
+                "SET erased_at = GREATEST(erased_devices.erased_at, excluded.erased_at)",
+                (device_id, now_ms),
+            )
+
+    def delete_device_events(self, device_id: str, limit: int) -> int:
+        return self._delete_some("events", "event_id", "device_id = %s", device_id, limit)
+
+    def delete_device_sessions(self, device_id: str) -> int:
+        with self._connection(write=True) as connection:
+            cursor = connection.execute("DELETE FROM sessions WHERE device_id = %s", (device_id,))
+            return cursor.rowcount
+
+    def forget_erasures_before(self, before_ms: int, limit: int) -> int:
+        return self._delete_some("erased_devices", "device_id", "erased_at < %s", before_ms, limit)
+
+    def _delete_some(self, table: str, key: str, where: str, value: object, limit: int) -> int:
+        """Delete at most `limit` rows of `table` (primary key `key`) matching `where`, in one
+        short transaction."""
+        with self._connection(write=True) as connection:
+            cursor = connection.execute(
+                f"DELETE FROM {table} WHERE {key} IN "
+                f"(SELECT {key} FROM {table} WHERE {where} LIMIT %s)".encode(),
+                (value, limit),
+            )
+            return cursor.rowcount
+
+    def device_events(
+        self, device_id: str, after: tuple[int, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        with self._connection(write=False) as connection:
+            if after is None:
+                rows = connection.execute(
+                    f"SELECT {SELECT_COLUMNS} FROM events WHERE device_id = %s "
+                    "ORDER BY received_at, event_id LIMIT %s",
+                    (device_id, limit),
+                ).fetchall()
+            else:
+                rows = connection.execute(
+                    f"SELECT {SELECT_COLUMNS} FROM events WHERE device_id = %s "
+                    "AND (received_at, event_id) > (%s, %s) "
+                    "ORDER BY received_at, event_id LIMIT %s",
+                    (device_id, after[0], after[1], limit),
+                ).fetchall()
+        return [stored_event(row) for row in rows]
 
     def write_failure(self) -> str | None:
         if self._failure is None:
@@ -326,14 +404,33 @@ class PostgresStore:
                 connection.isolation_level = None
 
 
+def _erased(
+    connection: psycopg.Connection[Any], devices: Sequence[str], erased_after: int
+) -> frozenset[str]:
+    """Those of `devices` erased after `erased_after`. `FOR SHARE` locks `erased_devices` in
+    ROW SHARE mode until the transaction ends: an erasure waits for it, and it for an erasure."""
+    rows = connection.execute(
+        "SELECT device_id FROM erased_devices WHERE device_id = ANY(%s::text[]) "
+        "AND erased_at > %s FOR SHARE",
+        (list(devices), erased_after),
+    ).fetchall()
+    return frozenset(row[0] for row in rows)
+
+
 def _store_batches(
-    connection: psycopg.Connection[Any], batches: Sequence[BatchWrite]
+    connection: psycopg.Connection[Any], batches: Sequence[BatchWrite], erased_after: int
 ) -> GroupWritten:
-    """One transaction of four statements: the members, every event, every session's activity,
-    and the devices the group's ids belong to (read after the insert, so an id another process
-    inserted at the same moment is seen with its device)."""
+    """One transaction of five statements: the erased devices (first, so an erasure waiting for
+    its lock holds up nothing this transaction locked), the members, every event, every
+    session's activity, and the devices the group's ids belong to (read after the insert, so an
+    id another process inserted at the same moment is seen with its device)."""
     activity = session_activity(batches)
     with connection.transaction():
+        erased = _erased(
+            connection,
+            sorted({event.device_id for batch in batches for event in batch.events}),
+            erased_after,
+        )
         members = dict(
             connection.execute(
                 "SELECT session_id, customer_id FROM sessions "
@@ -346,9 +443,12 @@ def _store_batches(
             event_row(event, batch.received_at, members.get(event.session_id))
             for batch in batches
             for event in batch.events
+            if event.device_id not in erased
         ]
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        new = connection.execute(_INSERT_EVENTS.encode(), columns).rowcount
+        new = 0
+        if rows:
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            new = connection.execute(_INSERT_EVENTS.encode(), columns).rowcount
         connection.execute(
             "UPDATE sessions SET expires_at = GREATEST(sessions.expires_at, a.expires_at) "
             "FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) "
@@ -363,7 +463,7 @@ def _store_batches(
                 (sorted({event.event_id for batch in batches for event in batch.events}),),
             ).fetchall()
         )
-    return GroupWritten(new, refused_ids(batches, stored_devices))
+    return group_written(new, batches, stored_devices, erased)
 
 
 def _extend_member_session(

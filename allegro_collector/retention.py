@@ -3,8 +3,13 @@
 A `Sweep` deletes at most `limit` rows in one short transaction and says how many it deleted;
 `Sweeper` runs each of its sweeps every `interval_seconds`, again and again while a sweep keeps
 finding a full batch, handing the database back between batches so event writes never wait long.
-Expiring idle sessions is the first sweep; a retention period for events is another sweep of the
-same shape.
+`sweeps` makes the collector's three, all run by the one `Sweeper`:
+
+- expired sessions: sessions idle or ended (logout, login rotation) for `expired_session_keep_ms`
+  (an hour), or for the retention period when that is shorter;
+- old events (with a retention period, `--retention-days`): events received before it;
+- past erasures: the marks of erased devices (`DELETE /v1/devices/{id}`) whose erasure window
+  has passed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 
 from allegro_collector.clock import Clock
-from allegro_collector.store import StoreUnavailableError
+from allegro_collector.settings import Settings
+from allegro_collector.store import Store, StoreUnavailableError
 
 logger = logging.getLogger("allegro_collector")
 
@@ -28,6 +34,34 @@ BATCH_ROWS = 500
 class Sweep:
     name: str
     run: Callable[[int, int], int]  # (now_ms, limit) -> rows deleted, in one transaction
+
+
+def sweeps(settings: Settings, store: Store) -> list[Sweep]:
+    """What the collector deletes on its own: see the module's docstring."""
+    retention = settings.event_retention_ms
+    session_keep = settings.expired_session_keep_ms
+    if retention is not None:
+        session_keep = min(session_keep, retention)
+    found = [
+        Sweep(
+            "expired sessions",
+            lambda now, limit: store.expire_sessions(now, session_keep, limit),
+        ),
+        Sweep(
+            "past erasures",
+            lambda now, limit: store.forget_erasures_before(
+                now - settings.erasure_window_ms, limit
+            ),
+        ),
+    ]
+    if retention is not None:
+        found.append(
+            Sweep(
+                "events past retention",
+                lambda now, limit: store.delete_events_received_before(now - retention, limit),
+            )
+        )
+    return found
 
 
 class Sweeper:

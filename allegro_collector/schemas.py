@@ -35,9 +35,14 @@ def _encodable(value: str) -> str:
     return value
 
 
+def is_uuid_v4(value: str) -> bool:
+    """A device or event id as the protocol spells it: a lowercase UUID v4."""
+    return _UUID_V4.fullmatch(value) is not None
+
+
 def _uuid_v4(value: str) -> str:
     # Lowercase only: the SDK matches acknowledged ids against the ids it sent, byte for byte.
-    if not _UUID_V4.fullmatch(value):
+    if not is_uuid_v4(value):
         raise PydanticCustomError("uuid_v4", "must be a lowercase UUID v4")
     return value
 

@@ -1,7 +1,8 @@
 """Running the collector under uvicorn: one process, or `workers` processes on one port.
 
 Every process serves with the connection guards of `connection_guards` (the head deadline, the
-connection cap, the once-per-interval log of running out of descriptors).
+connection cap, the once-per-interval log of running out of descriptors), and an access log
+(`--access-log`) without client addresses (`log_privacy`).
 
 With several workers uvicorn starts each process afresh (it imports `worker_app`, and the
 guarded protocol by name, `worker_h11`), so the settings travel to them in the environment
@@ -29,6 +30,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from allegro_collector import log_privacy
 from allegro_collector.app import create_app
 from allegro_collector.connection_guards import (
     default_max_connections,
@@ -82,6 +84,7 @@ def _worker_settings() -> Settings:
 def worker_app() -> ASGIApp:
     """The app of one worker process (uvicorn's factory): settings from the environment."""
     install_log_limits()
+    log_privacy.install()
     return create_app(_worker_settings())
 
 
@@ -111,6 +114,7 @@ def check_workers(settings: Settings, workers: int) -> None:
 def serve(settings: Settings, host: str, port: int, *, workers: int, access_log: bool) -> None:
     check_workers(settings, workers)
     install_log_limits()
+    log_privacy.install()
     options = uvicorn_options(settings)
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log, **options)

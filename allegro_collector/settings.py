@@ -9,6 +9,7 @@ from pathlib import Path
 from allegro_collector.client_address import Network, parse_networks
 from allegro_collector.member_tokens import check_secret
 from allegro_collector.tokens import SigningKey as SigningKey  # re-exported: Settings holds keys
+from allegro_sdk.core.outbox import MAX_AGE_MS as OUTBOX_MAX_AGE_MS
 
 MINUTE_MS = 60 * 1000
 MIB = 1024 * 1024
@@ -25,6 +26,10 @@ DEFAULT_SESSIONS_PER_ADDRESS_MINUTE = 3000
 DEFAULT_HEAD_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 DEFAULT_BUSY_HOLD_SECONDS = 1.0
+DAY_MS = 24 * 60 * MINUTE_MS
+# An erased device's events are acknowledged and not stored for this long: the SDK's outbox
+# retries an event for at most this long (its default `data-outbox-max-days`).
+DEFAULT_ERASURE_WINDOW_MS = OUTBOX_MAX_AGE_MS
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
@@ -67,6 +72,11 @@ class Settings:
     # Sessions are deleted this long after they expired (retention.py), checked this often.
     expired_session_keep_ms: int = 60 * MINUTE_MS
     sweep_interval_seconds: float = 60.0
+    # Privacy (docs/privacy.md): events are deleted this long after they were received (None:
+    # kept until erased), by the same sweeper; an erased device's events are acknowledged and not
+    # stored for `erasure_window_ms` after its erasure.
+    event_retention_ms: int | None = None
+    erasure_window_ms: int = DEFAULT_ERASURE_WINDOW_MS
     # A postgresql:// URL: events and sessions in PostgreSQL instead of the SQLite file db_path.
     postgres_url: str | None = field(default=None, repr=False)  # may carry a password
 
@@ -109,6 +119,10 @@ class Settings:
             raise ValueError("session rates must allow at least 1 a minute")
         if min(self.busy_timeout_ms, self.expired_session_keep_ms) < 0:
             raise ValueError("the busy timeout and the session keep time must not be negative")
+        if self.event_retention_ms is not None and self.event_retention_ms <= 0:
+            raise ValueError("the retention period must be positive")
+        if self.erasure_window_ms < 0:
+            raise ValueError("the erasure window must not be negative")
         if self.sweep_interval_seconds <= 0:
             raise ValueError("the sweep interval must be positive")
         parse_networks(self.trusted_proxies)

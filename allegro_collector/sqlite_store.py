@@ -26,6 +26,7 @@ from typing import Any
 from allegro_collector.event_filter import EventFilter
 from allegro_collector.migrations import migrate_sqlite
 from allegro_collector.schemas import ValidEvent
+from allegro_collector.settings import DEFAULT_ERASURE_WINDOW_MS
 from allegro_collector.stats import event_stats
 from allegro_collector.store import (
     SELECT_COLUMNS,
@@ -38,7 +39,7 @@ from allegro_collector.store import (
     StorageClosedError,
     StoreUnavailableError,
     event_row,
-    refused_ids,
+    group_written,
     session_activity,
     stored_event,
 )
@@ -68,12 +69,20 @@ PROBE_ROOM_BYTES = 1024 * 1024  # a batch's body is at most 1 MiB; its rows take
 class SqliteStore:
     """The `Store` in one SQLite file; every method blocks (call it through `run_in_threadpool`).
 
-    `busy_timeout_ms`: how long a write waits for another process's lock before it fails.
+    `busy_timeout_ms`: how long a write waits for another process's lock before it fails;
+    `erasure_window_ms`: how long after its erasure a device's events and sessions are not stored.
     """
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        busy_timeout_ms: int = 5000,
+        *,
+        erasure_window_ms: int = DEFAULT_ERASURE_WINDOW_MS,
+    ) -> None:
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
+        self.erasure_window_ms = erasure_window_ms
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._failure: str | None = None  # why the last write failed, until one succeeds
@@ -146,8 +155,16 @@ class SqliteStore:
         with self._writing() as db:
             db.execute(
                 "INSERT INTO sessions (session_id, device_id, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?)",
-                (session_id, device_id, now_ms, expires_at),
+                "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM erased_devices "
+                "WHERE device_id = ? AND erased_at > ?)",
+                (
+                    session_id,
+                    device_id,
+                    now_ms,
+                    expires_at,
+                    device_id,
+                    now_ms - self.erasure_window_ms,
+                ),
             )
 
     def renew_session(
@@ -257,8 +274,9 @@ class SqliteStore:
         it is the member a verified login bound to the event's session; any other value (or
         none bound) is stored as null.
         """
+        erased_after = max(batch.received_at for batch in batches) - self.erasure_window_ms
         with self._transaction() as db:
-            return _store_batches(db, batches)
+            return _store_batches(db, batches, erased_after)
 
     def expire_sessions(self, now_ms: int, keep_ms: int, limit: int) -> int:
         with self._transaction() as db:
@@ -268,6 +286,54 @@ class SqliteStore:
                 (now_ms - keep_ms, limit),
             )
             return cursor.rowcount
+
+    def delete_events_received_before(self, before_ms: int, limit: int) -> int:
+        return self._delete_some("events", "received_at < ?", (before_ms,), limit)
+
+    def mark_erased(self, device_id: str, now_ms: int) -> None:
+        """One IMMEDIATE transaction: every write after it (any process's) sees the mark, and
+        SQLite runs one write transaction at a time, so none was under way."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO erased_devices (device_id, erased_at) VALUES (?, ?) "
+                "ON CONFLICT (device_id) DO UPDATE "
+                "SET erased_at = max(erased_at, excluded.erased_at)",
+                (device_id, now_ms),
+            )
+
+    def delete_device_events(self, device_id: str, limit: int) -> int:
+        return self._delete_some("events", "device_id = ?", (device_id,), limit)
+
+    def delete_device_sessions(self, device_id: str) -> int:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM sessions WHERE device_id = ?", (device_id,)).rowcount
+
+    def forget_erasures_before(self, before_ms: int, limit: int) -> int:
+        return self._delete_some("erased_devices", "erased_at < ?", (before_ms,), limit)
+
+    def _delete_some(self, table: str, where: str, params: tuple[object, ...], limit: int) -> int:
+        """Delete at most `limit` rows of `table` matching `where`, in one short transaction."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                f"DELETE FROM {table} WHERE rowid IN "
+                f"(SELECT rowid FROM {table} WHERE {where} LIMIT ?)",
+                (*params, limit),
+            )
+            return cursor.rowcount
+
+    def device_events(
+        self, device_id: str, after: tuple[int, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        params: list[int | str] = [device_id]
+        where = "device_id = ?"
+        if after is not None:
+            where += " AND (received_at, event_id) > (?, ?)"
+            params += [after[0], after[1]]
+        query = (
+            f"SELECT {SELECT_COLUMNS} FROM events WHERE {where} "
+            "ORDER BY received_at, event_id LIMIT ?"
+        )
+        return [stored_event(row) for row in self._read(query, [*params, limit])]
 
     def write_failure(self) -> str | None:
         if self._failure is None:
@@ -369,13 +435,17 @@ class SqliteStore:
                 db.execute("COMMIT")
 
 
-def _store_batches(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> GroupWritten:
+def _store_batches(
+    db: sqlite3.Connection, batches: Sequence[BatchWrite], erased_after: int
+) -> GroupWritten:
+    erased = _erased_devices(db, batches, erased_after)
     activity = session_activity(batches)
     members = _bound_members(db, [session_id for session_id, _, _ in activity])
     rows = [
         event_row(event, batch.received_at, members.get(event.session_id))
         for batch in batches
         for event in batch.events
+        if event.device_id not in erased
     ]
     new = 0
     for start in range(0, len(rows), _ROWS_PER_INSERT):
@@ -394,7 +464,26 @@ def _store_batches(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> Gro
             "AND sessions.expires_at > activity.received_at AND sessions.ended_at IS NULL",
             [value for item in sessions for value in item],
         )
-    return GroupWritten(new, refused_ids(batches, _stored_devices(db, batches)))
+    return group_written(new, batches, _stored_devices(db, batches), erased)
+
+
+def _erased_devices(
+    db: sqlite3.Connection, batches: Sequence[BatchWrite], erased_after: int
+) -> frozenset[str]:
+    """The devices of the group erased after `erased_after`: their events are not stored."""
+    devices = sorted({event.device_id for batch in batches for event in batch.events})
+    found: set[str] = set()
+    for start in range(0, len(devices), _ROWS_PER_INSERT):
+        chunk = devices[start : start + _ROWS_PER_INSERT]
+        found.update(
+            row[0]
+            for row in db.execute(
+                f"SELECT device_id FROM erased_devices "
+                f"WHERE device_id IN ({', '.join('?' * len(chunk))}) AND erased_at > ?",
+                [*chunk, erased_after],
+            )
+        )
+    return frozenset(found)
 
 
 def _stored_devices(db: sqlite3.Connection, batches: Sequence[BatchWrite]) -> dict[str, str]:

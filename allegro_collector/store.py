@@ -70,11 +70,13 @@ class BatchWrite:
 
 @dataclass(frozen=True)
 class GroupWritten:
-    """What a committed group did: how many events were new, and per batch (in order) the ids
-    refused because another device stored them first."""
+    """What a committed group did: how many events were new, per batch (in order) the ids
+    refused because another device stored them first, and how many events were left out
+    because their device was erased (acknowledged, not stored)."""
 
     new: int
     refused: list[frozenset[str]]
+    erased: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,9 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-    def create_session(
-        self, session_id: str, device_id: str, now_ms: int, expires_at: int
-    ) -> None: ...
+    def create_session(self, session_id: str, device_id: str, now_ms: int, expires_at: int) -> None:
+        """Store a new session, unless its device was erased within the erasure window (then
+        nothing is stored: the session's token works, its events are acknowledged unstored)."""
 
     def renew_session(
         self, session_id: str, device_id: str, now_ms: int, expires_at: int
@@ -132,11 +134,37 @@ class Store(Protocol):
     def store_batches(self, batches: Sequence[BatchWrite]) -> GroupWritten:
         """Commit the new events of every batch in one transaction and extend their live
         sessions. An id another device stored first (before, or in an earlier batch of the
-        group) is refused; an id this device stored before is skipped (a retry)."""
+        group) is refused; an id this device stored before is skipped (a retry). Events of a
+        device erased within the erasure window are neither stored nor refused."""
 
     def expire_sessions(self, now_ms: int, keep_ms: int, limit: int) -> int:
         """Delete at most `limit` sessions that expired more than `keep_ms` ago, in one short
         transaction; how many were deleted."""
+
+    def delete_events_received_before(self, before_ms: int, limit: int) -> int:
+        """Delete at most `limit` events received before `before_ms`, in one short transaction
+        (the retention period); how many were deleted."""
+
+    def mark_erased(self, device_id: str, now_ms: int) -> None:
+        """Record that the device was erased at `now_ms` (again: the later time counts). Once it
+        returns, no event or session of the device is stored for the store's erasure window
+        (events are acknowledged, not stored), even by a write another process had under way."""
+
+    def delete_device_events(self, device_id: str, limit: int) -> int:
+        """Delete at most `limit` events of the device, in one short transaction; how many."""
+
+    def delete_device_sessions(self, device_id: str) -> int:
+        """Delete every session of the device; how many."""
+
+    def forget_erasures_before(self, before_ms: int, limit: int) -> int:
+        """Delete at most `limit` records of devices erased before `before_ms` (their window has
+        passed), in one short transaction; how many."""
+
+    def device_events(
+        self, device_id: str, after: tuple[int, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` stored events of the device, oldest first by (received_at, event_id),
+        starting past the key `after`: `export_events` for one device."""
 
     def write_failure(self) -> str | None:
         """Why the last write failed, while no write since has succeeded; None when it did.
@@ -240,3 +268,21 @@ def refused_ids(
         )
         for batch in batches
     ]
+
+
+def group_written(
+    new: int,
+    batches: Sequence[BatchWrite],
+    stored_devices: dict[str, str],
+    erased: frozenset[str],
+) -> GroupWritten:
+    """The `GroupWritten` of a committed group: `refused_ids`, and the events left out because
+    their device is in `erased` (those refused as another device's are counted there only)."""
+    refused = refused_ids(batches, stored_devices)
+    left_out = sum(
+        1
+        for batch, ids in zip(batches, refused, strict=True)
+        for event in batch.events
+        if event.device_id in erased and event.event_id not in ids
+    )
+    return GroupWritten(new, refused, left_out)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from allegro_collector.cli import build_settings, main, parse_args
-from allegro_collector.settings import Settings, SigningKey
+from allegro_collector.settings import DAY_MS, Settings, SigningKey
 
 from .support import ALLOWED_ORIGIN
 
@@ -128,6 +128,22 @@ def test_ingest_queue_flags() -> None:
     assert (flagged.max_pending_batches, flagged.retry_after_seconds) == (5, 3)
     assert defaults.busy_hold_seconds == 1
     assert settings_from(["--busy-hold", "0.5"], environ).busy_hold_seconds == 0.5
+
+
+def test_retention_and_erasure_window_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    environ = {"ALLEGRO_SECRET": "s"}
+    defaults = settings_from([], environ)
+    assert (defaults.event_retention_ms, defaults.erasure_window_ms) == (None, 7 * DAY_MS)
+    flagged = settings_from(["--retention-days", "90", "--erasure-window-days", "30"], environ)
+    assert (flagged.event_retention_ms, flagged.erasure_window_ms) == (90 * DAY_MS, 30 * DAY_MS)
+    for argv, message in (
+        (["--retention-days", "0"], "--retention-days must be at least 1"),
+        (["--erasure-window-days", "-1"], "--erasure-window-days must not be negative"),
+    ):
+        with pytest.raises(SystemExit) as caught:
+            main(argv, environ=environ)
+        assert caught.value.code == 2
+        assert message in capsys.readouterr().err
 
 
 def test_db_takes_a_sqlite_file_or_a_postgresql_url() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -89,6 +90,46 @@ def test_two_collectors_on_one_database_store_each_event_once(postgres_url: str)
         )
         assert answer.status_code == 422
         assert answer.json()["rejected"][0]["error"]["field"] == "events.0.event_id"
+
+
+def test_an_erasure_through_one_collector_holds_for_writes_under_way_through_another(
+    postgres_url: str,
+) -> None:
+    """Events of the device pour in through B while A erases it: once the erasure has answered
+    and the last write has, nothing of the device is left (a write under way either finished
+    before the erasure's mark, and was deleted, or saw the mark)."""
+    port_a, port_b = free_port(), free_port()
+    with (
+        running([SCRIPT, "--port", str(port_a), "--db", postgres_url], ENV, port_a) as a,
+        running([SCRIPT, "--port", str(port_b), "--db", postgres_url], ENV, port_b) as b,
+    ):
+        device = str(uuid.uuid4())
+        session = {**b.post("/v1/sessions", json={"device_id": device}).json()}
+        session["device_id"] = device
+        stop = threading.Event()
+
+        def keep_sending() -> int:
+            sent = 0
+            with httpx.Client(base_url=str(b.base_url), timeout=10) as own:
+                while not stop.is_set():
+                    batch = [make_event(session) for _ in range(5)]
+                    assert len(post(own, session, batch)["accepted"]) == 5
+                    sent += 5
+            return sent
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            senders = [pool.submit(keep_sending) for _ in range(4)]
+            time.sleep(0.5)
+            erased = a.delete(f"/v1/devices/{device}", headers=ADMIN)
+            time.sleep(0.5)  # and still they come
+            stop.set()
+            sent = sum(future.result(timeout=30) for future in senders)
+        assert erased.status_code == 200, erased.text
+        assert 0 < erased.json()["events_deleted"] < sent
+        assert rows(postgres_url, f"SELECT count(*) FROM events WHERE device_id = '{device}'") == [
+            (0,)
+        ]
+        assert rows(postgres_url, "SELECT count(*) FROM sessions") == [(0,)]
 
 
 def metric(client: httpx.Client, name: str) -> float:

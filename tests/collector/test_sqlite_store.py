@@ -250,6 +250,54 @@ def test_expired_sessions_are_deleted_in_small_batches(storage: Store) -> None:
     assert rows(storage, "SELECT session_id FROM sessions") == [("live",)]
 
 
+def test_events_past_retention_are_deleted_in_small_batches(storage: Store) -> None:
+    old = [event() for _ in range(5)]
+    storage.store_events(old, received_at=100, session_expires_at=0)
+    kept = event()
+    storage.store_events([kept], received_at=200, session_expires_at=0)
+    assert storage.delete_events_received_before(100, limit=10) == 0
+    assert storage.delete_events_received_before(101, limit=3) == 3
+    assert storage.delete_events_received_before(101, limit=3) == 2
+    assert storage.delete_events_received_before(101, limit=3) == 0
+    assert [e["event_id"] for e in storage.list_events(None, None, 10)] == [kept.event_id]
+
+
+def test_an_erased_device_stores_no_event_and_no_session_through_its_window(
+    storage: Store,
+) -> None:
+    window = 7 * 24 * 3600 * 1000  # the stores' default
+    other = event(device_id=str(uuid.uuid4()), session_id="s2")
+    storage.store_events([event(), event(), other], received_at=10, session_expires_at=0)
+    storage.create_session(SESSION, DEVICE, now_ms=10, expires_at=100)
+    storage.mark_erased(DEVICE, now_ms=20)
+    storage.mark_erased(DEVICE, now_ms=15)  # an older time never shortens the window
+    assert storage.delete_device_events(DEVICE, limit=1) == 1
+    assert storage.delete_device_events(DEVICE, limit=1) == 1
+    assert storage.delete_device_events(DEVICE, limit=1) == 0
+    assert storage.delete_device_sessions(DEVICE) == 1
+    assert storage.device_events(DEVICE, None, 10) == []
+    assert [e["event_id"] for e in storage.device_events(other.device_id, None, 10)] == [
+        other.event_id
+    ]
+
+    retried, neighbour = event(), event(device_id=other.device_id, session_id="s2")
+    written = storage.store_batches([BatchWrite([retried, neighbour], 19 + window, 0)])
+    assert written == GroupWritten(new=1, refused=[frozenset()], erased=1)
+    storage.create_session("s3", DEVICE, now_ms=19 + window, expires_at=10**15)
+    assert storage.device_events(DEVICE, None, 10) == []
+    assert rows(storage, "SELECT count(*) FROM sessions") == [(0,)]
+    assert storage.log_in("s3", DEVICE, "ada", "s4", 19 + window, 10**15) == Login(
+        Binding.SESSION_OVER
+    )
+
+    # The window has passed; its mark goes with the next sweep.
+    storage.store_events([retried], received_at=20 + window, session_expires_at=0)
+    assert [e["event_id"] for e in storage.device_events(DEVICE, None, 10)] == [retried.event_id]
+    assert storage.forget_erasures_before(20, limit=10) == 0
+    assert storage.forget_erasures_before(21, limit=10) == 1
+    assert rows(storage, "SELECT count(*) FROM erased_devices") == [(0,)]
+
+
 def test_stored_data_that_is_not_readable_json_is_answered_without_it(
     sqlite_storage: SqliteStore,
 ) -> None:
