@@ -44,6 +44,7 @@ install: system-deps $(VENV)/.installed build/node_modules/.installed node_modul
 
 build: install
 	$(PY) build/bundle.py
+	$(PY) build/bundle.py --debug --out static/allegro.debug.js
 	cp types/allegro.d.ts static/allegro.d.ts
 
 # The wheel a server installs: the collector with the built SDK bundle (docs/deploy.md).

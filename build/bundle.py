@@ -1,6 +1,6 @@
 """Build static/allegro.js: a private Brython runtime plus the SDK's modules, compiled ahead.
 
-Usage: python build/bundle.py [--main MODULE] [--out PATH] [--no-minify]
+Usage: python build/bundle.py [--main MODULE] [--out PATH] [--no-minify] [--debug]
 
 Steps (see docs/build.md): transpile every module of allegro_sdk/ with Brython's own compiler
 running in Node; patch brython.js into a runtime without compiler, globals or eval; emit each
@@ -221,7 +221,12 @@ FREE_VARIABLE_MIRROR = re.compile(
 )
 
 
-def compact_generated_code(js: str) -> str:
+def compact_generated_code(js: str, line_numbers: bool = False) -> str:
+    """Drop what generated code records only for tracebacks and tools the SDK does not use.
+
+    Without `line_numbers` (the production bundle), the statements that record the current line
+    go too: a traceback then names each function and file, at the function's first line; the
+    debug bundle (`--debug`, static/allegro.debug.js) keeps them (docs/build.md)."""
     js = COLUMN_POSITIONS.sub("", js)
     js = ITERATOR_INUM.sub("", js)
     js = JS_THIS.sub("", js)
@@ -229,18 +234,43 @@ def compact_generated_code(js: str) -> str:
     js = FREE_VARIABLE_MIRROR.sub("", js)
     js = drop_inum_arguments(js)
     js = drop_str_key_hashes(js)
+    if not line_numbers:
+        # set_lineno returns true: in a condition, `true` is what it leaves behind
+        js = SET_LINENO_STATEMENT.sub(r"\1;", js)
+        return SET_LINENO.sub("true", js)
     js = SET_LINENO_STATEMENT.sub(r"\1;frame.$lineno = \2", js)
     return SET_LINENO.sub(r"(frame.$lineno = \1)", js)
 
 
-def module_table(compiled: list[dict[str, object]], packages: set[str]) -> str:
+def shrink_generated_code(functions: list[dict[str, str]]) -> list[str]:
+    """Rewrite each module's function on its syntax tree (build/generated_code.cjs)."""
+    result = subprocess.run(
+        ["node", str(BUILD_DIR / "generated_code.cjs")],
+        input=json.dumps(functions),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"build failed: rewriting generated code: {result.stderr.strip()}")
+    rewritten: list[str] = json.loads(result.stdout)
+    return rewritten
+
+
+def module_table(
+    compiled: list[dict[str, object]], packages: set[str], line_numbers: bool = False
+) -> str:
     """A JS object literal: name -> [imports, is_package, real function]. No strings to eval."""
-    entries = []
+    functions = []
     for mod in compiled:
-        name = str(mod["name"])
         local = "locals_" + str(mod["scope_name"])
-        body = compact_generated_code(str(mod["js"]))
-        function = f"function({local}){{\n{body}\nreturn {local}\n}}"
+        body = compact_generated_code(str(mod["js"]), line_numbers)
+        functions.append(
+            {"name": str(mod["name"]), "js": f"function({local}){{\n{body}\nreturn {local}\n}}"}
+        )
+    entries = []
+    for mod, function in zip(compiled, shrink_generated_code(functions), strict=True):
+        name = str(mod["name"])
         imports = json.dumps(mod["imports"])
         entries.append(
             f"{json.dumps(name)}: [{imports}, {json.dumps(name in packages)}, {function}]"
@@ -314,6 +344,7 @@ def assemble(
     compiled: list[dict[str, object]],
     packages: set[str],
     imports: list[str],
+    line_numbers: bool = False,
 ) -> str:
     main = next(m for m in compiled if m["name"] == "__main__")
     modules = [m for m in compiled if m["name"] != "__main__"]
@@ -327,9 +358,9 @@ def assemble(
         "if (window.allegro && window.allegro.__allegro__) { return; }\n"
         "var __BRYTHON__;\n"  # set by the boot once the runtime's parts have run
         f"var RUNTIME = {runtime_parts or RUNTIME_PLACEHOLDER};\n"
-        f"var MODULES = {module_table(modules, packages)};\n"
+        f"var MODULES = {module_table(modules, packages, line_numbers)};\n"
         f"var IMPORTS = {json.dumps(imports)};\n"
-        f"var MAIN = function(){{\n{compact_generated_code(str(main['js']))}\n}};\n"
+        f"var MAIN = function(){{\n{compact_generated_code(str(main['js']), line_numbers)}\n}};\n"
         f"{boot}\n"
         "})();\n"
     )
@@ -367,6 +398,26 @@ def insert_runtime(minified_bundle: str, runtime: str) -> str:
     return minified_bundle.replace(RUNTIME_PLACEHOLDER, f"({runtime})")
 
 
+# The runtime functions the SDK never calls (docs/build.md, "Functions the SDK never calls"): a
+# reviewed list, one name a line; their bodies become a stub that raises NotImplementedError.
+RUNTIME_CUTS = BUILD_DIR / "runtime_cuts.txt"
+# A build for finding what to cut (build/find_cuts.py): the whole runtime, not minified.
+COVERAGE_BUILD = os.environ.get("ALLEGRO_COVERAGE_BUILD") == "1"
+
+
+def cut_unused_functions(runtime: str) -> str:
+    result = subprocess.run(
+        ["node", str(BUILD_DIR / "runtime_functions.cjs"), "cut", str(RUNTIME_CUTS)],
+        input=runtime,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"build failed: cutting unused functions: {result.stderr.strip()}")
+    return result.stdout
+
+
 def runtime_in_parts(runtime: str) -> str:
     """The runtime as a list of functions the boot runs one slice at a time (runtime_parts.cjs)."""
     result = subprocess.run(
@@ -400,9 +451,13 @@ def brython_js_path() -> Path:
     return Path(brython.__file__).resolve().parent / "data" / "brython.js"
 
 
-def build(main_source: str, out: Path, do_minify: bool) -> dict[str, int]:
+def build(main_source: str, out: Path, do_minify: bool, debug: bool = False) -> dict[str, int]:
     brython_js = brython_js_path()
     runtime = make_runtime(brython_js.read_text("utf-8"))
+    if COVERAGE_BUILD:
+        do_minify = False
+    else:
+        runtime = cut_unused_functions(runtime)
     modules = discover(SDK_PACKAGE, ROOT)
     main_source = strip_for_browser(main_source)
     check_imports(main_source, "__main__.py")
@@ -412,10 +467,10 @@ def build(main_source: str, out: Path, do_minify: bool) -> dict[str, int]:
     compiled = transpile(brython_js, modules)
     parts = runtime_in_parts(runtime)
     if do_minify:
-        bundle = assemble("", compiled, packages, import_order(modules))
+        bundle = assemble("", compiled, packages, import_order(modules), debug)
         bundle = insert_runtime(minify(bundle), minified_runtime(parts))
     else:
-        bundle = assemble(parts, compiled, packages, import_order(modules))
+        bundle = assemble(parts, compiled, packages, import_order(modules), debug)
     data = bundle.encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
@@ -432,9 +487,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--main", help="a Python file to run instead of the SDK's bootstrap")
     parser.add_argument("--out", type=Path, default=ROOT / "static" / "allegro.js")
     parser.add_argument("--no-minify", action="store_true")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="keep the line numbers of tracebacks (static/allegro.debug.js; docs/build.md)",
+    )
     args = parser.parse_args(argv)
     main_source = Path(args.main).read_text("utf-8") if args.main else DEFAULT_MAIN
-    figures = build(main_source, args.out, not args.no_minify)
+    figures = build(main_source, args.out, not args.no_minify, args.debug)
     print(
         f"{args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}: "
         f"{figures['raw']:,} bytes raw, {figures['gzip']:,} gzip -9, "

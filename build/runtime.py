@@ -33,7 +33,10 @@ EDITS: tuple[Edit, ...] = (
     Edit(
         why="keep the runtime private: never share or publish a global __BRYTHON__",
         old="var __BRYTHON__=globalThis.__BRYTHON__ ||{}",
-        new="var __BRYTHON__={}",
+        # cut_ is the body of every function cut by build/runtime_functions.cjs
+        new="var __BRYTHON__={cut_:function(name){var $B=__BRYTHON__\n"
+        "$B.RAISE($B.builtins.NotImplementedError,name+' is not in this runtime'"
+        "+' (cut from the bundle as never called: build/runtime_cuts.txt)')}}",
     ),
     Edit(
         why="the startup feature check uses eval(), a CSP violation without 'unsafe-eval'",
@@ -94,6 +97,15 @@ EDITS: tuple[Edit, ...] = (
         old="if(self.__annotate__===_b_.None){return self.__annotations__=$B.empty_dict()}",
         new="if((self.__annotate__ ?? _b_.None)===_b_.None){"
         "return self.__annotations__=$B.empty_dict()}",
+    ),
+    Edit(
+        why="one call ends each function definition of the SDK's code (build/generated_code.cjs)",
+        old="$B.set_func_attrs=function(f,frame,module){f.func_globals=$B.obj_dict(frame[3])\n"
+        "f.func_module=module}\n",
+        new="$B.set_func_attrs=function(f,frame,module){f.func_globals=$B.obj_dict(frame[3])\n"
+        "f.func_module=module}\n"
+        "$B.set_function=function(f,frame,infos){f.$function_infos=infos\n"
+        "$B.set_func_attrs(f,frame,infos[0])\nf.ob_type=$B.function}\n",
     ),
     Edit(
         why="DOM elements are plain DOMNode objects: no browser.html tag class per tag name",

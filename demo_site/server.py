@@ -266,10 +266,12 @@ def create_app(
         )
 
     async def sdk(request: Request) -> Response:
-        """The built SDK, pre-compressed by the build when the browser accepts it."""
-        bundle = static_dir / "allegro.js"
+        """The built SDK (or its debug build, allegro.debug.js), pre-compressed by the build when
+        the browser accepts it."""
+        name = request.url.path.rpartition("/")[2]
+        bundle = static_dir / name
         if not bundle.is_file():
-            return Response("allegro.js is not built: run make build", status_code=404)
+            return Response(f"{name} is not built: run make build", status_code=404)
         accepted = request.headers.get("accept-encoding", "")
         headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
         for encoding, suffix in ENCODINGS:
@@ -293,6 +295,7 @@ def create_app(
             Route("/dashboard/panel", dashboard_panel),
             Route("/api/login", login, methods=["POST"]),
             Route("/static/allegro.js", sdk),
+            Route("/static/allegro.debug.js", sdk),
             Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
         ],
         exception_handlers={404: not_found},

@@ -145,18 +145,26 @@ def test_dropping_a_file_keeps_its_neighbours(brython_js: str) -> None:
     assert "function make_new_set(type)" in runtime
 
 
-def test_generated_code_loses_column_positions_and_keeps_line_numbers() -> None:
+def test_generated_code_loses_column_positions_and_the_debug_build_keeps_line_numbers() -> None:
     from bundle import compact_generated_code
 
     js = (
         "a()\n    frame.positions = [[3,0,34],[5,4,32],[7,0,2,9]]\n"
         "  $B.set_lineno(frame, 12)\n(x)\nif($B.set_lineno(frame, 13) && y){}\n"
     )
-    assert compact_generated_code(js) == (
+    assert compact_generated_code(js, line_numbers=True) == (
         "a()\n  ;frame.$lineno = 12\n(x)\nif((frame.$lineno = 13) && y){}\n"
     )
     kept = "if (frame.positions) { x = frame.positions[0] }\n"
     assert compact_generated_code(kept) == kept
+
+
+def test_the_production_build_records_no_line_numbers() -> None:
+    from bundle import compact_generated_code
+
+    js = "a()\n  $B.set_lineno(frame, 12)\n(x)\nif($B.set_lineno(frame, 13) && y){}\n"
+    # set_lineno returned true: a condition keeps its value; `;` keeps `(x)` a statement
+    assert compact_generated_code(js) == "a()\n  ;\n(x)\nif(true && y){}\n"
 
 
 def test_generated_code_loses_instruction_numbers() -> None:

@@ -1,5 +1,5 @@
 """An uncaught error at start: one `allegro:` line; in debug mode also a traceback naming each file
-and line.
+and function, and with the debug build (`--debug`) each line.
 
 The build drops the column positions, the caret drawing and the source text that Brython's
 tracebacks can show (docs/build.md); what remains must still say where the error happened.
@@ -35,7 +35,7 @@ start()
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>
-<body><script src="failing.js"></script></body></html>
+<body><script src="{script}"></script></body></html>
 """
 
 
@@ -43,27 +43,31 @@ PAGE = """<!doctype html>
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("traceback")
     (directory / "main.py").write_text(MAIN, "utf-8")
-    build = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "build" / "bundle.py"),
-            "--main",
-            str(directory / "main.py"),
-            "--out",
-            str(directory / "failing.js"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=90,
-    )
-    assert build.returncode == 0, f"building the failing page failed:\n{build.stderr}"
-    (directory / "index.html").write_text(PAGE, "utf-8")
+    # the production build, and the debug build (`--debug`) that keeps line numbers
+    for script, options in (("failing.js", []), ("failing.debug.js", ["--debug"])):
+        build = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "build" / "bundle.py"),
+                "--main",
+                str(directory / "main.py"),
+                "--out",
+                str(directory / script),
+                *options,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=90,
+        )
+        assert build.returncode == 0, f"building the failing page failed:\n{build.stderr}"
+        page = "debug.html" if options else "index.html"
+        (directory / page).write_text(PAGE.format(script=script), "utf-8")
     return directory
 
 
-def load(site: Path, browser: Browser, query: str) -> list[str]:
+def load(site: Path, browser: Browser, query: str, page_name: str = "index.html") -> list[str]:
     """The console's messages once the start has failed."""
     with serve_directory(site, {}) as base_url:
         context = browser.new_context()
@@ -71,7 +75,7 @@ def load(site: Path, browser: Browser, query: str) -> list[str]:
             page = context.new_page()
             messages: list[str] = []
             page.on("console", lambda message: messages.append(message.text))
-            page.goto(f"{base_url}/index.html{query}")
+            page.goto(f"{base_url}/{page_name}{query}")
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and not any("failed to start" in m for m in messages):
                 time.sleep(0.05)
@@ -90,8 +94,24 @@ def test_an_error_at_start_is_one_line_without_a_traceback(site: Path, browser: 
     ]
 
 
-def test_in_debug_mode_the_error_has_files_and_lines(site: Path, browser: Browser) -> None:
+def test_in_debug_mode_the_error_names_files_and_functions(site: Path, browser: Browser) -> None:
+    """The production build records no line as it runs: each function is at its first line."""
     messages = load(site, browser, "?allegro_debug=1")
+    traceback = next((m for m in messages if m.startswith("Traceback")), None)
+    assert traceback is not None, messages
+    assert traceback.splitlines() == [
+        "Traceback (most recent call last):",
+        '  File "__main__.py", line 1, in <module>',
+        '  File "__main__.py", line 8, in start',
+        '  File "__main__.py", line 4, in divide',
+        "ZeroDivisionError: division by zero",
+    ]
+    assert messages[0] == "started"
+    assert "allegro: the SDK failed to start" in messages[-1]
+
+
+def test_the_debug_build_has_files_and_lines(site: Path, browser: Browser) -> None:
+    messages = load(site, browser, "?allegro_debug=1", "debug.html")
     traceback = next((m for m in messages if m.startswith("Traceback")), None)
     assert traceback is not None, messages
     assert traceback.splitlines() == [
