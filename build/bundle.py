@@ -500,8 +500,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{figures['raw']:,} bytes raw, {figures['gzip']:,} gzip -9, "
         f"{figures['brotli']:,} brotli -11"
     )
-    manifest = write_distribution(args.out)
-    print(f"{manifest['file']}: {manifest['integrity']} (manifest.json beside it)")
+    if not args.debug:
+        # The hashed copy and the manifest are the distributed bundle's; the debug build is a
+        # development aid beside it (docs/build.md), and must not replace them.
+        manifest = write_distribution(args.out)
+        print(f"{manifest['file']}: {manifest['integrity']} (manifest.json beside it)")
     return 0
 
 

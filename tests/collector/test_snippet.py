@@ -32,6 +32,8 @@ def test_the_script_tag_loads_the_hashed_bundle_from_the_collector_with_its_inte
     )
     assert tag in out.splitlines()
     bundle = (STATIC / manifest["file"]).read_bytes()
+    # `make build` also writes a debug build beside it: the manifest names the SDK sites load.
+    assert bundle == (STATIC / "allegro.js").read_bytes()
     assert manifest["integrity"] == (
         "sha384-" + base64.b64encode(hashlib.sha384(bundle).digest()).decode()
     )
