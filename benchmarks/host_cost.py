@@ -275,7 +275,12 @@ class SdkFiles:
 
 def snapshot(bundle: Path, into: Path) -> SdkFiles:
     into.mkdir()
-    names = sorted(p.name for p in bundle.parent.glob("allegro*.js") if p.is_file())
+    # allegro.debug.js is the same SDK with line numbers, loaded instead of allegro.js, never beside
+    names = sorted(
+        p.name
+        for p in bundle.parent.glob("allegro*.js")
+        if p.is_file() and not p.name.endswith(".debug.js")
+    )
     if bundle.name not in names:
         raise BenchmarkError(f"{shown(bundle)} is missing: run make build first")
     raw = gz = br = 0

@@ -418,15 +418,31 @@ def cut_unused_functions(runtime: str) -> str:
     return result.stdout
 
 
-def runtime_in_parts(runtime: str) -> str:
-    """The runtime as a list of functions the boot runs one slice at a time (runtime_parts.cjs)."""
-    result = subprocess.run(
-        ["node", str(BUILD_DIR / "runtime_parts.cjs")],
-        input=runtime,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def runtime_in_parts(runtime: str, uncut: str | None = None) -> str:
+    """The runtime as a list of functions the boot runs one slice at a time (runtime_parts.cjs),
+    grouped as the `uncut` runtime's statements would be (cutting functions must not merge two
+    files' start-up work into one part)."""
+    sizes_from: list[str] = []
+    if uncut is not None:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        uncut_file = CACHE_DIR / f"uncut-runtime.{os.getpid()}.js"
+        uncut_file.write_text(uncut, "utf-8")
+        sizes_from = [str(uncut_file)]
+    try:
+        result = subprocess.run(
+            ["node", str(BUILD_DIR / "runtime_parts.cjs"), *sizes_from],
+            input=runtime,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        for name in sizes_from:
+            Path(name).unlink()
+    return checked_parts(result)
+
+
+def checked_parts(result: subprocess.CompletedProcess[str]) -> str:
     if result.returncode != 0:
         raise SystemExit(f"build failed: cutting the runtime into parts: {result.stderr.strip()}")
     return result.stdout
@@ -454,6 +470,7 @@ def brython_js_path() -> Path:
 def build(main_source: str, out: Path, do_minify: bool, debug: bool = False) -> dict[str, int]:
     brython_js = brython_js_path()
     runtime = make_runtime(brython_js.read_text("utf-8"))
+    uncut = runtime
     if COVERAGE_BUILD:
         do_minify = False
     else:
@@ -465,7 +482,7 @@ def build(main_source: str, out: Path, do_minify: bool, debug: bool = False) -> 
     modules = reachable(modules)
     packages = {m.name for m in modules if m.is_package}
     compiled = transpile(brython_js, modules)
-    parts = runtime_in_parts(runtime)
+    parts = runtime_in_parts(runtime, uncut)
     if do_minify:
         bundle = assemble("", compiled, packages, import_order(modules), debug)
         bundle = insert_runtime(minify(bundle), minified_runtime(parts))

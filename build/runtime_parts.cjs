@@ -12,6 +12,22 @@ const acorn = require("acorn");
 
 const PART_BYTES = 3000; // statements are grouped until a part holds this much source
 
+// The sizes that group statements into parts: those of the runtime before the functions the SDK
+// never calls were cut (argv[2], build/runtime_functions.cjs), so that cutting them does not
+// merge two files' start-up work into one part (one longer task).
+function groupingSizes(count) {
+  if (!process.argv[2]) return null;
+  const uncut = fs.readFileSync(process.argv[2], "utf8");
+  const sizes = acorn
+    .parse(uncut, { ecmaVersion: 2022, sourceType: "script" })
+    .body.filter((node) => node.type !== "EmptyStatement" && !(node.type === "ExpressionStatement" && node.directive))
+    .map((node) => node.end - node.start);
+  if (sizes.length !== count) {
+    throw new Error(`runtime: ${count} top-level statements after the cuts, ${sizes.length} before`);
+  }
+  return sizes;
+}
+
 function main() {
   const source = fs.readFileSync(0, "utf8");
   const ast = acorn.parse(source, { ecmaVersion: 2022, sourceType: "script" });
@@ -41,12 +57,13 @@ function main() {
   if (!hoisted.includes("__BRYTHON__")) {
     throw new Error("runtime: no top-level `var __BRYTHON__`: is this Brython 3.15?");
   }
+  const sizes = groupingSizes(statements.length) || statements.map((text) => text.length);
   const parts = [];
   let current = [];
   let size = 0;
-  for (const text of statements) {
+  for (const [index, text] of statements.entries()) {
     current.push(text);
-    size += text.length;
+    size += sizes[index];
     if (size >= PART_BYTES) {
       parts.push(current);
       current = [];
