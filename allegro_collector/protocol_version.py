@@ -7,6 +7,7 @@ a request without it is protocol 1. An unknown version on an API path (`/v1/...`
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import parse_qs
 
 from starlette.responses import JSONResponse
@@ -20,6 +21,29 @@ from allegro_sdk.core.protocol import (
 )
 
 API_PREFIX = "/v1/"
+# A refused request's body is read (and dropped) before the answer, up to this much and this
+# long: answering while the client still sends makes its socket reset, and it would see a
+# network error instead of the 400. Past either bound the answer closes the connection.
+DRAIN_MAX_BYTES = 1024 * 1024
+DRAIN_SECONDS = 2.0
+
+
+async def drained(receive: Receive) -> bool:
+    """Read the request body to its end within the bounds above; True if it was all read."""
+    size = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return False  # the client went away
+                size += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return True
+                if size > DRAIN_MAX_BYTES:
+                    return False
+    except TimeoutError:
+        return False
 
 
 def protocol_error(query_string: bytes) -> str | None:
@@ -57,7 +81,8 @@ class ProtocolVersionMiddleware:
         ):
             message = protocol_error(scope.get("query_string", b""))
             if message is not None:
-                response = JSONResponse(error_body(PROTOCOL_PARAMETER, message), 400)
+                headers = None if await drained(receive) else {"Connection": "close"}
+                response = JSONResponse(error_body(PROTOCOL_PARAMETER, message), 400, headers)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
