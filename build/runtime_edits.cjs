@@ -437,7 +437,7 @@ const EDITS = [
       const generate = t.property(module.expression.right, "_generate_suggestions");
       if (!generate) throw new EditError("expected `_generate_suggestions` in the module, found 0");
       e.removeUpTo(first, module);
-      e.replace(generate.value.body, "{return null}");
+      e.replace(generate.value, "function(){return null}");
     },
   },
   {

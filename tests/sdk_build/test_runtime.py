@@ -162,7 +162,7 @@ def test_the_real_runtime_is_patched(brython_js: str, runtime: str) -> None:
     assert "_b_.open ||= function()" in runtime
     assert "_b_.compile=function(){$B.RAISE(_b_.NotImplementedError," in runtime
     assert "_b_.eval=_b_.exec=function(){$B.RAISE(_b_.NotImplementedError," in runtime
-    assert "modules['_suggestions']={_generate_suggestions:function(dir,name){return null}}" in runtime
+    assert "modules['_suggestions']={_generate_suggestions:function(){return null}}" in runtime
     assert "if(false){}else{\ntrace.push('    '+lines[lineno-1].trim())}" in runtime
     assert "function _find_keyword_typos(err){}" in runtime
     assert "var docs={}\n" in runtime
