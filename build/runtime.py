@@ -23,7 +23,9 @@ class RuntimePatchError(RuntimeError):
 
 
 def check_version(source: str) -> None:
-    expected = "// version [" + ", ".join(BRYTHON_VERSION.split(".")) + ", 'final', 0]"
+    """The release is on the `// implementation` line: the `// version` line is the version of
+    Python it follows (brython 3.14.3 says `version [3, 14, 0, 'final', 0]`)."""
+    expected = "\n// implementation [" + ", ".join(BRYTHON_VERSION.split(".")) + ", "
     if expected not in source[:400]:
         raise RuntimePatchError(f"brython.js is not version {BRYTHON_VERSION}")
 

@@ -86,6 +86,11 @@ class Tree {
     return false;
   }
 
+  // The value of `var name = value` when `node` is that declaration.
+  initOf(node, name) {
+    return node.type === "VariableDeclaration" ? this.declarator(node, name)?.init : undefined;
+  }
+
   declarator(node, name) {
     return node.declarations.find((d) => d.id.type === "Identifier" && d.id.name === name);
   }
@@ -204,7 +209,7 @@ const EDITS = [
       const declaration = e.one(
         "top-level `var __BRYTHON__ = globalThis.__BRYTHON__ || {}`",
         t.ast.body.filter(
-          (n) => n.type === "VariableDeclaration" && t.is(t.declarator(n, "__BRYTHON__")?.init, "globalThis.__BRYTHON__||{}"),
+          (n) => t.is(t.initOf(n, "__BRYTHON__"), "globalThis.__BRYTHON__||{}"),
         ),
       );
       // cut_ is the body of every function cut by build/runtime_functions.cjs
@@ -231,7 +236,8 @@ const EDITS = [
     why: "no document-wide observer, no DOMContentLoaded auto-start, no custom element",
     edit(e, t) {
       const observer = e.one(
-        "`if` whose test is `!($B.isWebWorker || $B.isNode)` and whose body starts with `var startup_observer = new MutationObserver(...)`",
+        "`if` whose test is `!($B.isWebWorker || $B.isNode)` and whose body starts with " +
+          "`var startup_observer = new MutationObserver(...)`",
         t.nodes("IfStatement").filter(
           (n) =>
             t.is(n.test, "!($B.isWebWorker||$B.isNode)") &&
@@ -257,7 +263,11 @@ const EDITS = [
       // helpers and `var brython = $B.parser.brython = function`
       const scan = scriptScan(e, t);
       const next = e.sibling(scan, "`function convert_option`", (n) => t.declares(n, "convert_option"));
-      e.sibling(scan, "`var brython = $B.parser.brython = function` before it", (n) => t.declares(n, "brython") && n.end < next.start);
+      e.sibling(
+        scan,
+        "`var brython = $B.parser.brython = function` before it",
+        (n) => t.declares(n, "brython") && n.end < next.start,
+      );
       e.replace(scan.consequent, "{}");
       e.changes.push([scan.end, next.start, "\n"]);
     },
@@ -275,7 +285,11 @@ const EDITS = [
         "top-level `globalThis.brython = __BRYTHON__.brython`",
         t.ast.body.filter((n) => t.is(n, "globalThis.brython=__BRYTHON__.brython")),
       );
-      const node = e.sibling(global, "the `if(__BRYTHON__.isNode)` that exports it", (n) => n.type === "IfStatement" && t.is(n.test, "__BRYTHON__.isNode"));
+      const node = e.sibling(
+        global,
+        "the `if(__BRYTHON__.isNode)` that exports it",
+        (n) => n.type === "IfStatement" && t.is(n.test, "__BRYTHON__.isNode"),
+      );
       e.remove(global, node);
     },
   },
@@ -296,7 +310,9 @@ const EDITS = [
     },
   },
   {
-    why: "the code generator: every module is compiled at build time; the helpers that generated code calls at run time stay",
+    why:
+      "the code generator: every module is compiled at build time; " +
+      "the helpers that generated code calls at run time stay",
     edit(e, t) {
       const body = t.fileBody(
         e.one(
@@ -335,7 +351,9 @@ const EDITS = [
     },
   },
   {
-    why: "the tokenizer, parser and code generator between brython.js's `// >>> brython compiler chain` and `// <<< brython compiler chain`",
+    why:
+      "the tokenizer, parser and code generator between brython.js's " +
+      "`// >>> brython compiler chain` and `// <<< brython compiler chain`",
     edit(e, t) {
       const marker = (text) =>
         e.one(`comment \`// ${text}\``, t.comments.filter((c) => c.type === "Line" && c.value.trim() === text));
@@ -357,7 +375,7 @@ const EDITS = [
       const docs = e.one(
         "top-level `var docs = {ArithmeticError: ...}`",
         t.ast.body.filter(
-          (n) => n.type === "VariableDeclaration" && t.declarator(n, "docs")?.init?.type === "ObjectExpression" && t.property(t.declarator(n, "docs").init, "ArithmeticError"),
+          (n) => t.initOf(n, "docs")?.type === "ObjectExpression" && t.property(t.initOf(n, "docs"), "ArithmeticError"),
         ),
       );
       e.replace(t.declarator(docs, "docs").init, "{}");
@@ -368,9 +386,15 @@ const EDITS = [
     edit(e, t) {
       const slots = e.one(
         '`var slots = ["tp_name", ...]`',
-        t.statements((n) => n.type === "VariableDeclaration" && t.declarator(n, "slots")?.init?.type === "ArrayExpression" && t.is(t.declarator(n, "slots").init.elements[0], '"tp_name"')),
+        t.statements(
+          (n) => t.initOf(n, "slots")?.type === "ArrayExpression" && t.is(t.initOf(n, "slots").elements[0], '"tp_name"'),
+        ),
       );
-      const end = e.sibling(slots, "`for (var name in $B.builtin_types)`", (n) => n.type === "ForInStatement" && t.is(n.right, "$B.builtin_types"));
+      const end = e.sibling(
+        slots,
+        "`for (var name in $B.builtin_types)`",
+        (n) => n.type === "ForInStatement" && t.is(n.right, "$B.builtin_types"),
+      );
       const templates = t.nodes("TemplateLiteral").filter((n) => n.start > slots.end && n.end < end.start);
       if (!templates.length) throw new EditError("expected docstrings (template literals) in the slot tables, found 0");
       for (const template of templates) {
@@ -383,7 +407,8 @@ const EDITS = [
     why: "$B.tz_name: two Intl.DateTimeFormat calls on every start (13-20 ms cold) for a name nothing reads",
     edit(e, t) {
       const last = e.one("`$B.tz_name = ...`", t.statements((n) => t.assigns(n, "$B.tz_name")));
-      e.remove(e.sibling(last, "`var date = new Date()`", (n) => n.type === "VariableDeclaration" && t.is(t.declarator(n, "date")?.init, "new Date()"), true), last);
+      const first = e.sibling(last, "`var date = new Date()`", (n) => t.is(t.initOf(n, "date"), "new Date()"), true);
+      e.remove(first, last);
     },
   },
   {
@@ -397,16 +422,20 @@ const EDITS = [
     why: "the compiler's entry points (py2js, docstrings, string escapes, __future__)",
     edit(e, t) {
       const next = e.one("`$B.parse_options = function`", t.statements((n) => t.assigns(n, "$B.parse_options")));
-      const first = e.sibling(next, "`var ast = $B.ast`", (n) => n.type === "VariableDeclaration" && t.is(t.declarator(n, "ast")?.init, "$B.ast"), true);
+      const first = e.sibling(next, "`var ast = $B.ast`", (n) => t.is(t.initOf(n, "ast"), "$B.ast"), true);
       e.removeUpTo(first, next);
     },
   },
   {
-    why: "the runtime starts in slices, after the script's evaluation: no currentScript then (brython_path is only used to fetch the stdlib, which is not shipped)",
+    why:
+      "the runtime starts in slices, after the script's evaluation: no currentScript then " +
+      "(brython_path is only used to fetch the stdlib, which is not shipped)",
     edit(e, t) {
       const assignment = e.one(
         "`this_url = document.currentScript.src`",
-        t.nodes("AssignmentExpression").filter((n) => t.is(n.left, "this_url") && t.is(n.right, "document.currentScript.src")),
+        t
+          .nodes("AssignmentExpression")
+          .filter((n) => t.is(n.left, "this_url") && t.is(n.right, "document.currentScript.src")),
       );
       e.replace(assignment.right, "document.currentScript ? document.currentScript.src :location.href");
     },
@@ -432,7 +461,10 @@ const EDITS = [
   {
     why: "'Did you mean' suggestions: none is ever computed for a tracker's errors",
     edit(e, t) {
-      const module = e.one("`modules['_suggestions'] = {...}`", t.statements((n) => t.assigns(n, "modules['_suggestions']")));
+      const module = e.one(
+        "`modules['_suggestions'] = {...}`",
+        t.statements((n) => t.assigns(n, "modules['_suggestions']")),
+      );
       const first = e.sibling(module, "`var MAX_CANDIDATE_ITEMS`", (n) => t.declares(n, "MAX_CANDIDATE_ITEMS"), true);
       const generate = t.property(module.expression.right, "_generate_suggestions");
       if (!generate) throw new EditError("expected `_generate_suggestions` in the module, found 0");
@@ -443,7 +475,10 @@ const EDITS = [
   {
     why: "browser.aio (ajax, Future, sleep): requests go through the bundle's own fetch",
     edit(e, t) {
-      const next = e.one("`function load(name, module_obj)` (of the builtin modules)", t.statements((n) => t.declares(n, "load") && t.is(n.params[1], "module_obj")));
+      const next = e.one(
+        "`function load(name, module_obj)` (of the builtin modules)",
+        t.statements((n) => t.declares(n, "load") && t.is(n.params[1], "module_obj")),
+      );
       e.removeUpTo(e.sibling(next, "`var responseType`", (n) => t.declares(n, "responseType"), true), next);
     },
   },
@@ -453,7 +488,11 @@ const EDITS = [
       e.remove(
         e.one(
           "`if` whose test is `!($B.isWebWorker || $B.isNode)` and whose body sets `modules['browser'].html`",
-          t.nodes("IfStatement").filter((n) => t.is(n.test, "!($B.isWebWorker||$B.isNode)") && t.contains(n.consequent, "modules['browser'].html=")),
+          t
+            .nodes("IfStatement")
+            .filter(
+              (n) => t.is(n.test, "!($B.isWebWorker||$B.isNode)") && t.contains(n.consequent, "modules['browser'].html="),
+            ),
         ),
       );
     },
@@ -461,7 +500,10 @@ const EDITS = [
   {
     why: "open() is left out with the io file: say so when called, not with a log at start",
     edit(e, t) {
-      const loop = e.one("`for (var builtin_func of $B.builtin_funcs)`", t.nodes("ForOfStatement").filter((n) => t.is(n.right, "$B.builtin_funcs")));
+      const loop = e.one(
+        "`for (var builtin_func of $B.builtin_funcs)`",
+        t.nodes("ForOfStatement").filter((n) => t.is(n.right, "$B.builtin_funcs")),
+      );
       e.insert(loop.start, "_b_.open ||= function(){$B.RAISE(_b_.OSError, 'open() is not in this runtime')}\n");
     },
   },
@@ -479,7 +521,9 @@ const EDITS = [
     edit(e, t) {
       const first = e.one(
         "`var $$eval = _b_.eval = function`",
-        t.statements((n) => n.type === "VariableDeclaration" && t.declarator(n, "$$eval")?.init?.type === "AssignmentExpression" && t.is(t.declarator(n, "$$eval").init.left, "_b_.eval")),
+        t.statements(
+          (n) => t.initOf(n, "$$eval")?.type === "AssignmentExpression" && t.is(t.initOf(n, "$$eval").left, "_b_.eval"),
+        ),
       );
       const list = t.list.get(first);
       e.changes.push([
@@ -494,9 +538,14 @@ const EDITS = [
     edit(e, t) {
       const declaration = e.one(
         "`var $module = new Function(prefix + parent_id, mod_js)(mod)`",
-        t.statements((n) => n.type === "VariableDeclaration" && t.is(t.declarator(n, "$module")?.init, "new Function(prefix+parent_id,mod_js)(mod)")),
+        t.statements((n) => t.is(t.initOf(n, "$module"), "new Function(prefix+parent_id,mod_js)(mod)")),
       );
-      const suffix = e.sibling(declaration, '`mod_js += "return " + prefix + parent_id`', (n) => t.is(n, 'mod_js+="return "+prefix+parent_id'), true);
+      const suffix = e.sibling(
+        declaration,
+        '`mod_js += "return " + prefix + parent_id`',
+        (n) => t.is(n, 'mod_js+="return "+prefix+parent_id'),
+        true,
+      );
       e.remove(suffix);
       e.replace(t.declarator(declaration, "$module").init, "mod_js(mod)");
     },
@@ -505,7 +554,11 @@ const EDITS = [
     why: "one call ends each function definition of the SDK's code (build/generated_code.cjs)",
     edit(e, t) {
       const attrs = e.one("`$B.set_func_attrs = function`", t.statements((n) => t.assigns(n, "$B.set_func_attrs")));
-      e.insert(attrs.end, "\n$B.set_function=function(f,frame,infos){f.$function_infos=infos\n$B.set_func_attrs(f,frame,infos[0])\nf.ob_type=$B.function}");
+      e.insert(
+        attrs.end,
+        "\n$B.set_function=function(f,frame,infos){f.$function_infos=infos\n" +
+          "$B.set_func_attrs(f,frame,infos[0])\nf.ob_type=$B.function}",
+      );
     },
   },
   {
@@ -513,7 +566,9 @@ const EDITS = [
     edit(e, t) {
       const test = e.one(
         "`self.__annotate__ === _b_.None` (the test of an `if` that returns an empty dict)",
-        t.nodes("IfStatement").filter((n) => t.is(n.test, "self.__annotate__===_b_.None") && t.contains(n.consequent, "$B.empty_dict()")),
+        t
+          .nodes("IfStatement")
+          .filter((n) => t.is(n.test, "self.__annotate__===_b_.None") && t.contains(n.consequent, "$B.empty_dict()")),
       ).test;
       e.replace(test.left, "(self.__annotate__ ?? _b_.None)");
     },
@@ -531,7 +586,11 @@ const EDITS = [
     why: "imports search the bundle's modules only: no stdlib finder on the import path",
     edit(e, t) {
       const first = e.one("`var static_stdlib_import = ...`", t.statements((n) => t.declares(n, "static_stdlib_import")));
-      const uses = e.sibling(first, "the `if` that uses it", (n) => n.type === "IfStatement" && t.contains(n.test, "static_stdlib_import"));
+      const uses = e.sibling(
+        first,
+        "the `if` that uses it",
+        (n) => n.type === "IfStatement" && t.contains(n.test, "static_stdlib_import"),
+      );
       e.remove(first, uses);
     },
   },
@@ -541,7 +600,11 @@ const EDITS = [
       e.remove(
         e.one(
           '`if` whose test is `$B.protocol !== "file"` and whose body pushes `$B.finders.path`',
-          t.nodes("IfStatement").filter((n) => t.is(n.test, '$B.protocol!=="file"') && t.contains(n.consequent, "meta_path.push($B.finders.path)")),
+          t
+            .nodes("IfStatement")
+            .filter(
+              (n) => t.is(n.test, '$B.protocol!=="file"') && t.contains(n.consequent, "meta_path.push($B.finders.path)"),
+            ),
         ),
       );
     },
@@ -550,7 +613,10 @@ const EDITS = [
     why: "module downloads (synchronous XMLHttpRequest): a missing module fails at once",
     edit(e, t) {
       const first = e.one("`function $download_module`", t.statements((n) => t.declares(n, "$download_module")));
-      e.remove(first, e.sibling(first, "`$B.$download_module = $download_module`", (n) => t.is(n, "$B.$download_module=$download_module")));
+      const last = e.sibling(first, "`$B.$download_module = $download_module`", (n) =>
+        t.is(n, "$B.$download_module=$download_module"),
+      );
+      e.remove(first, last);
     },
   },
   {
@@ -563,7 +629,11 @@ const EDITS = [
   {
     why: "the _importlib module, which exposes the dropped finders",
     edit(e, t) {
-      e.removeToEnd(e.one("`function optimize_import_for_path`", t.statements((n) => t.declares(n, "optimize_import_for_path"))));
+      const first = e.one(
+        "`function optimize_import_for_path`",
+        t.statements((n) => t.declares(n, "optimize_import_for_path")),
+      );
+      e.removeToEnd(first);
     },
   },
   {
@@ -575,7 +645,10 @@ const EDITS = [
   {
     why: "javascript.this() raises: generated functions no longer record `this` (bundle.py)",
     edit(e, t) {
-      e.replace(javascriptModule(e, t, "this").value, "function(){$B.RAISE(_b_.NotImplementedError,'javascript.this() is not in this runtime')}");
+      e.replace(
+        javascriptModule(e, t, "this").value,
+        "function(){$B.RAISE(_b_.NotImplementedError,'javascript.this() is not in this runtime')}",
+      );
     },
   },
   {
@@ -584,7 +657,9 @@ const EDITS = [
       const first = javascriptModule(e, t, "import_js");
       const properties = t.parent.get(first).properties;
       const next = javascriptModule(e, t, "JSObject");
-      if (properties.indexOf(next) < properties.indexOf(first)) throw new EditError("expected `JSObject` after `import_js`, found 0");
+      if (properties.indexOf(next) < properties.indexOf(first)) {
+        throw new EditError("expected `JSObject` after `import_js`, found 0");
+      }
       e.removeUpTo(first, next);
     },
   },
@@ -611,9 +686,14 @@ const EDITS = [
     why: "traceback carets: the branch of trace_from_stack that draws them",
     edit(e, t) {
       const branch = e.one(
-        "`if (positions)` in `trace_from_stack` whose body reads `let [lineno, end_lineno, col_offset, end_col_offset] = positions`",
+        "`if (positions)` in `trace_from_stack` whose body reads " +
+          "`let [lineno, end_lineno, col_offset, end_col_offset] = positions`",
         t.nodes("IfStatement").filter(
-          (n) => t.is(n.test, "positions") && n.consequent.type === "BlockStatement" && t.is(n.consequent.body[0], "let[lineno,end_lineno,col_offset,end_col_offset]=positions") && n.alternate,
+          (n) =>
+            t.is(n.test, "positions") &&
+            n.alternate &&
+            n.consequent.type === "BlockStatement" &&
+            t.is(n.consequent.body[0], "let[lineno,end_lineno,col_offset,end_col_offset]=positions"),
         ),
       );
       e.replace(branch.test, "false");
@@ -681,7 +761,9 @@ const EDITS = [
 function scriptScan(e, t) {
   return e.one(
     "`if` whose test is `!$B.isWebWorker` and whose body collects `script[type=\"text/python\"]`",
-    t.nodes("IfStatement").filter((n) => t.is(n.test, "!$B.isWebWorker") && t.contains(n.consequent, "script[type=\"text/python\"]")),
+    t
+      .nodes("IfStatement")
+      .filter((n) => t.is(n.test, "!$B.isWebWorker") && t.contains(n.consequent, 'script[type="text/python"]')),
   );
 }
 
@@ -705,9 +787,14 @@ function tagClassLookup(e, t, node) {
 
 // The property `key` of the object literal `modules['javascript'] = {...}`.
 function javascriptModule(e, t, key) {
-  const module = t.statements((n) => t.assigns(n, "modules['javascript']") && n.expression.right.type === "ObjectExpression");
-  if (module.length !== 1) throw new EditError(`expected exactly one \`modules['javascript'] = {...}\`, found ${module.length}`);
-  return e.one(`property \`${key}\` of \`modules['javascript']\``, module.map((n) => t.property(n.expression.right, key)).filter(Boolean));
+  const module = t.statements(
+    (n) => t.assigns(n, "modules['javascript']") && n.expression.right.type === "ObjectExpression",
+  );
+  if (module.length !== 1) {
+    throw new EditError(`expected exactly one \`modules['javascript'] = {...}\`, found ${module.length}`);
+  }
+  const properties = module.map((n) => t.property(n.expression.right, key)).filter(Boolean);
+  return e.one(`property \`${key}\` of \`modules['javascript']\``, properties);
 }
 
 // Remove a property of an object literal, with the comma after it.
@@ -800,6 +887,7 @@ function main() {
 try {
   main();
 } catch (err) {
-  process.stderr.write((err instanceof EditError ? "" : "runtime_edits.cjs: ") + String(err && err.message ? err.message : err) + "\n");
+  const message = String(err && err.message ? err.message : err);
+  process.stderr.write((err instanceof EditError ? "" : "runtime_edits.cjs: ") + message + "\n");
   process.exit(err instanceof EditError ? 2 : 1);
 }
