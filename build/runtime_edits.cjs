@@ -122,7 +122,7 @@ class Tree {
   }
 }
 
-// What one edit does; `find` records every lookup, so a failure names what was looked for.
+// What one edit changes; `one` and `sibling` find nodes and record them (for `probe`).
 class Edit {
   constructor(tree, why) {
     this.tree = tree;
@@ -837,6 +837,10 @@ function patch(source) {
   let at = 0;
   for (const [start, end, text] of changes) {
     out += source.slice(at, start) + text;
+    // What a removal joins must not become one statement: `a\n(b)` is the call `a(b)`.
+    if (!text && /^\s*[([`+\-/]/.test(source.slice(end, end + 200)) && !/[;{]\s*$/.test(out.slice(-200))) {
+      out += ";";
+    }
     at = end;
   }
   return out + source.slice(at);
