@@ -418,6 +418,21 @@ def cut_unused_functions(runtime: str) -> str:
     return result.stdout
 
 
+# Whole parts of the runtime the SDK never reaches (docs/build.md, "Parts of the runtime the SDK
+# never reaches"), removed on its syntax tree after the cut of functions.
+def remove_unreached_parts(runtime: str) -> str:
+    result = subprocess.run(
+        ["node", str(BUILD_DIR / "runtime_removals.cjs")],
+        input=runtime,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"build failed: removing unreached parts: {result.stderr.strip()}")
+    return result.stdout
+
+
 def runtime_in_parts(runtime: str, uncut: str | None = None) -> str:
     """The runtime as a list of functions the boot runs one slice at a time (runtime_parts.cjs),
     grouped as the `uncut` runtime's statements would be (cutting functions must not merge two
@@ -474,7 +489,7 @@ def build(main_source: str, out: Path, do_minify: bool, debug: bool = False) -> 
     if COVERAGE_BUILD:
         do_minify = False
     else:
-        runtime = cut_unused_functions(runtime)
+        runtime = remove_unreached_parts(cut_unused_functions(runtime))
     modules = discover(SDK_PACKAGE, ROOT)
     main_source = strip_for_browser(main_source)
     check_imports(main_source, "__main__.py")

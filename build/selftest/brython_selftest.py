@@ -312,6 +312,24 @@ def sorting() -> bool:
     return True
 
 
+@check
+def sorting_without_key() -> bool:
+    # Lists of ints or strs sorted without a key take their own path in the runtime (the JS
+    # engine's stable sort since the build replaced Brython's TimSort: docs/build.md).
+    numbers = [(i * 7919) % 101 for i in range(101)]
+    expect(sorted(numbers), list(range(101)), "101 ints")
+    expect(sorted(numbers, reverse=True)[:3], [100, 99, 98], "reverse ints")
+    big = [3**80, -(2**70), 5**60, 2**90]
+    expect(sorted(big), [-(2**70), 2**90, 3**80, 5**60], "big ints")
+    expect(sorted(big, reverse=True)[0], 5**60, "reverse big ints")
+    words = [str(n) for n in numbers] + ["b", "a", "B", "é"]
+    expect(sorted(words)[:4], ["0", "1", "10", "100"], "strs")
+    expect(sorted(words)[-4:], ["B", "a", "b", "é"], "strs by code point")
+    items = [3, 1, 2]
+    expect((items.sort(), items), (None, [1, 2, 3]), "list.sort in place")
+    return True
+
+
 # --- exceptions ----------------------------------------------------------------------------------
 
 
