@@ -73,6 +73,91 @@ function assignment(source, statement, property) {
   return [e.left.object.name, e.right];
 }
 
+// `$B.set_function(f, frame, infos)` carries the function's 20 infos (module, name, qualname,
+// file, defaults, kwdefaults, doc, arg names, *args, **kwargs, positional count, first line,
+// flags, free variables, keyword-only count, positional-only count, local names, annotations,
+// type parameters, the defining frame), most of them the same in every function. It becomes
+//   $B.def(f, frame, module, file, line, name, [arg names], [other local names], qualname prefix,
+//          [free variables], {index: value of an infos item that is not the usual one})
+// with trailing arguments left out when they are the usual ones (`0` stands for one in the
+// middle). `$B.def` (build/boot.js) rebuilds the same array; `expandDefinition` below is its
+// twin, and each rewrite is checked against it.
+const INFOS_LENGTH = 20;
+const USUAL = { 4: "_b_.None", 5: "_b_.None", 6: "_b_.None", 8: "null", 9: "null", 12: "3", 14: "0", 15: "0", 17: "false", 18: "[]" };
+
+function stringItems(source, node) {
+  if (node.type !== "ArrayExpression") return null;
+  const items = [];
+  for (const item of node.elements) {
+    if (!item || item.type !== "Literal" || typeof item.value !== "string") return null;
+    items.push(source.slice(item.start, item.end));
+  }
+  return items;
+}
+
+// The text of `$B.def(...)` for `$B.set_function(fn, frame, [infos])`, or an Error saying why not.
+function compactDefinition(source, fn, frame, infosNode) {
+  const text = (node) => source.slice(node.start, node.end);
+  const infos = infosNode.elements;
+  if (infos.length !== INFOS_LENGTH || infos.some((item) => !item || item.type === "SpreadElement")) {
+    return new Error(`${INFOS_LENGTH} infos expected`);
+  }
+  const [name, qualname, line] = [infos[1], infos[2], infos[11]];
+  if (name.type !== "Literal" || typeof name.value !== "string") return new Error("a name that is not a string");
+  if (qualname.type !== "Literal" || typeof qualname.value !== "string") return new Error("a qualname that is not a string");
+  if (line.type !== "Literal" || typeof line.value !== "number") return new Error("a line that is not a number");
+  const args = stringItems(source, infos[7]);
+  const locals = stringItems(source, infos[16]);
+  const free = stringItems(source, infos[13]);
+  if (!args || !locals || !free) return new Error("names that are not string literals");
+  const rare = [];
+  for (const [index, usual] of Object.entries(USUAL)) {
+    if (text(infos[index]) !== usual) rare.push(`${index}: ${text(infos[index])}`);
+  }
+  if (text(infos[10]) !== String(args.length)) rare.push(`10: ${text(infos[10])}`);
+  let prefix = "0";
+  if (qualname.value !== name.value) {
+    if (qualname.value.endsWith(name.value)) {
+      prefix = JSON.stringify(qualname.value.slice(0, qualname.value.length - name.value.length));
+    } else {
+      rare.push(`2: ${text(qualname)}`);
+    }
+  }
+  let more = "0";
+  if (args.every((arg, i) => arg === locals[i])) {
+    if (locals.length > args.length) more = `[${locals.slice(args.length).join(",")}]`;
+  } else {
+    rare.push(`16: ${text(infos[16])}`);
+  }
+  const call = [fn, frame, text(infos[0]), text(infos[3]), String(line.value), text(name), `[${args.join(",")}]`, more, prefix,
+    free.length ? `[${free.join(",")}]` : "0", rare.length ? `{${rare.join(", ")}}` : "0"];
+  while (call[call.length - 1] === "0") call.pop();
+  // what $B.def rebuilds from these arguments must be the infos, item for item
+  const rebuilt = expandDefinition(call.slice(2)).map((item) => item.replace(/\s+/g, " "));
+  const original = infos.map((item) => text(item).replace(/\s+/g, " "));
+  original[19] = frame; // $B.def's frame is its second argument
+  if (text(infos[19]) !== frame || JSON.stringify(rebuilt) !== JSON.stringify(original)) {
+    return new Error(`infos not rebuilt: ${JSON.stringify(rebuilt)} != ${JSON.stringify(original)}`);
+  }
+  return `$B.def(${call.join(", ")})`;
+}
+
+// $B.def's infos, as the texts of their JS expressions: the twin of build/boot.js's $B.def.
+function expandDefinition([module, file, line, name, args, more, prefix, free, rare]) {
+  const items = (array) => (array && array !== "0" ? array.slice(1, -1).split(",").filter(Boolean) : []);
+  const infos = [module, name, prefix && prefix !== "0" ? `'${JSON.parse(prefix)}${name.slice(1, -1)}'` : name, file,
+    "_b_.None", "_b_.None", "_b_.None", args, "null", "null", String(items(args).length), line, "3",
+    `[${items(free).join(",")}]`, "0", "0", `[${[...items(args), ...items(more)].join(",")}]`, "false", "[]", "frame"];
+  if (rare && rare !== "0") {
+    // {index: text, ...}: split at the top-level ", N: " separators
+    for (const part of rare.slice(1, -1).split(/, (?=\d+: )/)) {
+      const colon = part.indexOf(": ");
+      infos[Number(part.slice(0, colon))] = part.slice(colon + 2);
+    }
+  }
+  return infos;
+}
+
 // Every function definition ends with three statements:
 //   f.$function_infos = [module, name, ...]
 //   $B.set_func_attrs(f, frame, module)
@@ -103,13 +188,11 @@ function mergeFunctionDefinitions(js) {
           if (!type || type[0] !== infos[0] || source.slice(type[1].start, type[1].end) !== "$B.function") {
             continue;
           }
-          found.push({
-            start: list[i].start,
-            end: list[i + 2].end,
-            text:
-              `$B.set_function(${infos[0]}, ${source.slice(frame.start, frame.end)}, ` +
-              `${source.slice(infos[1].start, infos[1].end)})`,
-          });
+          const definition = compactDefinition(source, infos[0], source.slice(frame.start, frame.end), infos[1]);
+          if (definition instanceof Error) {
+            throw new Error(`function ${infos[0]}: infos of an unexpected shape (${definition.message})`);
+          }
+          found.push({ start: list[i].start, end: list[i + 2].end, text: definition });
         }
       }
       children(node, visit);
@@ -132,10 +215,50 @@ function mergeFunctionDefinitions(js) {
   }
 }
 
+// Every method starts with `locals.ob_type = locals.__class__ = $B.get_method_class(...)`, on
+// every call: the class, for `super()` without arguments (which reads `ob_type` of the frame's
+// locals) and for the name `__class__`. A method whose code (nested functions included) spells
+// neither `super` nor `__class__` reads neither, and the statement goes.
+function dropUnreadMethodClass(name, js) {
+  const source = "(" + js + ")";
+  const ast = acorn.parse(source, { ecmaVersion: 2022, sourceType: "script" });
+  const drops = [];
+  let seen = 0;
+  (function visit(node, fn) {
+    if (node.type === "FunctionDeclaration" || node.type === "FunctionExpression") fn = node;
+    if (node.type === "ExpressionStatement") {
+      const e = node.expression;
+      const inner = e.type === "AssignmentExpression" && e.right.type === "AssignmentExpression" ? e.right : null;
+      if (
+        inner &&
+        source.slice(e.left.start, e.left.end) === "locals.ob_type" &&
+        source.slice(inner.left.start, inner.left.end) === "locals.__class__" &&
+        inner.right.type === "CallExpression" &&
+        source.slice(inner.right.callee.start, inner.right.callee.end) === "$B.get_method_class"
+      ) {
+        seen += 1;
+        const rest = source.slice(fn.start, node.start) + source.slice(node.end, fn.end);
+        if (!/super|__class__/.test(rest)) drops.push([node.start, node.end]);
+      }
+    }
+    children(node, (child) => visit(child, fn));
+  })(ast, null);
+  if (seen !== source.split("$B.get_method_class(").length - 1) {
+    throw new Error(`generated code of ${name}: a get_method_class statement of an unexpected shape`);
+  }
+  let out = "";
+  let at = 0;
+  for (const [start, end] of drops) {
+    out += source.slice(at, start);
+    at = end;
+  }
+  return (out + source.slice(at)).slice(1, -1);
+}
+
 function main() {
   const modules = JSON.parse(fs.readFileSync(0, "utf8"));
   const out = modules.map(({ name, js }) => {
-    const renamed = rewrite(name, js);
+    const renamed = dropUnreadMethodClass(name, rewrite(name, js));
     if (!renamed.includes("$B.set_func_attrs(")) return renamed;
     const merged = mergeFunctionDefinitions(renamed);
     if (merged.includes("$B.set_func_attrs(")) {

@@ -3,23 +3,59 @@ they did with fewer bytes."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from bundle import shrink_generated_code
 
-MODULE = """function(locals_pkg_mod){
+ROOT = Path(__file__).resolve().parents[2]
+
+INFOS_F1 = (
+    "['pkg.mod', 'f', 'f', __file__, [(function(){\n"
+    "  function lambda2(){}\n"
+    "  lambda2.$function_infos = ['pkg.mod', '<lambda>', 'f.<locals>.<lambda>', __file__, _b_.None, "
+    "_b_.None, _b_.None, ['x'], null, null,\n"
+    "    1, 3, 19, [], 0, 0, ['x'], false, [], frame]\n"
+    "  $B.set_func_attrs(lambda2, frame, 'pkg.mod')\n"
+    "  lambda2.ob_type = $B.function\n"
+    "  return lambda2})()], _b_.None, _b_.None, ['a'], null, null,\n"
+    "    1, 3, 3, [], 0, 0, ['a','b'], false, [], frame]"
+)
+MODULE = f"""function(locals_pkg_mod){{
 var $B = __BRYTHON__, locals = $B.namespace("pkg.mod"), frame = ["pkg.mod", locals, "pkg.mod"]
-function f1(){ return {"pkg.mod": 'pkg.mod', other: "pkg.modx"} }
-f1.$function_infos = ['pkg.mod', 'f', 'f', __file__, [(function(){
-  function lambda2(){}
-  lambda2.$function_infos = ['pkg.mod', '<lambda>']
-  $B.set_func_attrs(lambda2, frame, 'pkg.mod')
-  lambda2.ob_type = $B.function
-  return lambda2})()], 1]
+function f1(){{ return {{"pkg.mod": 'pkg.mod', other: "pkg.modx"}} }}
+f1.$function_infos = {INFOS_F1}
 $B.set_func_attrs(f1, frame, 'pkg.mod')
 f1.ob_type = $B.function
 locals.f = f1
+return locals_pkg_mod
+}}"""
+
+METHODS = """function(locals_pkg_mod){
+var $B = __BRYTHON__, locals = $B.namespace("pkg.mod")
+function plain(self){
+  var locals = {self}
+  try {
+    locals.ob_type =  locals.__class__ = $B.get_method_class(plain, locals_pkg_mod, "C", ['C'])
+    return $B.$getattr(locals.self, 'x')
+  } catch (err) {}
+}
+function child(self){
+  var locals = {self}
+  try {
+    locals.ob_type =  locals.__class__ = $B.get_method_class(child, locals_pkg_mod, "C", ['C'])
+    return $B.$call($B.$getattr($B.$call(_b_.super), 'describe'))
+  } catch (err) {}
+}
+function named(self){
+  var locals = {self}
+  try {
+    locals.ob_type =  locals.__class__ = $B.get_method_class(named, locals_pkg_mod, "C", ['C'])
+    return $B.$getattr(locals.self, '__class__')
+  } catch (err) {}
+}
 return locals_pkg_mod
 }"""
 
@@ -31,13 +67,66 @@ def test_the_module_name_is_one_variable_and_definitions_are_one_call() -> None:
     # an object key stays a key; another string stays itself
     assert '{"pkg.mod": $module_name, other: "pkg.modx"}' in js
     assert "$B.set_func_attrs" not in js and "ob_type" not in js
-    assert "$B.set_function(lambda2, frame, [$module_name, '<lambda>'])" in js
-    assert "$B.set_function(f1, frame, [$module_name, 'f', 'f', __file__, [(function(){" in js
+    # the usual infos are left out, what differs stays (flags 19, the qualname's prefix)
+    assert (
+        "$B.def(lambda2, frame, $module_name, __file__, 3, '<lambda>', ['x'], 0, \"f.<locals>.\", 0, "
+        "{12: 19})" in js
+    )
+    assert "$B.def(f1, frame, $module_name, __file__, 3, 'f', ['a'], ['b'], 0, 0, {4: [(function(){" in js
     # and it is still JavaScript
     subprocess.run(["node", "--check"], input=f"({js})", text=True, check=True)
+
+
+def test_def_rebuilds_the_infos_that_generated_code_wrote() -> None:
+    """build/boot.js's $B.def, run on the rewritten definitions, gives the original arrays."""
+    (js,) = shrink_generated_code([{"name": "pkg.mod", "js": MODULE}])
+    boot = (ROOT / "build" / "boot.js").read_text("utf-8")
+    start = boot.index("function defineFunction(")
+    define = boot[start : boot.index("\n}\n", start) + 3]
+    script = f"""
+var infos = {{}};
+var __BRYTHON__ = {{builtins: {{None: "None"}}, set_function: function (f, frame, i) {{ infos[f.name] = i; }},
+  namespace: function () {{ return {{}}; }}}};
+var $B = __BRYTHON__, _b_ = $B.builtins, __file__ = "pkg/mod.py";
+{define}
+$B.def = defineFunction;
+({js})({{}});
+process.stdout.write(JSON.stringify(infos));
+"""
+    result = subprocess.run(["node"], input=script, text=True, capture_output=True, check=True)
+    infos = json.loads(result.stdout)
+    frame = ["pkg.mod", {}, "pkg.mod"]
+    lambda_infos = ["pkg.mod", "<lambda>", "f.<locals>.<lambda>", "pkg/mod.py", "None", "None", "None"]
+    lambda_infos += [["x"], None, None, 1, 3, 19, [], 0, 0, ["x"], False, [], frame]
+    assert infos["lambda2"] == lambda_infos
+    # f1's default value is the lambda (a function: null in JSON)
+    f1_infos = ["pkg.mod", "f", "f", "pkg/mod.py", [None], "None", "None", ["a"], None, None, 1, 3]
+    f1_infos += [3, [], 0, 0, ["a", "b"], False, [], frame]
+    assert infos["f1"] == f1_infos
 
 
 def test_a_definition_of_another_shape_fails_the_build() -> None:
     odd = MODULE.replace("f1.ob_type = $B.function", "f1.ob_type = $B.other")
     with pytest.raises(SystemExit, match=r"pkg\.mod: a function definition of an unexpected shape"):
+        shrink_generated_code([{"name": "pkg.mod", "js": odd}])
+
+
+def test_infos_of_another_length_fail_the_build() -> None:
+    odd = MODULE.replace("['a','b'], false, [], frame]", "['a','b'], false, [], frame, 1]")
+    with pytest.raises(SystemExit, match=r"function f1: infos of an unexpected shape"):
+        shrink_generated_code([{"name": "pkg.mod", "js": odd}])
+
+
+def test_methods_that_read_no_class_do_not_look_it_up() -> None:
+    (js,) = shrink_generated_code([{"name": "pkg.mod", "js": METHODS}])
+    plain = js[js.index("function plain") : js.index("function child")]
+    assert "get_method_class" not in plain
+    # super() and __class__ read the class the statement stores
+    assert js.count("$B.get_method_class(") == 2
+    assert "get_method_class(child" in js and "get_method_class(named" in js
+
+
+def test_a_method_class_statement_of_another_shape_fails_the_build() -> None:
+    odd = METHODS.replace("locals.ob_type =  locals.__class__ = $B", "locals.__class__ = $B", 1)
+    with pytest.raises(SystemExit, match=r"a get_method_class statement of an unexpected shape"):
         shrink_generated_code([{"name": "pkg.mod", "js": odd}])
