@@ -1,6 +1,7 @@
 // Shrinks the JavaScript that Brython generated for each SDK module, on its syntax tree (acorn).
 //
-// Input (stdin, JSON): [{"name": "pkg.mod", "js": "function(locals_pkg_mod){...}"}, ...]
+// Input (stdin, JSON): {"line_numbers": false, "modules": [{"name": "pkg.mod", "js": "function(locals_pkg_mod){...}"}, ...]}
+// (`__main__` is `function(){...}`, and is only compacted: compactGeneratedCode)
 // Output (stdout, JSON): the same list of functions, rewritten.
 //
 // Generated code spells its module's dotted name out in every function's frame, function infos
@@ -71,6 +72,129 @@ function assignment(source, statement, property) {
   if (e.left.type !== "MemberExpression" || e.left.computed) return null;
   if (e.left.property.name !== property || e.left.object.type !== "Identifier") return null;
   return [e.left.object.name, e.right];
+}
+
+// What Brython's generated code records only for tracebacks' carets, tracers and introspection
+// the SDK does not use, dropped or called in its plainer form (docs/build.md, "Facts this design
+// rests on"). One pass over the tree renders each node with its rewritten children; afterwards,
+// any trace of a rewritten helper that is left (a shape the rewrite did not expect) fails the build.
+//   helper -> [plain helper, index of the "instruction number" argument, replacement (null: drop)]
+const INUM_ARGUMENTS = {
+  "$B.$call_with_position": ["$B.$call", 1, null],
+  "$B.$getattr_pep657": ["$B.$getattr", 2, null],
+  "$B.call_attr": ["$B.call_attr", 2, "0"],
+  "$B.$getitem": ["$B.$getitem", 2, null],
+  "$B.getitem_slice": ["$B.getitem_slice", 2, null],
+  "$B.$setitem": ["$B.$setitem", 3, null],
+  "$B.$setattr1": ["$B.$setattr1", 3, null],
+  "$B.rich_op": ["$B.rich_op", 3, null],
+};
+// Texts that must not be left after compactGeneratedCode.
+const LEFTOVERS = ["$B.set_lineno(", ".positions", "$B.INUM", "$B.js_this", "$call_with_position",
+  "$getattr_pep657", "__annotate__ = _b_.None", "Object.defineProperty(locals"];
+
+function isNumber(node) {
+  return node.type === "Literal" && typeof node.value === "number";
+}
+
+// `Object.defineProperty(locals, 'name', {get: function(){return x}, set: function(){},
+// enumerable: true, configurable: true})`: a nested function's mirror of a free variable.
+function isFreeVariableMirror(text, call) {
+  if (text(call.callee) !== "Object.defineProperty" || call.arguments.length !== 3) return false;
+  const [target, key, descriptor] = call.arguments;
+  if (text(target) !== "locals" || key.type !== "Literal" || descriptor.type !== "ObjectExpression") return false;
+  const props = descriptor.properties.map((p) => [p.key.name, text(p.value)]);
+  const shape = props.map(([k]) => k).join(",");
+  if (shape !== "get,set,enumerable,configurable") return false;
+  const get = descriptor.properties[0].value;
+  return (
+    get.type === "FunctionExpression" && get.body.body.length === 1 && get.body.body[0].type === "ReturnStatement" &&
+    props[1][1].replace(/\s/g, "") === "function(){}" && props[2][1] === "true" && props[3][1] === "true"
+  );
+}
+
+function compactGeneratedCode(name, js, lineNumbers) {
+  const source = "(" + js + ")";
+  const ast = acorn.parse(source, { ecmaVersion: 2022, sourceType: "script" });
+  const text = (node) => source.slice(node.start, node.end);
+  const setLineno = (call) =>
+    call.type === "CallExpression" && text(call.callee) === "$B.set_lineno" &&
+    (call.arguments.length === 2 || (call.arguments.length === 3 && call.arguments[2].value === "ClassDef")) &&
+    text(call.arguments[0]) === "frame" && isNumber(call.arguments[1]);
+  function rewritten(node) {
+    if (node.type === "ExpressionStatement") {
+      const e = node.expression;
+      if (e.type === "AssignmentExpression" && e.operator === "=" && e.left.type === "MemberExpression") {
+        const target = text(e.left);
+        // frame.positions = [[line, col, len], ...]: the columns of every expression, for carets
+        if (target === "frame.positions" && e.right.type === "ArrayExpression") return ";";
+        // iterator[$B.INUM] = 3: an instruction number, for errors raised while iterating
+        if (e.left.computed && text(e.left.property) === "$B.INUM" && isNumber(e.right)) return ";";
+        // read only by javascript.this(), which the runtime makes raise
+        if (target === "$B.js_this" && e.right.type === "ThisExpression") return ";";
+        // what the runtime assumes when it is absent (an edit in runtime.py)
+        if (!e.left.computed && e.left.property.name === "__annotate__" && text(e.right) === "_b_.None") return ";";
+      }
+      if (e.type === "CallExpression" && isFreeVariableMirror(text, e)) return ";";
+      // a statement of its own: Brython's code leans on automatic semicolons, so `;` stays
+      if (setLineno(e)) return lineNumbers ? `;frame.$lineno = ${e.arguments[1].value}` : ";";
+    }
+    if (setLineno(node)) {
+      // in a condition `set_lineno(...) && test`: set_lineno returns true
+      return lineNumbers ? `(frame.$lineno = ${node.arguments[1].value})` : "true";
+    }
+    if (node.type === "CallExpression" && Object.hasOwn(INUM_ARGUMENTS, text(node.callee))) {
+      const [plain, index, replacement] = INUM_ARGUMENTS[text(node.callee)];
+      const args = node.arguments.map(render);
+      if (node.arguments.length <= index || !isNumber(node.arguments[index])) {
+        throw new Error(`generated code of ${name}: unexpected call ${text(node).slice(0, 200)}`);
+      }
+      if (replacement === null) args.splice(index, 1);
+      else args[index] = replacement;
+      return `${plain}(${args.join(", ")})`;
+    }
+    if (node.type === "CallExpression" && text(node.callee) === "_b_.dict.$literal") {
+      // ['k', v, 7286598349252771]: a str key's precomputed hash, 16 digits that do not
+      // compress; the runtime stores str keys without one and computes it when it needs it
+      const items = node.arguments[0];
+      if (node.arguments.length !== 1 || items.type !== "ArrayExpression") {
+        throw new Error(`generated code of ${name}: unexpected dict display ${text(node).slice(0, 200)}`);
+      }
+      const rendered = items.elements.map((item) => {
+        if (item.type === "ArrayExpression" && item.elements.length === 3) {
+          const [key, value, hash] = item.elements;
+          if (!isNumber(hash)) throw new Error(`generated code of ${name}: unexpected dict item ${text(item)}`);
+          if (key.type === "Literal" && typeof key.value === "string") return `[${render(key)}, ${render(value)}]`;
+        }
+        return render(item);
+      });
+      return `_b_.dict.$literal([${rendered.join(", ")}])`;
+    }
+    return null;
+  }
+  function render(node) {
+    const replaced = rewritten(node);
+    if (replaced !== null) return replaced;
+    const kids = [];
+    children(node, (child) => kids.push(child));
+    kids.sort((a, b) => a.start - b.start);
+    let out = "";
+    let at = node.start;
+    for (const child of kids) {
+      if (child.start < at) continue; // a shorthand property's key and value are one text
+      out += source.slice(at, child.start) + render(child);
+      at = child.end;
+    }
+    return out + source.slice(at, node.end);
+  }
+  const out = render(ast.body[0].expression);
+  for (const leftover of LEFTOVERS) {
+    if (out.includes(leftover)) {
+      const at = out.indexOf(leftover);
+      throw new Error(`generated code of ${name}: ${leftover} of an unexpected shape: ${out.slice(at - 80, at + 120)}`);
+    }
+  }
+  return out;
 }
 
 // `$B.set_function(f, frame, infos)` carries the function's 20 infos (module, name, qualname,
@@ -256,9 +380,11 @@ function dropUnreadMethodClass(name, js) {
 }
 
 function main() {
-  const modules = JSON.parse(fs.readFileSync(0, "utf8"));
-  const out = modules.map(({ name, js }) => {
-    const renamed = dropUnreadMethodClass(name, rewrite(name, js));
+  const request = JSON.parse(fs.readFileSync(0, "utf8"));
+  const out = request.modules.map(({ name, js }) => {
+    const compact = compactGeneratedCode(name, js, request.line_numbers);
+    if (name === "__main__") return compact; // a function body of its own (bundle.py)
+    const renamed = dropUnreadMethodClass(name, rewrite(name, compact));
     if (!renamed.includes("$B.set_func_attrs(")) return renamed;
     const merged = mergeFunctionDefinitions(renamed);
     if (merged.includes("$B.set_func_attrs(")) {

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 INFOS_F1 = (
     "['pkg.mod', 'f', 'f', __file__, [(function(){\n"
     "  function lambda2(){}\n"
-    "  lambda2.$function_infos = ['pkg.mod', '<lambda>', 'f.<locals>.<lambda>', __file__, _b_.None, "
-    "_b_.None, _b_.None, ['x'], null, null,\n"
+    "  lambda2.$function_infos = ['pkg.mod', '<lambda>', 'f.<locals>.<lambda>', __file__, "
+    "_b_.None, _b_.None, _b_.None, ['x'], null, null,\n"
     "    1, 3, 19, [], 0, 0, ['x'], false, [], frame]\n"
     "  $B.set_func_attrs(lambda2, frame, 'pkg.mod')\n"
     "  lambda2.ob_type = $B.function\n"
@@ -69,10 +69,13 @@ def test_the_module_name_is_one_variable_and_definitions_are_one_call() -> None:
     assert "$B.set_func_attrs" not in js and "ob_type" not in js
     # the usual infos are left out, what differs stays (flags 19, the qualname's prefix)
     assert (
-        "$B.def(lambda2, frame, $module_name, __file__, 3, '<lambda>', ['x'], 0, \"f.<locals>.\", 0, "
-        "{12: 19})" in js
+        "$B.def(lambda2, frame, $module_name, __file__, 3, '<lambda>', ['x'], 0, "
+        '"f.<locals>.", 0, {12: 19})' in js
     )
-    assert "$B.def(f1, frame, $module_name, __file__, 3, 'f', ['a'], ['b'], 0, 0, {4: [(function(){" in js
+    assert (
+        "$B.def(f1, frame, $module_name, __file__, 3, 'f', ['a'], ['b'], 0, 0, {4: [(function(){"
+        in js
+    )
     # and it is still JavaScript
     subprocess.run(["node", "--check"], input=f"({js})", text=True, check=True)
 
@@ -85,7 +88,8 @@ def test_def_rebuilds_the_infos_that_generated_code_wrote() -> None:
     define = boot[start : boot.index("\n}\n", start) + 3]
     script = f"""
 var infos = {{}};
-var __BRYTHON__ = {{builtins: {{None: "None"}}, set_function: function (f, frame, i) {{ infos[f.name] = i; }},
+var __BRYTHON__ = {{builtins: {{None: "None"}},
+  set_function: function (f, frame, i) {{ infos[f.name] = i; }},
   namespace: function () {{ return {{}}; }}}};
 var $B = __BRYTHON__, _b_ = $B.builtins, __file__ = "pkg/mod.py";
 {define}
@@ -96,7 +100,15 @@ process.stdout.write(JSON.stringify(infos));
     result = subprocess.run(["node"], input=script, text=True, capture_output=True, check=True)
     infos = json.loads(result.stdout)
     frame = ["pkg.mod", {}, "pkg.mod"]
-    lambda_infos = ["pkg.mod", "<lambda>", "f.<locals>.<lambda>", "pkg/mod.py", "None", "None", "None"]
+    lambda_infos = [
+        "pkg.mod",
+        "<lambda>",
+        "f.<locals>.<lambda>",
+        "pkg/mod.py",
+        "None",
+        "None",
+        "None",
+    ]
     lambda_infos += [["x"], None, None, 1, 3, 19, [], 0, 0, ["x"], False, [], frame]
     assert infos["lambda2"] == lambda_infos
     # f1's default value is the lambda (a function: null in JSON)
@@ -130,3 +142,80 @@ def test_a_method_class_statement_of_another_shape_fails_the_build() -> None:
     odd = METHODS.replace("locals.ob_type =  locals.__class__ = $B", "locals.__class__ = $B", 1)
     with pytest.raises(SystemExit, match=r"a get_method_class statement of an unexpected shape"):
         shrink_generated_code([{"name": "pkg.mod", "js": odd}])
+
+
+def compact(body: str, line_numbers: bool = False) -> str:
+    """What the build makes of a __main__ body (compacted only: its text stays comparable)."""
+    (js,) = shrink_generated_code(
+        [{"name": "__main__", "js": f"function(){{\n{body}}}"}], line_numbers
+    )
+    assert js.startswith("function(){\n") and js.endswith("}")
+    return js[len("function(){\n") : -1]
+
+
+def test_generated_code_loses_column_positions_and_the_debug_build_keeps_line_numbers() -> None:
+    js = (
+        "a()\n    frame.positions = [[3,0,34],[5,4,32],[7,0,2,9]]\n"
+        "  $B.set_lineno(frame, 12)\nx()\nif($B.set_lineno(frame, 13) && y){}\n"
+        "$B.set_lineno(frame, 21, 'ClassDef')\n"
+    )
+    assert compact(js, line_numbers=True) == (
+        "a()\n    ;\n  ;frame.$lineno = 12\nx()\nif((frame.$lineno = 13) && y){}\n"
+        ";frame.$lineno = 21\n"
+    )
+
+
+def test_the_production_build_records_no_line_numbers() -> None:
+    js = "a()\n  $B.set_lineno(frame, 12)\nx()\nif($B.set_lineno(frame, 13) && y){}\n"
+    # set_lineno returned true: a condition keeps its value; a statement leaves a `;`, so that
+    # the code around it, which leans on automatic semicolons, keeps its meaning
+    assert compact(js) == "a()\n  ;\nx()\nif(true && y){}\n"
+
+
+def test_generated_code_loses_instruction_numbers() -> None:
+    js = (
+        "x = $B.$call_with_position(f, 3, $B.$getattr_pep657(o, 'a,b', 5), 'it\\'s)', 7)\n"
+        "y = $B.call_attr($B.$getitem(l, [1, 2][0], 9), 'get', 11, {k: 1}, )\n"
+        '$B.$setattr1(locals.api, "track", g(1, 2), 13)\n'
+        "    iterator_12[$B.INUM] = 3\n"
+        "      $B.js_this = this\n"
+        "      f12.__annotate__ = _b_.None\n"
+        "    Object.defineProperty(locals, 'self', {get: function(){return locals_m_f.self}, "
+        "set: function(){}, enumerable: true, configurable: true})\n"
+    )
+    assert compact(js) == (
+        "x = $B.$call(f, $B.$getattr(o, 'a,b'), 'it\\'s)', 7)\n"
+        "y = $B.call_attr($B.$getitem(l, [1, 2][0]), 'get', 0, {k: 1})\n"
+        '$B.$setattr1(locals.api, "track", g(1, 2))\n'
+        "    ;\n      ;\n      ;\n    ;\n"
+    )
+
+
+def test_dict_displays_lose_the_hashes_of_their_str_keys() -> None:
+    js = (
+        "d = _b_.dict.$literal([['a', f(1, [2]), 123456789], ['it\\'s', "
+        "_b_.dict.$literal([['b', 2, 987654321]]), 55], [3, 'x', 7], ['c', 3]])\n"
+    )
+    assert compact(js) == (
+        "d = _b_.dict.$literal([['a', f(1, [2])], ['it\\'s', "
+        "_b_.dict.$literal([['b', 2]])], [3, 'x', 7], ['c', 3]])\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("$B.$getattr_pep657(o, 'a')\n", "unexpected call"),
+        ("$B.rich_op('__add__', a, b, x)\n", "unexpected call"),
+        ("d = _b_.dict.$literal([['a', 1, h]])\n", "unexpected dict item"),
+        (
+            "if (frame.positions) { x = frame.positions[0] }\n",
+            r"\.positions of an unexpected shape",
+        ),
+        ("$B.set_lineno(frame, n)\n", r"\$B\.set_lineno\( of an unexpected shape"),
+        ("Object.defineProperty(locals, 'x', {get: f})\n", "Object.defineProperty"),
+    ],
+)
+def test_a_shape_the_rewrites_do_not_expect_fails_the_build(body: str, message: str) -> None:
+    with pytest.raises(SystemExit, match=message):
+        compact(body)
