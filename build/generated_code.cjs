@@ -90,7 +90,7 @@ const INUM_ARGUMENTS = {
   "$B.rich_op": ["$B.rich_op", 3, null],
 };
 // Texts that must not be left after compactGeneratedCode.
-const LEFTOVERS = ["$B.set_lineno(", ".positions", "$B.INUM", "$B.js_this", "$call_with_position",
+const LEFTOVERS = ["$B.set_lineno(", "$B.trace_line(", ".frame.inum", ".positions", "$B.INUM", "$B.js_this", "$call_with_position",
   "$getattr_pep657", "__annotate__ = _b_.None", "Object.defineProperty(locals"];
 
 function isNumber(node) {
@@ -121,8 +121,32 @@ function compactGeneratedCode(name, js, lineNumbers) {
     call.type === "CallExpression" && text(call.callee) === "$B.set_lineno" &&
     (call.arguments.length === 2 || (call.arguments.length === 3 && call.arguments[2].value === "ClassDef")) &&
     text(call.arguments[0]) === "frame" && isNumber(call.arguments[1]);
+  // identifiers by name, and the statements of statement lists (a `var` there can go whole)
+  const uses = new Map();
+  const statements = new Set();
+  (function walk(node) {
+    if (node.type === "Identifier") uses.set(node.name, (uses.get(node.name) || 0) + 1);
+    for (const list of [node.body, node.consequent]) if (Array.isArray(list)) list.forEach((s) => statements.add(s));
+    children(node, walk);
+  })(ast);
   function rewritten(node) {
+    if (node.type === "VariableDeclaration" && statements.has(node) && node.declarations.length === 1) {
+      // `var _frame_obj = $B.frame_obj`, `var stack_length = $B.count_frames()`: reads kept for
+      // an exception handler that, here, does not use them (the name is read nowhere)
+      const { id, init } = node.declarations[0];
+      if (id.type === "Identifier" && init && ["$B.frame_obj", "$B.count_frames()"].includes(text(init)) &&
+          uses.get(id.name) === 1) {
+        return ";";
+      }
+    }
+    if (node.type === "IfStatement" && text(node.test) === "frame.$f_trace !== _b_.None" && !node.alternate &&
+        node.consequent.type === "BlockStatement" && node.consequent.body.length === 1 &&
+        text(node.consequent.body[0]).replace(/;$/, "") === "$B.trace_line()") {
+      return ";"; // a tracer's hook: sys.settrace is not in this runtime (build/runtime_cuts.txt)
+    }
     if (node.type === "ExpressionStatement") {
+      // the instruction number of a class statement, for carets the build drops
+      if (/^\$B\.frame_obj\.frame\.inum = \d+$/.test(text(node).replace(/;$/, ""))) return ";";
       const e = node.expression;
       if (e.type === "AssignmentExpression" && e.operator === "=" && e.left.type === "MemberExpression") {
         const target = text(e.left);

@@ -219,3 +219,18 @@ def test_dict_displays_lose_the_hashes_of_their_str_keys() -> None:
 def test_a_shape_the_rewrites_do_not_expect_fails_the_build(body: str, message: str) -> None:
     with pytest.raises(SystemExit, match=message):
         compact(body)
+
+
+def test_what_only_a_tracer_or_an_unused_handler_reads_goes() -> None:
+    js = (
+        "var _frame_obj = $B.frame_obj\n"
+        "var stack_length = $B.count_frames()\n"
+        "var save_frame_obj_7 = $B.frame_obj\n"
+        "if (frame.$f_trace !== _b_.None) {\n  $B.trace_line()\n}\n"
+        "$B.frame_obj.frame.inum = 9\n"
+        "$B.frame_obj = save_frame_obj_7\n"
+    )
+    # a saved frame that is restored stays
+    assert compact(js) == (
+        ";\n;\nvar save_frame_obj_7 = $B.frame_obj\n;\n;\n$B.frame_obj = save_frame_obj_7\n"
+    )
