@@ -145,6 +145,11 @@ function compactGeneratedCode(name, js, lineNumbers) {
       return ";"; // a tracer's hook: sys.settrace is not in this runtime (build/runtime_cuts.txt)
     }
     if (node.type === "ExpressionStatement") {
+      // a class's `__static_attributes__` (the names its methods assign on self): introspection
+      // only, left out of the production build
+      if (!lineNumbers && /^locals\.__static_attributes__ = \$B\.fast_tuple\(\[[^\]]*\]\)$/.test(text(node).replace(/;$/, ""))) {
+        return ";";
+      }
       // the instruction number of a class statement, for carets the build drops
       if (/^\$B\.frame_obj\.frame\.inum = \d+$/.test(text(node).replace(/;$/, ""))) return ";";
       const e = node.expression;
@@ -180,19 +185,37 @@ function compactGeneratedCode(name, js, lineNumbers) {
     if (node.type === "CallExpression" && text(node.callee) === "_b_.dict.$literal") {
       // ['k', v, 7286598349252771]: a str key's precomputed hash, 16 digits that do not
       // compress; the runtime stores str keys without one and computes it when it needs it
-      const items = node.arguments[0];
-      if (node.arguments.length !== 1 || items.type !== "ArrayExpression") {
+      // with `**other`, the items are a chain `first.concat(second)...`, each an array of items
+      // (`[['k', v, hash]]`) or the other mapping's items
+      if (node.arguments.length !== 1) {
         throw new Error(`generated code of ${name}: unexpected dict display ${text(node).slice(0, 200)}`);
       }
-      const rendered = items.elements.map((item) => {
-        if (item.type === "ArrayExpression" && item.elements.length === 3) {
-          const [key, value, hash] = item.elements;
-          if (!isNumber(hash)) throw new Error(`generated code of ${name}: unexpected dict item ${text(item)}`);
-          if (key.type === "Literal" && typeof key.value === "string") return `[${render(key)}, ${render(value)}]`;
-        }
-        return render(item);
+      const parts = [];
+      let chain = node.arguments[0];
+      while (
+        chain.type === "CallExpression" && chain.callee.type === "MemberExpression" && !chain.callee.computed &&
+        chain.callee.property.name === "concat" && chain.arguments.length === 1
+      ) {
+        parts.unshift(chain.arguments[0]);
+        chain = chain.callee.object;
+      }
+      parts.unshift(chain);
+      if (parts.length === 1 && chain.type !== "ArrayExpression") {
+        throw new Error(`generated code of ${name}: unexpected dict display ${text(node).slice(0, 200)}`);
+      }
+      const rendered = parts.map((part) => {
+        if (part.type !== "ArrayExpression") return render(part);
+        const items = part.elements.map((item) => {
+          if (item.type === "ArrayExpression" && item.elements.length === 3) {
+            const [key, value, hash] = item.elements;
+            if (!isNumber(hash)) throw new Error(`generated code of ${name}: unexpected dict item ${text(item)}`);
+            if (key.type === "Literal" && typeof key.value === "string") return `[${render(key)}, ${render(value)}]`;
+          }
+          return render(item);
+        });
+        return `[${items.join(", ")}]`;
       });
-      return `_b_.dict.$literal([${rendered.join(", ")}])`;
+      return `_b_.dict.$literal(${rendered[0]}${rendered.slice(1).map((part) => `.concat(${part})`).join("")})`;
     }
     return null;
   }
@@ -244,7 +267,7 @@ function stringItems(source, node) {
 }
 
 // The text of `$B.def(...)` for `$B.set_function(fn, frame, [infos])`, or an Error saying why not.
-function compactDefinition(source, fn, frame, infosNode) {
+function compactDefinition(source, fn, frame, infosNode, lineNumbers) {
   const text = (node) => source.slice(node.start, node.end);
   const infos = infosNode.elements;
   if (infos.length !== INFOS_LENGTH || infos.some((item) => !item || item.type === "SpreadElement")) {
@@ -277,13 +300,16 @@ function compactDefinition(source, fn, frame, infosNode) {
   } else {
     rare.push(`16: ${text(infos[16])}`);
   }
-  const call = [fn, frame, text(infos[0]), text(infos[3]), String(line.value), text(name), `[${args.join(",")}]`, more, prefix,
+  const call = [fn, frame, text(infos[0]), text(infos[3]), lineNumbers ? String(line.value) : "0", text(name), `[${args.join(",")}]`, more, prefix,
     free.length ? `[${free.join(",")}]` : "0", rare.length ? `{${rare.join(", ")}}` : "0"];
   while (call[call.length - 1] === "0") call.pop();
   // what $B.def rebuilds from these arguments must be the infos, item for item
   const rebuilt = expandDefinition(call.slice(2)).map((item) => item.replace(/\s+/g, " "));
   const original = infos.map((item) => text(item).replace(/\s+/g, " "));
   original[19] = frame; // $B.def's frame is its second argument
+  // the production build leaves the first line out (co_firstlineno, read by nothing but
+  // `f.__code__`: tracebacks take each frame's line from $B.enter_frame)
+  if (!lineNumbers) original[11] = "0";
   if (text(infos[19]) !== frame || JSON.stringify(rebuilt) !== JSON.stringify(original)) {
     return new Error(`infos not rebuilt: ${JSON.stringify(rebuilt)} != ${JSON.stringify(original)}`);
   }
@@ -313,7 +339,7 @@ function expandDefinition([module, file, line, name, args, more, prefix, free, r
 // They become one call of `$B.set_function(f, frame, [module, name, ...])`, which does the same
 // (an edit in build/runtime.py defines it). Definitions nested in a definition's infos (a lambda
 // as a default value) are rewritten first, in an earlier round.
-function mergeFunctionDefinitions(js) {
+function mergeFunctionDefinitions(js, lineNumbers) {
   let source = "(" + js + ")"; // the module's function is an expression
   let rounds = 0;
   for (;;) {
@@ -336,7 +362,8 @@ function mergeFunctionDefinitions(js) {
           if (!type || type[0] !== infos[0] || source.slice(type[1].start, type[1].end) !== "$B.function") {
             continue;
           }
-          const definition = compactDefinition(source, infos[0], source.slice(frame.start, frame.end), infos[1]);
+          const definition = compactDefinition(
+            source, infos[0], source.slice(frame.start, frame.end), infos[1], lineNumbers);
           if (definition instanceof Error) {
             throw new Error(`function ${infos[0]}: infos of an unexpected shape (${definition.message})`);
           }
@@ -410,7 +437,7 @@ function main() {
     if (name === "__main__") return compact; // a function body of its own (bundle.py)
     const renamed = dropUnreadMethodClass(name, rewrite(name, compact));
     if (!renamed.includes("$B.set_func_attrs(")) return renamed;
-    const merged = mergeFunctionDefinitions(renamed);
+    const merged = mergeFunctionDefinitions(renamed, request.line_numbers);
     if (merged.includes("$B.set_func_attrs(")) {
       throw new Error(`generated code of ${name}: a function definition of an unexpected shape`);
     }

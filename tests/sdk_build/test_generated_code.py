@@ -61,7 +61,7 @@ return locals_pkg_mod
 
 
 def test_the_module_name_is_one_variable_and_definitions_are_one_call() -> None:
-    (js,) = shrink_generated_code([{"name": "pkg.mod", "js": MODULE}])
+    (js,) = shrink_generated_code([{"name": "pkg.mod", "js": MODULE}], line_numbers=True)
     assert js.startswith('function(locals_pkg_mod){\nvar $module_name = "pkg.mod";')
     assert "$B.namespace($module_name), frame = [$module_name, locals, $module_name]" in js
     # an object key stays a key; another string stays itself
@@ -82,7 +82,7 @@ def test_the_module_name_is_one_variable_and_definitions_are_one_call() -> None:
 
 def test_def_rebuilds_the_infos_that_generated_code_wrote() -> None:
     """build/boot.js's $B.def, run on the rewritten definitions, gives the original arrays."""
-    (js,) = shrink_generated_code([{"name": "pkg.mod", "js": MODULE}])
+    (js,) = shrink_generated_code([{"name": "pkg.mod", "js": MODULE}], line_numbers=True)
     boot = (ROOT / "build" / "boot.js").read_text("utf-8")
     start = boot.index("function defineFunction(")
     define = boot[start : boot.index("\n}\n", start) + 3]
@@ -200,6 +200,13 @@ def test_dict_displays_lose_the_hashes_of_their_str_keys() -> None:
         "d = _b_.dict.$literal([['a', f(1, [2])], ['it\\'s', "
         "_b_.dict.$literal([['b', 2]])], [3, 'x', 7], ['c', 3]])\n"
     )
+    # {**data, 'a': 9}
+    merged = (
+        "_b_.dict.$literal(_b_.list.$factory(items(data)).concat([['a', 9, 7929297801672961]]))\n"
+    )
+    assert (
+        compact(merged) == "_b_.dict.$literal(_b_.list.$factory(items(data)).concat([['a', 9]]))\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -208,6 +215,7 @@ def test_dict_displays_lose_the_hashes_of_their_str_keys() -> None:
         ("$B.$getattr_pep657(o, 'a')\n", "unexpected call"),
         ("$B.rich_op('__add__', a, b, x)\n", "unexpected call"),
         ("d = _b_.dict.$literal([['a', 1, h]])\n", "unexpected dict item"),
+        ("d = _b_.dict.$literal(items)\n", "unexpected dict display"),
         (
             "if (frame.positions) { x = frame.positions[0] }\n",
             r"\.positions of an unexpected shape",
@@ -234,3 +242,15 @@ def test_what_only_a_tracer_or_an_unused_handler_reads_goes() -> None:
     assert compact(js) == (
         ";\n;\nvar save_frame_obj_7 = $B.frame_obj\n;\n;\n$B.frame_obj = save_frame_obj_7\n"
     )
+
+
+def test_the_production_build_leaves_out_first_lines_and_static_attributes() -> None:
+    """co_firstlineno and a class's __static_attributes__ are read by introspection only;
+    tracebacks take a frame's line from $B.enter_frame, which stays."""
+    (js,) = shrink_generated_code([{"name": "pkg.mod", "js": MODULE}])
+    assert "$B.def(f1, frame, $module_name, __file__, 0, 'f', ['a'], ['b']" in js
+    (debug,) = shrink_generated_code([{"name": "pkg.mod", "js": MODULE}], line_numbers=True)
+    assert "$B.def(f1, frame, $module_name, __file__, 3, 'f', ['a'], ['b']" in debug
+    body = 'locals.__static_attributes__ = $B.fast_tuple(["_secure","_domain"])\n'
+    assert compact(body) == ";\n"
+    assert compact(body, line_numbers=True) == body
