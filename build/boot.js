@@ -130,6 +130,17 @@ function leaving() {
   }
 }
 
+// Each function definition of the SDK's compiled code is one call of this (build/generated_code.cjs
+// writes them, and checks each against its twin, expandDefinition): it rebuilds the function's
+// infos from what differs from the usual, then does what Brython's generated code does.
+function defineFunction(f, frame, module, file, line, name, args, more, prefix, free, rare) {
+  var None = $B.builtins.None;
+  var infos = [module, name, prefix ? prefix + name : name, file, None, None, None, args, null, null,
+    args.length, line, 3, free || [], 0, 0, args.concat(more || []), false, [], frame];
+  for (var index in rare) infos[index] = rare[index];
+  $B.set_function(f, frame, infos);
+}
+
 RUNTIME.parts.forEach(function (part) {
   steps.push(part);
 });
@@ -140,6 +151,7 @@ steps.push(function () {
   $B.$options = { args: $B.$list([]) };
   $B.$options = $B.parse_options({ debug: 1 });
   $B.use_VFS = true;
+  $B.def = defineFunction;
   var table = {};
   for (var name in MODULES) {
     var entry = MODULES[name];

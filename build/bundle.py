@@ -16,7 +16,6 @@ import gzip
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -100,153 +99,15 @@ def transpile(brython_js: Path, modules: list[Module]) -> list[dict[str, object]
     return compiled
 
 
-# Brython records every expression's columns (`frame.positions = [[line, col, len], ...]`) to
-# draw carets under it in tracebacks. The runtime reads them only when present; without them a
-# traceback still names the file and line. They are about 2% of the bundle.
-COLUMN_POSITIONS = re.compile(r"^[ \t]*frame\.positions = \[\[[0-9, \[\]]*\]\]\n", re.MULTILINE)
-
-
-# `$B.set_lineno(frame, N)` only records the line for tracebacks (and a tracer the SDK never
-# installs); the plain assignment it makes is shorter. As a statement it gets a leading `;`
-# (Brython's code leans on automatic semicolons), inside a condition it gets parentheses.
-SET_LINENO_STATEMENT = re.compile(r"^([ \t]*)\$B\.set_lineno\(frame, (\d+)\)", re.MULTILINE)
-SET_LINENO = re.compile(r"\$B\.set_lineno\(frame, (\d+)\)")
-
-
-# Generated code passes an "instruction number" (inum) to the run-time helpers so that an error
-# can point at its columns in `frame.positions`, which the build drops. Without positions the
-# inum is never read: the helpers take it as an optional last argument (call it without), a few
-# take it in the middle (pass 0, which compresses better than each its own number).
-#   name -> (new name, index of the inum argument, replacement: None to drop it)
-INUM_ARGUMENTS: dict[str, tuple[str, int, str | None]] = {
-    "$B.$call_with_position": ("$B.$call", 1, None),
-    "$B.$getattr_pep657": ("$B.$getattr", 2, None),
-    "$B.call_attr": ("$B.call_attr", 2, "0"),
-    "$B.$getitem": ("$B.$getitem", 2, None),
-    "$B.getitem_slice": ("$B.getitem_slice", 2, None),
-    "$B.$setitem": ("$B.$setitem", 3, None),
-    "$B.$setattr1": ("$B.$setattr1", 3, None),
-    "$B.rich_op": ("$B.rich_op", 3, None),
-}
-INUM_CALL = re.compile("(" + "|".join(re.escape(name) for name in INUM_ARGUMENTS) + r")\(")
-# A dict display `{"k": v}` becomes `_b_.dict.$literal([['k', v, 7286598349252771]])`: the third
-# item is the key's precomputed hash, 16 digits that do not compress. A str key is stored in the
-# dict's JS object without a hash, and the runtime computes one when it needs it.
-DICT_LITERAL = re.compile(r"_b_\.dict\.\$literal\(\[")
-STR_KEY = re.compile(r"\s*'(?:[^'\\]|\\.)*'\s*")
-
-
-def drop_str_key_hashes(js: str) -> str:
-    for match in reversed(list(DICT_LITERAL.finditer(js))):
-        items, close = call_arguments(js, match.end() - 1)
-        texts = []
-        for start, end in items:
-            item = js[start:end]
-            bracket = start + item.index("[") if item.strip().startswith("[") else -1
-            if bracket < 0:
-                texts.append(item)
-                continue
-            parts, _ = call_arguments(js, bracket)
-            values = [js[a:b] for a, b in parts]
-            if len(values) == 3 and STR_KEY.fullmatch(values[0]) and values[2].strip().isdigit():
-                item = js[start:bracket] + "[" + ",".join(values[:2]) + "]"
-            texts.append(item)
-        js = js[: match.end()] + ",".join(texts) + js[close:]
-    return js
-
-
-# `iterator[$B.INUM] = 3`: the same number, for errors raised while iterating.
-ITERATOR_INUM = re.compile(r"^[ \t]*\w+\[\$B\.INUM\] = \d+\n", re.MULTILINE)
-CLOSING = {"(": ")", "[": "]", "{": "}"}
-
-
-def call_arguments(js: str, open_paren: int) -> tuple[list[tuple[int, int]], int]:
-    """The (start, end) of each top-level argument of the call (or array) opened at `open_paren`,
-    and the offset of its closing parenthesis (or bracket). Generated code has no comments or
-    regular expressions; strings are skipped with their escapes."""
-    arguments, start, stack = [], open_paren + 1, [CLOSING[js[open_paren]]]
-    index = open_paren + 1
-    while True:
-        char = js[index]
-        if char in "'\"`":
-            index += 1
-            while js[index] != char:
-                index += 2 if js[index] == "\\" else 1
-        elif char in CLOSING:
-            stack.append(CLOSING[char])
-        elif char in ")]}":
-            if char != stack.pop():
-                raise ValueError(f"unbalanced generated code at {index}: {js[index - 80 : index]}")
-            if not stack:
-                arguments.append((start, index))
-                return arguments, index
-        elif char == "," and len(stack) == 1:
-            arguments.append((start, index))
-            start = index + 1
-        index += 1
-
-
-def drop_inum_arguments(js: str) -> str:
-    """Rewrite the calls of INUM_ARGUMENTS, innermost and last first (earlier offsets stay)."""
-    for match in reversed(list(INUM_CALL.finditer(js))):
-        new_name, position, replacement = INUM_ARGUMENTS[match.group(1)]
-        arguments, close = call_arguments(js, match.end() - 1)
-        texts = [js[start:end] for start, end in arguments]
-        if len(texts) <= position or not texts[position].strip().isdigit():
-            raise ValueError(f"unexpected call in generated code: {js[match.start() : close + 1]}")
-        if replacement is None:
-            del texts[position]
-        else:
-            texts[position] = " " + replacement
-        js = js[: match.start()] + new_name + "(" + ",".join(texts) + ")" + js[close + 1 :]
-    return js
-
-
-# Every generated function starts with `$B.js_this = this`, read only by javascript.this(), which
-# the SDK never calls (the runtime makes it raise), and sets `f.__annotate__ = _b_.None`, which is
-# what the runtime assumes when it is absent (an edit in runtime.py).
-JS_THIS = re.compile(r"^[ \t]*\$B\.js_this = this\n", re.MULTILINE)
-ANNOTATE_NONE = re.compile(r"^[ \t]*[\w$]+\.__annotate__ = _b_\.None\n", re.MULTILINE)
-
-
-# A nested function mirrors each free variable it reads into its own namespace with a getter
-# (`Object.defineProperty(locals, 'self', {get: ...})`), on every call. Generated code reads free
-# variables from the enclosing function's namespace directly; only introspection (`locals()`,
-# `frame.f_locals`) sees the mirror, and the SDK uses neither. Dropping it also keeps each call's
-# namespace a plain object.
-FREE_VARIABLE_MIRROR = re.compile(
-    r"^[ \t]*Object\.defineProperty\(locals, '[\w$]+', \{get: function\(\)\{return [\w$.]+\}, "
-    r"set: function\(\)\{\}, enumerable: true, configurable: true\}\)\n",
-    re.MULTILINE,
-)
-
-
-def compact_generated_code(js: str, line_numbers: bool = False) -> str:
-    """Drop what generated code records only for tracebacks and tools the SDK does not use.
-
-    Without `line_numbers` (the production bundle), the statements that record the current line
-    go too: a traceback then names each function and file, at the function's first line; the
-    debug bundle (`--debug`, static/allegro.debug.js) keeps them (docs/build.md)."""
-    js = COLUMN_POSITIONS.sub("", js)
-    js = ITERATOR_INUM.sub("", js)
-    js = JS_THIS.sub("", js)
-    js = ANNOTATE_NONE.sub("", js)
-    js = FREE_VARIABLE_MIRROR.sub("", js)
-    js = drop_inum_arguments(js)
-    js = drop_str_key_hashes(js)
-    if not line_numbers:
-        # set_lineno returns true: in a condition, `true` is what it leaves behind
-        js = SET_LINENO_STATEMENT.sub(r"\1;", js)
-        return SET_LINENO.sub("true", js)
-    js = SET_LINENO_STATEMENT.sub(r"\1;frame.$lineno = \2", js)
-    return SET_LINENO.sub(r"(frame.$lineno = \1)", js)
-
-
-def shrink_generated_code(functions: list[dict[str, str]]) -> list[str]:
-    """Rewrite each module's function on its syntax tree (build/generated_code.cjs)."""
+def shrink_generated_code(functions: list[dict[str, str]], line_numbers: bool = False) -> list[str]:
+    """Rewrite each module's function on its syntax tree (build/generated_code.cjs): drop what
+    generated code records only for tracebacks and tools the SDK does not use, and spell the rest
+    shorter. Without `line_numbers` (the production bundle), the statements that record the
+    current line go too: a traceback then names each function and file, at the function's first
+    line; the debug bundle (`--debug`, static/allegro.debug.js) keeps them (docs/build.md)."""
     result = subprocess.run(
         ["node", str(BUILD_DIR / "generated_code.cjs")],
-        input=json.dumps(functions),
+        input=json.dumps({"line_numbers": line_numbers, "modules": functions}),
         capture_output=True,
         text=True,
         check=False,
@@ -257,23 +118,33 @@ def shrink_generated_code(functions: list[dict[str, str]]) -> list[str]:
     return rewritten
 
 
-def module_table(
-    compiled: list[dict[str, object]], packages: set[str], line_numbers: bool = False
-) -> str:
-    """A JS object literal: name -> [imports, is_package, real function]. No strings to eval."""
+def module_functions(
+    compiled: list[dict[str, object]], line_numbers: bool = False
+) -> dict[str, str]:
+    """Each module as a JS function, rewritten: `function(locals_NAME){...}` for the module table
+    (the runtime passes the module's namespace), `function(){...}` for __main__."""
     functions = []
     for mod in compiled:
-        local = "locals_" + str(mod["scope_name"])
-        body = compact_generated_code(str(mod["js"]), line_numbers)
-        functions.append(
-            {"name": str(mod["name"]), "js": f"function({local}){{\n{body}\nreturn {local}\n}}"}
-        )
+        if mod["name"] == "__main__":
+            js = f"function(){{\n{mod['js']}\n}}"
+        else:
+            local = "locals_" + str(mod["scope_name"])
+            js = f"function({local}){{\n{mod['js']}\nreturn {local}\n}}"
+        functions.append({"name": str(mod["name"]), "js": js})
+    names = [f["name"] for f in functions]
+    return dict(zip(names, shrink_generated_code(functions, line_numbers), strict=True))
+
+
+def module_table(
+    compiled: list[dict[str, object]], packages: set[str], functions: dict[str, str]
+) -> str:
+    """A JS object literal: name -> [imports, is_package, real function]. No strings to eval."""
     entries = []
-    for mod, function in zip(compiled, shrink_generated_code(functions), strict=True):
+    for mod in compiled:
         name = str(mod["name"])
         imports = json.dumps(mod["imports"])
         entries.append(
-            f"{json.dumps(name)}: [{imports}, {json.dumps(name in packages)}, {function}]"
+            f"{json.dumps(name)}: [{imports}, {json.dumps(name in packages)}, {functions[name]}]"
         )
     return "{\n" + ",\n".join(entries) + "\n}"
 
@@ -346,7 +217,7 @@ def assemble(
     imports: list[str],
     line_numbers: bool = False,
 ) -> str:
-    main = next(m for m in compiled if m["name"] == "__main__")
+    functions = module_functions(compiled, line_numbers)
     modules = [m for m in compiled if m["name"] != "__main__"]
     boot = (BUILD_DIR / "boot.js").read_text("utf-8")
     # The runtime is strict code, as brython.js is. Brython's generated code is written for
@@ -358,9 +229,9 @@ def assemble(
         "if (window.allegro && window.allegro.__allegro__) { return; }\n"
         "var __BRYTHON__;\n"  # set by the boot once the runtime's parts have run
         f"var RUNTIME = {runtime_parts or RUNTIME_PLACEHOLDER};\n"
-        f"var MODULES = {module_table(modules, packages, line_numbers)};\n"
+        f"var MODULES = {module_table(modules, packages, functions)};\n"
         f"var IMPORTS = {json.dumps(imports)};\n"
-        f"var MAIN = function(){{\n{compact_generated_code(str(main['js']), line_numbers)}\n}};\n"
+        f"var MAIN = {functions['__main__']};\n"
         f"{boot}\n"
         "})();\n"
     )

@@ -189,68 +189,6 @@ def test_dropping_a_file_keeps_its_neighbours(runtime: str) -> None:
     assert "function make_new_set(type)" in runtime
 
 
-def test_generated_code_loses_column_positions_and_the_debug_build_keeps_line_numbers() -> None:
-    from bundle import compact_generated_code
-
-    js = (
-        "a()\n    frame.positions = [[3,0,34],[5,4,32],[7,0,2,9]]\n"
-        "  $B.set_lineno(frame, 12)\n(x)\nif($B.set_lineno(frame, 13) && y){}\n"
-    )
-    assert compact_generated_code(js, line_numbers=True) == (
-        "a()\n  ;frame.$lineno = 12\n(x)\nif((frame.$lineno = 13) && y){}\n"
-    )
-    kept = "if (frame.positions) { x = frame.positions[0] }\n"
-    assert compact_generated_code(kept) == kept
-
-
-def test_the_production_build_records_no_line_numbers() -> None:
-    from bundle import compact_generated_code
-
-    js = "a()\n  $B.set_lineno(frame, 12)\n(x)\nif($B.set_lineno(frame, 13) && y){}\n"
-    # set_lineno returned true: a condition keeps its value; `;` keeps `(x)` a statement
-    assert compact_generated_code(js) == "a()\n  ;\n(x)\nif(true && y){}\n"
-
-
-def test_generated_code_loses_instruction_numbers() -> None:
-    from bundle import compact_generated_code
-
-    js = (
-        "x = $B.$call_with_position(f, 3, $B.$getattr_pep657(o, 'a,b', 5), 'it\\'s)', 7)\n"
-        "y = $B.call_attr($B.$getitem(l, [1, 2][0], 9), 'get', 11, {k: 1}, )\n"
-        '$B.$setattr1(locals.api, "track", g(1, 2), 13)\n'
-        "    iterator_12[$B.INUM] = 3\n"
-        "      $B.js_this = this\n"
-        "      f12.__annotate__ = _b_.None\n"
-        "    Object.defineProperty(locals, 'self', {get: function(){return locals_m_f.self}, "
-        "set: function(){}, enumerable: true, configurable: true})\n"
-    )
-    assert compact_generated_code(js) == (
-        "x = $B.$call(f, $B.$getattr(o, 'a,b'), 'it\\'s)', 7)\n"
-        "y = $B.call_attr($B.$getitem(l, [1, 2][0]), 'get', 0, {k: 1}, )\n"
-        '$B.$setattr1(locals.api, "track", g(1, 2))\n'
-    )
-
-
-def test_dict_displays_lose_the_hashes_of_their_str_keys() -> None:
-    from bundle import compact_generated_code
-
-    js = (
-        "d = _b_.dict.$literal([['a', f(1, [2]), 123456789], ['it\\'s', "
-        "_b_.dict.$literal([['b', 2, 987654321]]), 55], [3, 'x', 7], ['c', 3]])\n"
-    )
-    assert compact_generated_code(js) == (
-        "d = _b_.dict.$literal([['a', f(1, [2])], ['it\\'s', "
-        "_b_.dict.$literal([['b', 2]])], [3, 'x', 7], ['c', 3]])\n"
-    )
-
-
-def test_an_unexpected_call_in_generated_code_fails_the_build() -> None:
-    from bundle import compact_generated_code
-
-    with pytest.raises(ValueError, match="unexpected call"):
-        compact_generated_code("$B.$getattr_pep657(o, 'a')\n")
-
-
 def test_browser_code_may_not_import_what_the_bundle_does_not_ship() -> None:
     from bundle import check_imports
 
