@@ -114,6 +114,29 @@ EDITS: tuple[Edit, ...] = (
         new="if(obj instanceof Node){",
     ),
     Edit(
+        why="str.join of a list or tuple joins its items directly: iterating it raised (and"
+        " caught) a StopIteration for every join, the SDK's costliest runtime path per event",
+        old="str_funcs.join=function(self,iterable){$B.check_nb_args_no_kw('str.join',2,arguments)\n"
+        "var _self=to_string(self)\n",
+        new="str_funcs.join=function(self,iterable){$B.check_nb_args_no_kw('str.join',2,arguments)\n"
+        "var _self=to_string(self)\n"
+        "if(Array.isArray(iterable)&&(iterable.ob_type===_b_.list||iterable.ob_type===_b_.tuple)){"
+        "for(var i=0;i<iterable.length;i++){if(! $B.is_str(iterable[i])){"
+        '$B.RAISE(_b_.TypeError,"sequence item "+i+": expected str instance, "+'
+        '$B.class_name(iterable[i])+" found")}}\n'
+        "return iterable.join(_self)}\n",
+    ),
+    Edit(
+        why="str.partition makes its 3-tuple directly, not by iterating a JS array (which ends"
+        " with a StopIteration raised and caught)",
+        old='if(i==-1){return _b_.tuple.$factory([_self,"",""])}\n'
+        "return _b_.tuple.$factory([chars.slice(0,i).join(''),sep,chars.slice(i+sep.length)"
+        ".join('')])}",
+        new='if(i==-1){return $B.fast_tuple([_self,"",""])}\n'
+        "return $B.fast_tuple([chars.slice(0,i).join(''),sep,chars.slice(i+sep.length)"
+        ".join('')])}",
+    ),
+    Edit(
         why="DOM elements of another window are plain DOMNode objects too",
         old="if(obj instanceof view.Node){if(obj.tagName){var res=$B.module_getattr("
         "$B.imported['browser.html'],obj.tagName)\nreturn res===$B.NULL ? $B.DOMNode :res}\n",
