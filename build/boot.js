@@ -6,11 +6,13 @@
 // The start runs in slices (docs/build.md, "Start in slices"): evaluating this script only sets
 // up the queue of steps below; the steps (the runtime's parts, registering the modules, importing
 // each module, __main__, then the steps the SDK's start() adds) run as tasks of a few ms, yielding
-// to the page between them, and none runs before the document is parsed, so DOMContentLoaded
-// never waits for the SDK. Commands the page pushes meanwhile wait in its `window.allegro` array.
+// to the page between them. While the document is being parsed only the steps that need no parsed
+// document run, and only in the browser's idle periods (see idleSlice below); __main__, which
+// starts the SDK, runs after DOMContentLoaded, so DOMContentLoaded never waits for the SDK. Commands the page pushes meanwhile wait in its `window.allegro` array.
 // If the page is hidden or left during the start, the steps left run at once, and the SDK's
 // leave hook (which sends what is waiting) runs after them: nothing tracked is lost.
 var SLICE_MS = 8; // a slice runs steps until this much time has passed, then yields
+var MIN_IDLE_MS = 3; // an idle period shorter than this is left to the page
 var currentScript = document.currentScript; // only set while this script is being evaluated
 var steps = [];
 var leaveHooks = [];
@@ -72,11 +74,15 @@ function failed(err) {
   report(err, "the SDK failed to start", "events will not be tracked on this page");
 }
 
-function runSteps(deadline) {
+var done = 0; // steps run so far
+var prepared = 0; // the first steps, which need no parsed document (set below)
+
+function runSteps(deadline, until) {
   running = true;
   try {
-    while (steps.length) {
+    while (steps.length && done < until) {
       var step = steps.shift();
+      done++;
       try {
         step();
       } catch (err) {
@@ -92,7 +98,7 @@ function runSteps(deadline) {
 
 function slice() {
   scheduled = false;
-  runSteps(performance.now() + SLICE_MS);
+  runSteps(performance.now() + SLICE_MS, Infinity);
   if (steps.length) schedule();
   else leaveHooks.length = 0; // started: the SDK's own listeners send what waits
 
@@ -119,7 +125,7 @@ function schedule() {
 
 function leaving() {
   if (!steps.length) return; // started (or failed): the SDK's own listeners send what waits
-  runSteps(Infinity);
+  runSteps(Infinity, Infinity);
   var hooks = leaveHooks.splice(0);
   for (var i = 0; i < hooks.length; i++) {
     try {
@@ -177,7 +183,22 @@ window.addEventListener("pagehide", leaving, true);
 document.addEventListener("visibilitychange", function () {
   if (document.visibilityState === "hidden") leaving();
 }, true);
+prepared = steps.length - 1; // all but MAIN, which starts the SDK (it reads the page)
+
+// While the document is still being parsed, the steps that need no parsed document (the runtime's
+// parts, the modules' imports) run in the browser's idle periods only (requestIdleCallback: the
+// parser is waiting for the network, nothing else is due), in short slices: the parser is never
+// kept waiting for more than one slice, and what is left of the start after DOMContentLoaded is
+// shorter. Where the page never idles, or without requestIdleCallback, they run after it.
+function idleSlice(idle) {
+  if (document.readyState !== "loading" || running) return; // the slices after parsing took over
+  var budget = Math.min(SLICE_MS, idle.timeRemaining());
+  if (budget >= MIN_IDLE_MS) runSteps(performance.now() + budget, prepared);
+  if (steps.length && done < prepared) requestIdleCallback(idleSlice);
+}
+
 if (document.readyState === "loading") {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(idleSlice);
   // After DOMContentLoaded's own listeners, in a task of its own.
   document.addEventListener("DOMContentLoaded", function () { setTimeout(slice, 0); });
 } else {

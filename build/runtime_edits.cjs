@@ -447,6 +447,45 @@ const EDITS = [
     },
   },
   {
+    why:
+      "str.join of a list or tuple joins its items directly: iterating it raised (and caught) a " +
+      "StopIteration for every join, the SDK's costliest runtime path per event",
+    edit(e, t) {
+      const join = e.one("`str_funcs.join = function`", t.statements((n) => t.assigns(n, "str_funcs.join")));
+      const body = join.expression.right.body.body;
+      const self = e.one(
+        "`var _self = to_string(self)` in str.join",
+        body.filter((n) => t.is(n, "var _self=to_string(self)")),
+      );
+      e.insert(
+        self.end,
+        "\nif(Array.isArray(iterable)&&(iterable.ob_type===_b_.list||iterable.ob_type===_b_.tuple)){" +
+          "for(var i=0;i<iterable.length;i++){if(! $B.is_str(iterable[i])){" +
+          '$B.RAISE(_b_.TypeError,"sequence item "+i+": expected str instance, "+' +
+          '$B.class_name(iterable[i])+" found")}}\n' +
+          "return iterable.join(_self)}",
+      );
+    },
+  },
+  {
+    why:
+      "str.partition makes its 3-tuple directly, not by iterating a JS array (which ends with a " +
+      "StopIteration raised and caught)",
+    edit(e, t) {
+      const partition = e.one(
+        "`str_funcs.partition = function`",
+        t.statements((n) => t.assigns(n, "str_funcs.partition")),
+      );
+      const calls = t
+        .nodes("CallExpression")
+        .filter((n) => n.start > partition.start && n.end < partition.end && t.is(n.callee, "_b_.tuple.$factory"));
+      if (calls.length !== 2) {
+        throw new EditError(`expected two \`_b_.tuple.$factory(...)\` calls in str.partition, found ${calls.length}`);
+      }
+      for (const call of calls) e.replace(call.callee, "$B.fast_tuple");
+    },
+  },
+  {
     why: "DOM elements are plain DOMNode objects: no browser.html tag class per tag name",
     edit(e, t) {
       e.remove(tagClassLookup(e, t, "Node"));

@@ -8,7 +8,7 @@ from browser import window
 
 from allegro_sdk.core.cookie_text import cookie_assignment, domain_matches, read_cookie
 from allegro_sdk.core.memory_cookies import MemoryCookies
-from allegro_sdk.core.protocol import CONSENT_COOKIE
+from allegro_sdk.core.protocol import CONSENT_COOKIE, DEVICE_COOKIE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -18,17 +18,47 @@ if TYPE_CHECKING:
 PROBE_COOKIE = "allegro_cookie_probe"
 
 
+class CookieText:
+    """`document.cookie`'s text, read at most once per task.
+
+    Reading `document.cookie` asks the browser's cookie store (in Chromium, a synchronous call to
+    another process), and building one event reads several of the SDK's cookies. The text read
+    first in a task serves the rest of that task: it is forgotten at the task's end (a microtask)
+    and at every write through the SDK, so a change made by another tab or by the page in an
+    earlier task is always seen."""
+
+    def __init__(self) -> None:
+        self._text: str | None = None
+
+    def read(self) -> str:
+        text = self._text
+        if text is None:
+            text = self._text = str(window.document.cookie)
+            window.queueMicrotask(self.forget)
+        return text
+
+    def write(self, assignment: str) -> None:
+        self._text = None
+        window.document.cookie = assignment
+
+    def forget(self) -> None:
+        self._text = None
+
+
+PAGE_COOKIES = CookieText()
+
+
 class DocumentCookies:
     def __init__(self, domain: str | None) -> None:
         self._secure = window.location.protocol == "https:"
         self._domain = domain
 
     def get(self, name: str) -> str | None:
-        return read_cookie(str(window.document.cookie), name)
+        return read_cookie(PAGE_COOKIES.read(), name)
 
     def set(self, name: str, value: str, max_age_seconds: int) -> None:
-        window.document.cookie = cookie_assignment(
-            name, value, max_age_seconds, self._secure, self._domain
+        PAGE_COOKIES.write(
+            cookie_assignment(name, value, max_age_seconds, self._secure, self._domain)
         )
 
     def works(self) -> bool:
@@ -55,6 +85,9 @@ def open_cookie_jar(console: Console, domain_setting: str | None) -> Cookies:
                 f'"{host}": the cookies are set for "{host}" only'
             )
     cookies = DocumentCookies(domain)
+    if not domain_setting and cookies.get(DEVICE_COOKIE):
+        # Stored by an earlier page of this site: cookies work here, no probe needed.
+        return cookies
     if cookies.works():
         return cookies
     if domain:
@@ -88,7 +121,7 @@ class CookieJar:
         if jar is not None:
             return jar.get(name)
         try:
-            return read_cookie(str(window.document.cookie), name)
+            return read_cookie(PAGE_COOKIES.read(), name)
         except Exception:
             return None  # an opaque origin (a sandboxed frame) has no cookies
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 def read_cookie(header: str, name: str) -> str | None:
     """The value of cookie `name` in a `document.cookie` string, or None."""
+    prefix = name + "="
     for part in header.split(";"):
-        key, sep, value = part.strip().partition("=")
-        if sep and key == name:
-            return value
+        part = part.strip()
+        if part.startswith(prefix):
+            return part[len(prefix) :]
     return None
 
 

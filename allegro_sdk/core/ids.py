@@ -12,7 +12,8 @@ def uuid4_from_bytes(random_bytes: list[int]) -> str:
     octets = list(random_bytes)
     octets[6] = (octets[6] & 0x0F) | 0x40
     octets[8] = (octets[8] & 0x3F) | 0x80
-    text = "".join(_HEX[b >> 4] + _HEX[b & 0x0F] for b in octets)
+    # A list, not a generator: under Brython every generator ends by raising StopIteration.
+    text = "".join([_HEX[b >> 4] + _HEX[b & 0x0F] for b in octets])
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 

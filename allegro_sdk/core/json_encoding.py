@@ -53,7 +53,8 @@ def encode(value: object) -> str:
             raise ValueError("NaN and Infinity cannot be sent as JSON")
         return repr(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(encode(item) for item in value) + "]"
+        # A list, not a generator: under Brython every generator ends by raising StopIteration.
+        return "[" + ",".join([encode(item) for item in value]) + "]"
     if isinstance(value, dict):
         items = []
         for key, item in value.items():

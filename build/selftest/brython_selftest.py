@@ -118,7 +118,26 @@ def str_split_join() -> bool:
     expect("-".join(["x", "y", "z"]), "x-y-z", "join")
     expect("".join(c for c in "abc"), "abc", "join generator")
     expect("k=v=w".partition("="), ("k", "=", "v=w"), "partition")
+    expect("kv".partition("="), ("kv", "", ""), "partition without the separator")
+    expect(type("k=v".partition("=")), tuple, "partition makes a tuple")
     expect("a\nb\r\nc".splitlines(), ["a", "b", "c"], "splitlines")
+    return True
+
+
+@check
+def str_join_of_lists_and_tuples() -> bool:
+    # The runtime joins a list or tuple directly (build/runtime.py): same results and errors.
+    expect(", ".join(("a", "b")), "a, b", "join tuple")
+    expect("-".join([]), "", "join empty list")
+    expect("".join(["\U0001f600", "x"]), "\U0001f600x", "join astral")
+    expect("+".join({"k": 1, "l": 2}), "k+l", "join dict keys")
+    for items, position in ((["a", 1], 1), ((None,), 0)):
+        try:
+            ",".join(items)  # type: ignore[arg-type]
+        except TypeError as error:
+            expect(str(error).startswith(f"sequence item {position}: expected str instance"), True)
+        else:
+            raise AssertionError(f"join of {items!r} did not raise TypeError")
     return True
 
 

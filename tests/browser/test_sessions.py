@@ -107,6 +107,20 @@ def test_a_burst_of_ten_tracks_creates_one_session(site: Site, page: Page) -> No
     assert len(sessions) == 1
 
 
+def test_cookies_changed_outside_the_sdk_are_seen_by_the_next_track(site: Site, page: Page) -> None:
+    # The SDK reads document.cookie once per task: a change made between two tasks (the session
+    # expiring, another tab, the site's own code) must reach the next event.
+    sdk_page(site, page, "cookies-changed")
+    first = stored(site, track(page))
+    page.context.clear_cookies(name="allegro_session_id")
+    second = stored(site, track(page))
+    assert second["device_id"] == first["device_id"]
+    assert second["session_id"] != first["session_id"]
+    kept = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+    page.evaluate("(id) => { document.cookie = 'allegro_device_id=' + id + '; Path=/'; }", kept)
+    assert stored(site, track(page))["device_id"] == kept
+
+
 def test_two_pages_of_one_browser_share_the_session(site: Site, page: Page) -> None:
     sdk_page(site, page, "tab-one")
     first = stored(site, track(page))
