@@ -107,6 +107,8 @@ def test_an_erasure_through_one_collector_holds_for_writes_under_way_through_ano
         session = {**b.post("/v1/sessions", json={"device_id": device}).json()}
         session["device_id"] = device
         stop = threading.Event()
+        acknowledged = [0]
+        counting = threading.Lock()
 
         def keep_sending() -> int:
             sent = 0
@@ -115,13 +117,23 @@ def test_an_erasure_through_one_collector_holds_for_writes_under_way_through_ano
                     batch = [make_event(session) for _ in range(5)]
                     assert len(post(own, session, batch)["accepted"]) == 5
                     sent += 5
+                    with counting:
+                        acknowledged[0] += 5
             return sent
+
+        def wait_for_acknowledged(count: int) -> None:
+            # Waits on what was acknowledged, not on the clock: on a busy machine the senders may
+            # not have stored anything after a fixed sleep.
+            deadline = time.monotonic() + 30
+            while acknowledged[0] < count and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert acknowledged[0] >= count, f"only {acknowledged[0]} events acknowledged"
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             senders = [pool.submit(keep_sending) for _ in range(4)]
-            time.sleep(0.5)
+            wait_for_acknowledged(40)
             erased = a.delete(f"/v1/devices/{device}", headers=ADMIN)
-            time.sleep(0.5)  # and still they come
+            wait_for_acknowledged(acknowledged[0] + 40)  # and still they come
             stop.set()
             sent = sum(future.result(timeout=30) for future in senders)
         assert erased.status_code == 200, erased.text
