@@ -1,15 +1,23 @@
 // Shrinks the JavaScript that Brython generated for each SDK module, on its syntax tree (acorn).
+// Every rewrite of generated code is here (docs/build.md, "Generated code"); a shape a rewrite
+// does not expect fails the build, naming the module.
 //
-// Input (stdin, JSON): {"line_numbers": false, "modules": [{"name": "pkg.mod", "js": "function(locals_pkg_mod){...}"}, ...]}
+// Input (stdin, JSON): {"line_numbers": false,
+//                       "modules": [{"name": "pkg.mod", "js": "function(locals_pkg_mod){...}"}, ...]}
 // (`__main__` is `function(){...}`, and is only compacted: compactGeneratedCode)
 // Output (stdout, JSON): the same list of functions, rewritten.
 //
-// Generated code spells its module's dotted name out in every function's frame, function infos
-// and attributes (`"allegro_sdk.core.session"`, 4-5 times per function). Each such string
-// literal becomes a read of one variable holding the same string, declared once at the top of the
-// module's function; the minifier then gives that variable a one-letter name. A JS string is a
-// value, so the code does exactly what it did. Literals that are object keys stay as they are.
-// Each function definition's three closing statements become one call (mergeFunctionDefinitions).
+// In order, per module:
+// - compactGeneratedCode: what only tracebacks' carets, tracers and introspection read goes
+//   (column positions, instruction numbers, line numbers in the production build...);
+// - rewrite: the module's dotted name, spelt out 4-5 times per function (its frame, infos and
+//   attributes), becomes a read of one variable holding the same string, declared once at the
+//   top of the module's function; the minifier gives it a one-letter name. Literals that are
+//   object keys stay as they are;
+// - dropUnreadMethodClass: methods that use neither super() nor __class__ stop looking their
+//   class up on every call;
+// - mergeFunctionDefinitions: each function definition's three closing statements become one
+//   `$B.def(...)` call that spells only the infos that are not the usual ones.
 "use strict";
 const fs = require("fs");
 const acorn = require("acorn");
