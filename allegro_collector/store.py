@@ -275,6 +275,13 @@ def refused_ids(
     ]
 
 
+def all_inserted(new: int, rows: Sequence[object], erased: frozenset[str]) -> bool:
+    """True when the insert of a group stored every one of its `rows` and no device of it was
+    erased: then each of its ids belongs to the event that carried it (no other device's, none
+    twice in the group), and the devices need not be read back."""
+    return new == len(rows) and not erased
+
+
 def group_written(
     new: int,
     batches: Sequence[BatchWrite],
