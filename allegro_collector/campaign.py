@@ -22,7 +22,7 @@ CAMPAIGN_PARAMS = (
 def campaign_params(url: str | None) -> dict[str, str | None]:
     """Each campaign parameter's first non-empty value in `url`'s query (None when absent)."""
     found: dict[str, str | None] = dict.fromkeys(CAMPAIGN_PARAMS)
-    if not url:
+    if not url or not _may_carry_campaign(url):
         return found
     try:
         query = urlsplit(url).query
@@ -32,3 +32,12 @@ def campaign_params(url: str | None) -> dict[str, str | None]:
         if name in found and found[name] is None and value.strip():
             found[name] = value.strip()[:MAX_TEXT_CHARS]
     return found
+
+
+# Every parameter name contains one of these; `%` because a name may be percent-encoded.
+_MARKERS = ("utm_", "clid", "clkid", "%")
+
+
+def _may_carry_campaign(url: str) -> bool:
+    """False when no campaign parameter can be in `url`: most addresses, spared the parse."""
+    return "?" in url and any(marker in url for marker in _MARKERS)

@@ -1,9 +1,12 @@
 """Group commit: the batches that arrive while one write is under way are written together next.
 
-One writer (a task on the event loop, its database work in one dedicated thread) takes every
-batch waiting, hands them to the store in one call (one transaction, one fsync), and answers each
-batch's request only after that commit. Under load a commit covers many requests, so the cost of
-the fsync is shared; at rest a batch is written at once, as before (no timer, no added delay).
+Writer threads (one for SQLite, which has one writer at a time; a few for PostgreSQL, whose
+concurrent commits share their WAL flush) each loop on their own: take every batch waiting, hand
+them to the store in one call (one transaction, one fsync), and hand the outcome back to the
+event loop in one wakeup for the whole group, which answers each batch's request only then,
+after that commit. A writer goes straight on to the next group without waiting for the event
+loop, so under load one commit follows the other and covers many requests; at rest a batch is
+written at once (no timer, no added delay).
 
 A failed write fails every batch of its group (each request answers the error, a store that
 cannot write now a 503 with Retry-After; none of them is acknowledged); the next group is tried
@@ -14,10 +17,10 @@ stored them first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from allegro_collector.store import BatchWrite, GroupWritten
 
@@ -34,6 +37,8 @@ Observer = Callable[[int, int, int, float], None]
 Waiting = Callable[[int], None]
 """Told how the number of batches waiting for the next group changed (+1 queued, -n taken)."""
 
+_Item = tuple[BatchWrite, "asyncio.Future[frozenset[str]]"]
+
 
 def _ignore(batches: int, events: int, new: int, seconds: float) -> None:
     pass
@@ -44,91 +49,117 @@ def _ignore_waiting(change: int) -> None:
 
 
 class GroupCommitter:
-    """Collects batches on the event loop; one writer task commits them group by group."""
+    """Collects batches on the event loop; `writers` threads commit them group by group.
+
+    The hand-off takes no lock a writer could hold while it waits for the GIL (a
+    `queue.SimpleQueue`), and the metrics' hooks run on the event loop only (a writer hands
+    them over with the group's outcome).
+    """
 
     def __init__(
         self,
         write_many: WriteMany,
         observe: Observer = _ignore,
         waiting_changed: Waiting = _ignore_waiting,
+        *,
+        writers: int = 1,
     ) -> None:
+        if writers < 1:
+            raise ValueError("a group committer needs at least one writer")
         self._write_many = write_many
         self._observe = observe
         self._waiting_changed = waiting_changed
-        self._waiting: list[tuple[BatchWrite, asyncio.Future[frozenset[str]]]] = []
-        self._wake = asyncio.Event()
-        self._executor: ThreadPoolExecutor | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._writers = writers
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()  # None: stop
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allegro-writer")
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")
+        self._loop = asyncio.get_running_loop()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"allegro-writer-{n}", daemon=True)
+            for n in range(self._writers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     async def stop(self) -> None:
-        """Write what is waiting, then stop the writer."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._waiting:
-            await self._write_group()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        """Write what is waiting, then stop the writers."""
+        threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)  # after everything queued: each writer drains, then stops
+        for thread in threads:
+            await asyncio.to_thread(thread.join)
+        await asyncio.sleep(0)  # run the answers the writers handed back on their way out
 
     async def submit(self, batch: BatchWrite) -> frozenset[str]:
         """Queue a batch; returns once it is committed, with the ids of it the store refused
         because another device stored them first."""
-        if self._task is None:
+        if not self._threads or self._loop is None:
             raise RuntimeError("the group committer is not running")
-        future: asyncio.Future[frozenset[str]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((batch, future))
+        future: asyncio.Future[frozenset[str]] = self._loop.create_future()
+        self._queue.put((batch, future))
         self._waiting_changed(1)
-        self._wake.set()
         # Shielded: a client that disconnects does not cancel the write others share.
         return await asyncio.shield(future)
 
-    async def _run(self) -> None:
+    def _run(self) -> None:
+        """One writer thread: group after group, until it takes the stop mark."""
+        carried: _Item | None = None
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._waiting:
-                await self._write_group()
+            item = carried if carried is not None else self._queue.get()
+            carried = None
+            if item is None:
+                return
+            group = [item]
+            events = len(item[0].events)
+            stopping = False
+            while events < MAX_GROUP_EVENTS:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                group.append(more)
+                events += len(more[0].events)
+            self._write_group(group, events)
+            if stopping:
+                return
 
-    async def _write_group(self) -> None:
-        group: list[tuple[BatchWrite, asyncio.Future[frozenset[str]]]] = []
-        events = 0
-        while self._waiting and (not group or events < MAX_GROUP_EVENTS):
-            item = self._waiting.pop(0)
-            group.append(item)
-            events += len(item[0].events)
-        self._waiting_changed(-len(group))
-        batches = [batch for batch, _ in group]
+    def _write_group(self, group: list[_Item], events: int) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._waiting_changed, -len(group))  # taken
         started = time.perf_counter()
         try:
-            loop = asyncio.get_running_loop()
-            written = await loop.run_in_executor(self._executor, self._write_many, batches)
-        except asyncio.CancelledError:
-            # Only at shutdown: the write finishes in its thread; put the group back for stop().
-            self._waiting[:0] = group
-            self._waiting_changed(len(group))
-            raise
+            written = self._write_many([batch for batch, _ in group])
         except Exception as exc:
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(exc)
+            self._loop.call_soon_threadsafe(self._failed, group, exc)
             return
         # Refused ids (another device's) are neither stored nor acknowledged duplicates.
         refused_events = sum(
             1
             for (batch, _), ids in zip(group, written.refused, strict=True)
+            if ids
             for event in batch.events
             if event.event_id in ids
         )
         seconds = time.perf_counter() - started
         # Events of erased devices are acknowledged, yet neither new nor duplicates.
-        self._observe(len(group), events - refused_events - written.erased, written.new, seconds)
-        for (_, future), refused in zip(group, written.refused, strict=True):
+        stored = events - refused_events - written.erased
+        self._loop.call_soon_threadsafe(self._committed, group, written, stored, seconds)
+
+    def _committed(
+        self, group: list[_Item], written: GroupWritten, events: int, seconds: float
+    ) -> None:
+        """On the event loop: one call answers every batch of a committed group."""
+        self._observe(len(group), events, written.new, seconds)
+        for (_, future), ids in zip(group, written.refused, strict=True):
             if not future.done():
-                future.set_result(refused)
+                future.set_result(ids)
+
+    def _failed(self, group: list[_Item], exc: Exception) -> None:
+        for _, future in group:
+            if not future.done():
+                future.set_exception(exc)

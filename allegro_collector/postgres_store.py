@@ -54,6 +54,7 @@ from allegro_collector.store import (
     Login,
     StorageClosedError,
     StoreUnavailableError,
+    all_inserted,
     event_row,
     group_written,
     session_activity,
@@ -423,7 +424,8 @@ def _store_batches(
     """One transaction of five statements: the erased devices (first, so an erasure waiting for
     its lock holds up nothing this transaction locked), the members, every event, every
     session's activity, and the devices the group's ids belong to (read after the insert, so an
-    id another process inserted at the same moment is seen with its device)."""
+    id another process inserted at the same moment is seen with its device; not read when every
+    event was inserted: then every id is the group's own)."""
     activity = session_activity(batches)
     with connection.transaction():
         erased = _erased(
@@ -457,12 +459,14 @@ def _store_batches(
             "AND sessions.expires_at > a.received_at AND sessions.ended_at IS NULL",
             [list(column) for column in zip(*activity, strict=True)],
         )
-        stored_devices = dict(
-            connection.execute(
-                "SELECT event_id, device_id FROM events WHERE event_id = ANY(%s::text[])",
-                (sorted({event.event_id for batch in batches for event in batch.events}),),
-            ).fetchall()
-        )
+        stored_devices: dict[str, str] = {}
+        if not all_inserted(new, rows, erased):
+            stored_devices = dict(
+                connection.execute(
+                    "SELECT event_id, device_id FROM events WHERE event_id = ANY(%s::text[])",
+                    (sorted({event.event_id for batch in batches for event in batch.events}),),
+                ).fetchall()
+            )
     return group_written(new, batches, stored_devices, erased)
 
 

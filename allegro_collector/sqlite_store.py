@@ -38,6 +38,7 @@ from allegro_collector.store import (
     Login,
     StorageClosedError,
     StoreUnavailableError,
+    all_inserted,
     event_row,
     group_written,
     session_activity,
@@ -464,7 +465,9 @@ def _store_batches(
             "AND sessions.expires_at > activity.received_at AND sessions.ended_at IS NULL",
             [value for item in sessions for value in item],
         )
-    return group_written(new, batches, _stored_devices(db, batches), erased)
+    # Every event inserted: every id is the group's own, nothing to read back.
+    stored = {} if all_inserted(new, rows, erased) else _stored_devices(db, batches)
+    return group_written(new, batches, stored, erased)
 
 
 def _erased_devices(

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+import msgspec
+
 from allegro_collector.campaign import CAMPAIGN_PARAMS, campaign_params
 from allegro_collector.event_filter import EventFilter
-from allegro_collector.schemas import Event, ValidEvent, data_json, data_problem
+from allegro_collector.schemas import Event, FastEvent, ValidEvent, data_json, data_problem
 
 # One column per field of the wire format, in the model's order.
 EVENT_COLUMNS = tuple(Event.model_fields)
@@ -201,7 +203,10 @@ def event_row(event: ValidEvent, received_at: int, bound_member: str | None) -> 
     data_text: str | None = getattr(event, "data_text", None)  # the fast path made it already
     if data_text is None and event.data is not None:
         data_text = data_json(event.data)
-    row = [getattr(event, column) for column in EVENT_COLUMNS[:-1]]
+    if isinstance(event, FastEvent):  # its fields are the columns, in order (schemas.py)
+        row = list(msgspec.structs.astuple(event)[:-1])
+    else:
+        row = [getattr(event, column) for column in EVENT_COLUMNS[:-1]]
     if row[_CUSTOMER] != bound_member:
         row[_CUSTOMER] = None
     return (*row, data_text, received_at, *campaign_params(event.url).values())
@@ -268,6 +273,13 @@ def refused_ids(
         )
         for batch in batches
     ]
+
+
+def all_inserted(new: int, rows: Sequence[object], erased: frozenset[str]) -> bool:
+    """True when the insert of a group stored every one of its `rows` and no device of it was
+    erased: then each of its ids belongs to the event that carried it (no other device's, none
+    twice in the group), and the devices need not be read back."""
+    return new == len(rows) and not erased
 
 
 def group_written(
