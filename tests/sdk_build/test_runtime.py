@@ -1,26 +1,14 @@
-"""build/runtime.py against the brython.js actually installed: every edit still fits it exactly,
-and a brython.js that lacks any of them makes the build fail with a message naming it."""
+"""build/runtime.py and build/runtime_edits.cjs against the brython.js actually installed: every
+edit finds its nodes exactly once, and a brython.js where any of them is missing or found twice
+makes the build fail with a message naming the edit and why it exists."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from bundle import brython_js_path
-from runtime import (
-    AST_CLASSES_START,
-    CODEGEN_START,
-    COMPILER_END,
-    COMPILER_START,
-    CUTS,
-    DOCS_START,
-    EDITS,
-    TYPE_SLOTS_END,
-    TYPE_SLOTS_START,
-    UNUSED_FILES,
-    Cut,
-    Edit,
-    RuntimePatchError,
-    make_runtime,
-)
+from runtime import Probe, RuntimePatchError, make_runtime, probe_edits
 
 
 @pytest.fixture(scope="module")
@@ -28,117 +16,173 @@ def brython_js() -> str:
     return brython_js_path().read_text("utf-8")
 
 
-@pytest.mark.parametrize("edit", EDITS, ids=[edit.why[:40] for edit in EDITS])
-def test_each_edit_matches_exactly_once(brython_js: str, edit: Edit) -> None:
-    assert brython_js.count(edit.old) == 1, edit.why
+@pytest.fixture(scope="module")
+def runtime(brython_js: str) -> str:
+    return make_runtime(brython_js)
 
 
-@pytest.mark.parametrize("edit", EDITS, ids=[edit.why[:40] for edit in EDITS])
-def test_a_missing_edit_fails_naming_it(brython_js: str, edit: Edit) -> None:
-    changed = brython_js.replace(edit.old, "")
+# Where each edit finds its nodes in the installed brython.js (also names the parametrized tests).
+PROBES = {probe.why: probe for probe in probe_edits(brython_js_path().read_text("utf-8"))}
+EDIT_NAMES = list(PROBES)
+
+
+@pytest.fixture(scope="module")
+def probes() -> dict[str, Probe]:
+    return PROBES
+
+
+def outermost(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ranges not inside another, in source order."""
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(set(ranges), key=lambda r: (r[0], -r[1])):
+        if not kept or start >= kept[-1][1]:
+            kept.append((start, end))
+    return kept
+
+
+def failure(source: str) -> str:
     with pytest.raises(RuntimePatchError) as raised:
-        make_runtime(changed)
-    assert edit.why in str(raised.value)
-    assert "found 0" in str(raised.value)
+        make_runtime(source)
+    return str(raised.value)
 
 
-@pytest.mark.parametrize("edit", EDITS, ids=[edit.why[:40] for edit in EDITS])
-def test_a_duplicated_edit_fails_naming_it(brython_js: str, edit: Edit) -> None:
-    changed = brython_js + "\n" + edit.old
-    with pytest.raises(RuntimePatchError, match="found 2") as raised:
-        make_runtime(changed)
-    assert edit.why in str(raised.value)
+# Every edit's node removed, or copied, in one brython.js: the patcher checks every edit before it
+# stops, so one run shows each edit's failure (a parse of brython.js takes seconds).
+@pytest.fixture(scope="module")
+def without_nodes(brython_js: str, probes: dict[str, Probe]) -> str:
+    source = brython_js
+    for start, end in reversed(outermost([probe.remove for probe in probes.values()])):
+        source = source[:start] + ";" + source[end:]
+    return failure(source)
 
 
-@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
-def test_each_cut_starts_exactly_once_and_goes(brython_js: str, cut: Cut) -> None:
-    assert brython_js.count(cut.start) == 1, cut.why
-    first = brython_js.index(cut.start)
-    cut_text = brython_js[first : brython_js.index(cut.end, first + len(cut.start))]
-    runtime = make_runtime(brython_js)
-    assert cut_text not in runtime, cut.why
-    assert cut.new in runtime, cut.why
+@pytest.fixture(scope="module")
+def with_nodes_twice(brython_js: str, probes: dict[str, Probe]) -> str:
+    lexical = {probe.copy for probe in probes.values() if probe.lexical}
+    source = brython_js
+    for start, end in reversed(outermost([probe.copy for probe in probes.values()])):
+        copy = source[start:end]
+        if (start, end) in lexical:
+            copy = "{" + copy + "}"
+        source = source[:end] + "\n" + copy + "\n" + source[end:]
+    return failure(source)
 
 
-@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
-def test_a_missing_cut_fails_naming_it(brython_js: str, cut: Cut) -> None:
-    with pytest.raises(RuntimePatchError, match="found 0") as raised:
-        make_runtime(brython_js.replace(cut.start, ""))
-    assert cut.why in str(raised.value)
+def test_the_edits_are_many_and_named_once(probes: dict[str, Probe]) -> None:
+    assert len(EDIT_NAMES) == len(set(EDIT_NAMES)) == len(probes) > 40
 
 
-@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
-def test_a_cut_without_its_end_fails_naming_it(brython_js: str, cut: Cut) -> None:
-    with pytest.raises(RuntimePatchError, match="no end") as raised:
-        make_runtime(brython_js.replace(cut.start, "") + cut.start)
-    assert cut.why in str(raised.value)
+@pytest.mark.parametrize("why", EDIT_NAMES, ids=[why[:40] for why in EDIT_NAMES])
+def test_an_edit_whose_node_is_missing_fails_naming_it(without_nodes: str, why: str) -> None:
+    line = next((line for line in without_nodes.splitlines() if f"'{why}'" in line), "")
+    assert re.search(r"expected .*, found 0$", line), without_nodes
 
 
-@pytest.mark.parametrize("cut", CUTS, ids=[cut.why[:40] for cut in CUTS])
-def test_a_duplicated_cut_fails_naming_it(brython_js: str, cut: Cut) -> None:
-    with pytest.raises(RuntimePatchError, match="found 2") as raised:
-        make_runtime(brython_js + "\n" + cut.start)
-    assert cut.why in str(raised.value)
+@pytest.mark.parametrize("why", EDIT_NAMES, ids=[why[:40] for why in EDIT_NAMES])
+def test_an_edit_whose_node_is_found_twice_fails_naming_it(with_nodes_twice: str, why: str) -> None:
+    line = next((line for line in with_nodes_twice.splitlines() if f"'{why}'" in line), "")
+    assert re.search(r"expected exactly one .*, found [2-9]$", line), with_nodes_twice
 
 
-@pytest.mark.parametrize(
-    "marker",
-    [
-        COMPILER_START,
-        COMPILER_END,
-        AST_CLASSES_START,
-        CODEGEN_START,
-        DOCS_START,
-        TYPE_SLOTS_START,
-        TYPE_SLOTS_END,
-    ],
-)
-def test_a_missing_marker_fails(brython_js: str, marker: str) -> None:
-    with pytest.raises(RuntimePatchError):
-        make_runtime(brython_js.replace(marker, ""))
+def test_a_failure_says_what_to_do(without_nodes: str) -> None:
+    assert without_nodes.startswith("brython.js 3.15.0 no longer fits these edits")
+    assert "Upgrading Brython" in without_nodes
 
 
-def test_builtin_type_docstrings_go_and_their_slots_stay(brython_js: str) -> None:
-    runtime = make_runtime(brython_js)
-    assert "Common base class for all exceptions" in brython_js
-    assert "Common base class for all exceptions" not in runtime
-    assert 'init_type(_b_,"BaseException",["BaseException",72,0,1073763586,0,' in runtime
+def test_a_single_missing_node_fails_that_edit_only(
+    brython_js: str, probes: dict[str, Probe]
+) -> None:
+    start, end = probes["no global brython() function, no Node export"].remove
+    message = failure(brython_js[:start] + ";" + brython_js[end:])
+    assert message.splitlines()[1:] == [
+        "runtime edit 'no global brython() function, no Node export': expected exactly one "
+        "top-level `globalThis.brython = __BRYTHON__.brython`, found 0"
+    ]
 
 
 def test_another_version_is_refused(brython_js: str) -> None:
-    older = brython_js.replace("// version [3, 15, 0,", "// version [3, 14, 0,", 1)
-    assert older != brython_js
-    with pytest.raises(RuntimePatchError, match=r"not version 3\.15\.0"):
-        make_runtime(older)
+    # a release is named on the implementation line (3.14.3's version line says 3.14.0)
+    for other in ("[3, 14, 3,", "[3, 15, 1,"):
+        changed = brython_js.replace("implementation [3, 15, 0,", f"implementation {other}", 1)
+        assert changed != brython_js
+        with pytest.raises(RuntimePatchError, match=r"not version 3\.15\.0"):
+            make_runtime(changed)
 
 
-def test_the_real_runtime_is_patched(brython_js: str) -> None:
-    runtime = make_runtime(brython_js)
-    for edit in EDITS:
-        if edit.old not in edit.new:
-            assert edit.old not in runtime, edit.why
-    assert COMPILER_START not in runtime
-    assert COMPILER_END not in runtime
-    assert "$B.decode_position=function" in runtime
+def test_brython_js_that_does_not_parse_fails(brython_js: str) -> None:
+    with pytest.raises(RuntimePatchError, match=r"runtime_edits\.cjs failed"):
+        make_runtime(brython_js + "\n(function(){")
+
+
+@pytest.mark.parametrize(
+    ("why", "gone"),
+    [
+        ("keep the runtime private", "globalThis.__BRYTHON__"),
+        ("the startup feature check uses eval()", 'eval("async function* f(){}")'),
+        ("no document-wide observer", "customElements.define("),
+        ("no scan of the host page's own", 'script[type="text/python"]'),
+        ("no global brython() function", "globalThis.brython"),
+        ("modules are real JS functions", "new Function(prefix+parent_id,mod_js)"),
+        ("the tokenizer, parser and code generator", "brython compiler chain"),
+        ("the code generator", "function ast_dump("),
+        ("the AST classes", "__BRYTHON__.ast_classes="),
+        ("builtin docstrings", "Base class for arithmetic errors."),
+        ("the builtin types' own docstrings", "Common base class for all exceptions"),
+        ("$B.tz_name", "Intl.DateTimeFormat"),
+        ("the tokenizer: every module", "const FT_START="),
+        ("browser.html, the tag classes", "function makeTagClass("),
+        ("DOM elements are plain DOMNode", "$B.imported['browser.html'],obj.tagName)"),
+        ("'Did you mean' suggestions", "function levenshtein_distance("),
+        ("browser.aio", "var responseType="),
+        ("module downloads", "function $download_module("),
+        ("the stdlib and URL finders", "StdlibStaticFinder"),
+        ("t-strings", "make_builtin_class('Interpolation')"),
+        ("traceback carets", "function make_report("),
+        ("copyright and credits", "BeOpen"),
+        ("tokens, AST and Python-to-JS", "$B.python_to_js="),
+        ("javascript.import_js", "import_js:"),
+        ("io classes and open()", "function make_lines("),
+        ("bytes, bytearray, memoryview", "$B.set_func_names(memoryview"),
+        ("complex numbers", "function conv_complex("),
+        ("match statements", "$B.pattern_match="),
+    ],
+)
+def test_what_an_edit_removes_is_gone(brython_js: str, runtime: str, why: str, gone: str) -> None:
+    assert any(name.startswith(why) for name in EDIT_NAMES), why
+    assert gone in brython_js
+    assert gone not in runtime
+
+
+def test_the_real_runtime_is_patched(brython_js: str, runtime: str) -> None:
+    assert runtime.startswith(brython_js[: brython_js.index("var __BRYTHON__=")])
+    assert "var __BRYTHON__={cut_:function(name)" in runtime
+    assert "if(false){var startup_observer=new MutationObserver(" in runtime
+    assert "if(obj instanceof Node){return $B.DOMNode}" in runtime
+    assert "if(obj instanceof view.Node){return $B.DOMNode}" in runtime
+    assert "var $module=mod_js(mod)" in runtime
+    assert "$B.$meta_path=[VFSFinder]\n$B.finders={VFS:VFSFinder}\n" in runtime
+    assert "$B.set_function=function(f,frame,infos)" in runtime
+    assert "this_url=document.currentScript ? document.currentScript.src :location.href" in runtime
+    assert "_b_.open ||= function()" in runtime
+    assert "_b_.compile=function(){$B.RAISE(_b_.NotImplementedError," in runtime
+    assert "_b_.eval=_b_.exec=function(){$B.RAISE(_b_.NotImplementedError," in runtime
+    assert "modules['_suggestions']={_generate_suggestions:function(){return null}}" in runtime
+    assert "if(false){}else{\ntrace.push('    '+lines[lineno-1].trim())}" in runtime
+    assert "function _find_keyword_typos(err){}" in runtime
+    assert "var docs={}\n" in runtime
+    # the code generator's run-time helpers stay
+    for helper in ("$B.decode_position=function", "$B.scope_name=function", "$B.resolve=function"):
+        assert helper in runtime, helper
+    assert "var builtins_scope={locals:new Set()}" in runtime
     assert len(runtime) < len(brython_js) * 0.75
 
 
-@pytest.mark.parametrize("why", list(UNUSED_FILES))
-def test_each_unused_file_is_found_once_and_dropped(brython_js: str, why: str) -> None:
-    start = UNUSED_FILES[why]
-    assert brython_js.count(start) == 1, why
-    assert start not in make_runtime(brython_js)
+def test_builtin_type_docstrings_go_and_their_slots_stay(runtime: str) -> None:
+    assert 'init_type(_b_,"BaseException",["BaseException",72,0,1073763586,0,' in runtime
+    assert 'init_type(_b_,"object",["object",16,0,5378,0,$B.NULL,0,"",' in runtime
 
 
-@pytest.mark.parametrize("why", list(UNUSED_FILES))
-def test_a_missing_unused_file_fails_naming_it(brython_js: str, why: str) -> None:
-    with pytest.raises(RuntimePatchError, match="found 0") as raised:
-        make_runtime(brython_js.replace(UNUSED_FILES[why], ""))
-    assert why in str(raised.value)
-
-
-def test_dropping_a_file_keeps_its_neighbours(brython_js: str) -> None:
-    runtime = make_runtime(brython_js)
+def test_dropping_a_file_keeps_its_neighbours(runtime: str) -> None:
     # The bytes file goes whole; the range file before it and the set file after it stay.
     assert "$B.set_func_names(memoryview" not in runtime
     assert "range.$match_sequence_pattern" in runtime
