@@ -4,6 +4,7 @@ that no longer has the expected shape, or still names what was removed, fails th
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -53,3 +54,11 @@ def test_a_missing_statement_fails_naming_it(cut_runtime: str) -> None:
     result = run(cut_runtime.replace("var DEFAULT_MIN_MERGE=32", "var MIN_MERGE=32"))
     assert result.returncode == 1
     assert "expected one statement defining 'DEFAULT_MIN_MERGE'" in result.stderr
+
+
+def test_the_runtime_has_no_direct_eval(cut_runtime: str) -> None:
+    # A direct eval() anywhere forbids the minifier to rename the variables of every scope
+    # around it (browser.load had the last one: it is cut, docs/build.md).
+    runtime = remove_unreached_parts(cut_runtime)
+    calls = re.findall(r"(?<![\w$.'])eval\(", runtime)  # not the text 'eval() and exec()...
+    assert calls == []
