@@ -86,16 +86,8 @@ def transpile(brython_js: Path, modules: list[Module]) -> list[dict[str, object]
         "brython_js": str(brython_js),
         "modules": [m.__dict__ for m in modules],
     }
-    result = subprocess.run(
-        ["node", str(BUILD_DIR / "transpile.cjs")],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"build failed: {result.stderr.strip()}")
-    compiled: list[dict[str, object]] = json.loads(result.stdout)["modules"]
+    output = run_node_tool("transpile.cjs", json.dumps(request), "build failed")
+    compiled: list[dict[str, object]] = json.loads(output)["modules"]
     return compiled
 
 
@@ -105,16 +97,9 @@ def shrink_generated_code(functions: list[dict[str, str]], line_numbers: bool = 
     shorter. Without `line_numbers` (the production bundle), the statements that record the
     current line go too: a traceback then names each function and file, at the function's first
     line; the debug bundle (`--debug`, static/allegro.debug.js) keeps them (docs/build.md)."""
-    result = subprocess.run(
-        ["node", str(BUILD_DIR / "generated_code.cjs")],
-        input=json.dumps({"line_numbers": line_numbers, "modules": functions}),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"build failed: rewriting generated code: {result.stderr.strip()}")
-    rewritten: list[str] = json.loads(result.stdout)
+    request = json.dumps({"line_numbers": line_numbers, "modules": functions})
+    output = run_node_tool("generated_code.cjs", request, "build failed: rewriting generated code")
+    rewritten: list[str] = json.loads(output)
     return rewritten
 
 
@@ -277,31 +262,19 @@ COVERAGE_BUILD = os.environ.get("ALLEGRO_COVERAGE_BUILD") == "1"
 
 
 def cut_unused_functions(runtime: str) -> str:
-    result = subprocess.run(
-        ["node", str(BUILD_DIR / "runtime_functions.cjs"), "cut", str(RUNTIME_CUTS)],
-        input=runtime,
-        capture_output=True,
-        text=True,
-        check=False,
+    return run_node_tool(
+        "runtime_functions.cjs",
+        runtime,
+        "build failed: cutting unused functions",
+        "cut",
+        str(RUNTIME_CUTS),
     )
-    if result.returncode != 0:
-        raise SystemExit(f"build failed: cutting unused functions: {result.stderr.strip()}")
-    return result.stdout
 
 
 # Whole parts of the runtime the SDK never reaches (docs/build.md, "Parts of the runtime the SDK
 # never reaches"), removed on its syntax tree after the cut of functions.
 def remove_unreached_parts(runtime: str) -> str:
-    result = subprocess.run(
-        ["node", str(BUILD_DIR / "runtime_removals.cjs")],
-        input=runtime,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"build failed: removing unreached parts: {result.stderr.strip()}")
-    return result.stdout
+    return run_node_tool("runtime_removals.cjs", runtime, "build failed: removing unreached parts")
 
 
 def runtime_in_parts(runtime: str, uncut: str | None = None) -> str:
@@ -315,35 +288,29 @@ def runtime_in_parts(runtime: str, uncut: str | None = None) -> str:
         uncut_file.write_text(uncut, "utf-8")
         sizes_from = [str(uncut_file)]
     try:
-        result = subprocess.run(
-            ["node", str(BUILD_DIR / "runtime_parts.cjs"), *sizes_from],
-            input=runtime,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        failure = "build failed: cutting the runtime into parts"
+        return run_node_tool("runtime_parts.cjs", runtime, failure, *sizes_from)
     finally:
         for name in sizes_from:
             Path(name).unlink()
-    return checked_parts(result)
-
-
-def checked_parts(result: subprocess.CompletedProcess[str]) -> str:
-    if result.returncode != 0:
-        raise SystemExit(f"build failed: cutting the runtime into parts: {result.stderr.strip()}")
-    return result.stdout
 
 
 def minify(source: str) -> str:
+    return run_node_tool("minify.cjs", source, "minify failed")
+
+
+def run_node_tool(script: str, stdin: str, failure: str, *arguments: str) -> str:
+    """Run one of build/'s Node tools on `stdin` and return what it writes; a failure stops the
+    build with `failure` and what the tool said."""
     result = subprocess.run(
-        ["node", str(BUILD_DIR / "minify.cjs")],
-        input=source,
+        ["node", str(BUILD_DIR / script), *arguments],
+        input=stdin,
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
-        raise SystemExit(f"minify failed: {result.stderr.strip()}")
+        raise SystemExit(f"{failure}: {result.stderr.strip()}")
     return result.stdout
 
 
