@@ -97,7 +97,6 @@ def float_to_str() -> bool:
     expect(str(1.0), "1.0", "str 1.0")
     expect(repr(1 / 3), "0.3333333333333333", "repr 1/3")
     expect(f"{0.25}", "0.25", "f-string without a spec")
-    expect((round(2.5), round(3.5), round(1.25, 1)), (2, 4, 1.2), "round half even")
     expect(float("1e3"), 1000.0, "float()")
     expect(str(1e20), "1e+20", "exponent")
     expect(int(3.99), 3, "int(float)")
@@ -119,7 +118,6 @@ def str_split_join() -> bool:
     expect("k=v=w".partition("="), ("k", "=", "v=w"), "partition")
     expect("kv".partition("="), ("kv", "", ""), "partition without the separator")
     expect(type("k=v".partition("=")), tuple, "partition makes a tuple")
-    expect("a\nb\r\nc".splitlines(), ["a", "b", "c"], "splitlines")
     return True
 
 
@@ -194,6 +192,23 @@ def formatting_is_left_out_loudly() -> bool:
         ("f-string float spec", lambda: f"{3.14159:.2f}"),
         ("f-string int spec", lambda: f"{12345:,}"),
         ("f-string str spec", lambda: f"{value:>{width}}"),
+    ):
+        try:
+            run()
+        except NotImplementedError:
+            continue
+        raise AssertionError(f"{name} did not raise NotImplementedError")
+    return True
+
+
+@check
+def unused_builtins_are_left_out_loudly() -> bool:
+    # round() and str.splitlines are cut too (docs/build.md): the SDK's code spells neither. They
+    # must raise, naming what was cut. These replace the checks of round half even and splitlines.
+    for name, run in (
+        ("round(float)", lambda: round(2.5)),
+        ("round(float, n)", lambda: round(1.25, 1)),
+        ("str.splitlines", lambda: "a\nb\r\nc".splitlines()),
     ):
         try:
             run()
