@@ -60,6 +60,7 @@ def discover(package_dir: Path, root: Path) -> list[Module]:
             parts.pop()
         source = strip_for_browser(path.read_text("utf-8"))
         check_imports(source, relative.as_posix())
+        check_formatting(source, relative.as_posix())
         modules.append(Module(".".join(parts), relative.as_posix(), is_package, source))
     return modules
 
@@ -79,6 +80,43 @@ def check_imports(source: str, filename: str) -> None:
                     "which the browser "
                     f"bundle does not ship (only {', '.join(IMPORTABLE)}; see docs/build.md)"
                 )
+
+
+# String formatting is cut from the runtime (docs/build.md, "Functions the SDK never calls"): in
+# the browser it raises NotImplementedError. The SDK's source must not use it; a clear build error
+# names the line instead. f"{x}" (str()) and f"{x!r}" (repr()) stay.
+FORMATTING_ADVICE = (
+    "string formatting is cut from the bundle's runtime (docs/build.md): build the text with "
+    'f"{x}", f"{x!r}", str() and + instead'
+)
+
+
+def check_formatting(source: str, filename: str) -> None:
+    """Fail the build, naming the line, when SDK code uses string formatting the runtime lacks:
+    `%` on a string literal or f-string, a `.format(`/`.format_map(` call, the `format()`
+    builtin, or a format spec in an f-string. (`%` on a string held in a variable cannot be seen
+    here; it raises NotImplementedError in the browser.)"""
+    for node in ast.walk(ast.parse(source)):
+        what = None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            left = node.left
+            if isinstance(left, ast.JoinedStr) or (
+                isinstance(left, ast.Constant) and isinstance(left.value, str)
+            ):
+                what = "formats a string with %"
+        elif isinstance(node, ast.Call):
+            function = node.func
+            if isinstance(function, ast.Attribute) and function.attr in ("format", "format_map"):
+                what = f"calls .{function.attr}()"
+            elif isinstance(function, ast.Name) and function.id == "format":
+                what = "calls format()"
+        elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+            what = "has a format spec in an f-string"
+        if what:
+            raise SystemExit(
+                f"build failed: {filename}:{getattr(node, 'lineno', 0)} {what}; "
+                + FORMATTING_ADVICE
+            )
 
 
 def transpile(brython_js: Path, modules: list[Module]) -> list[dict[str, object]]:

@@ -102,6 +102,13 @@ function checkUnnamed(source, name, removed, why) {
   }
 }
 
+// The statements of a top-level `(function(...){...})(...)`: one file of brython.js.
+function fileBody(statement) {
+  const call = statement.type === "ExpressionStatement" && statement.expression;
+  if (!call || call.type !== "CallExpression" || call.callee.type !== "FunctionExpression") return null;
+  return call.callee.body.body;
+}
+
 function applyEdits(source, edits) {
   edits.sort((a, b) => b[0] - a[0]);
   let out = source;
@@ -137,12 +144,16 @@ function dropInternalTypes(source, { why, names }) {
   return applyEdits(source, edits);
 }
 
-// Removes a top-level `$B.NAME = {...}` that nothing reads (`void 0` keeps the count of top-level
-// statements that build/runtime_parts.cjs checks; the minifier drops it).
-function dropUnread(source, { why, name }) {
+// Removes a `$B.NAME = {...}` that nothing reads, at the top level or, with `inFile`, in the body of
+// the IIFE around one file of brython.js (`void 0` keeps the count of top-level statements that
+// build/runtime_parts.cjs checks; the minifier drops it).
+function dropUnread(source, { why, name, inFile = false }) {
   const ast = parse(source);
   const [list, index] = findDefinition(source, ast, name, why);
-  if (list !== ast.body) throw new Error(`runtime: '${name}' is not defined at the top level (${why})`);
+  const where = inFile ? ast.body.map(fileBody).filter(Boolean) : [ast.body];
+  if (!where.includes(list)) {
+    throw new Error(`runtime: '${name}' is not defined at the top level${inFile ? " of a file" : ""} (${why})`);
+  }
   const statement = list[index];
   checkUnnamed(source, name.split(".").pop(), [[statement.start, statement.end]], why);
   return applyEdits(source, [[statement.start, statement.end, "void 0"]]);
@@ -221,6 +232,13 @@ const INTERNAL_TYPES = {
 const UNREAD = [
   { why: "Unicode digit and numeric tables, read by nothing", name: "$B.unicode" },
   { why: "Unicode case folding table, read only by the cut str.casefold", name: "$B.unicode_casefold" },
+  {
+    // The %-formatting's float conversions (%f, %e, %g) put in $B for nothing that reads them:
+    // with $B.printf_format cut, this table alone kept them and their helpers in the bundle.
+    why: "the float conversions of %-formatting, read by nothing",
+    name: "$B.formatters",
+    inFile: true,
+  },
 ];
 
 function main() {

@@ -197,6 +197,34 @@ def test_browser_code_may_not_import_what_the_bundle_does_not_ship() -> None:
         check_imports("from browser import window\nimport json\n", "bad.py")
 
 
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        ('x = 1\ntext = "%s items" % x\n', r"bad\.py:2 formats a string with %"),
+        ('x = 1\ntext = f"{x}%" % ()\n', r"bad\.py:2 formats a string with %"),
+        ('text = "{} items".format(3)\n', r"bad\.py:1 calls \.format\(\)"),
+        ('values = {}\ntext = "{a}".format_map(values)\n', r"bad\.py:2 calls \.format_map\(\)"),
+        ('text = format(3.5, ".1f")\n', r"bad\.py:1 calls format\(\)"),
+        ('x = 3.5\n\ntext = f"{x:.1f}"\n', r"bad\.py:3 has a format spec in an f-string"),
+        ('x = "a"\ntext = f"{x!r:>4}"\n', r"bad\.py:2 has a format spec in an f-string"),
+    ],
+)
+def test_sdk_code_may_not_use_the_string_formatting_the_runtime_leaves_out(
+    source: str, what: str
+) -> None:
+    from bundle import check_formatting
+
+    with pytest.raises(SystemExit, match=what + r"; string formatting is cut"):
+        check_formatting(source, "bad.py")
+
+
+def test_sdk_code_may_build_text_with_f_strings_str_and_repr() -> None:
+    from bundle import check_formatting
+
+    source = 'x, n = "a", 7\ntext = f"{x} {x!r} {n}" + str(n) + repr(x)\nm = n % 2\n'
+    check_formatting(source, "ok.py")
+
+
 def test_the_bundle_ships_the_core_and_the_browser_layer_not_the_testing_helpers() -> None:
     from bundle import ROOT, SDK_PACKAGE, discover
 

@@ -41,6 +41,8 @@ def test_the_removed_parts_are_gone(cut_runtime: str) -> None:
     assert 'init_type(_b_,"ConnectionResetError",' in runtime  # builtins stay
     assert "$B.unicode_casefold=" not in runtime
     assert "$B.unicode_titles=" in runtime  # str.title reads it
+    assert "$B.formatters=" in cut_runtime
+    assert "$B.formatters=" not in runtime  # kept %f, %e and %g alive, read by nothing
     assert len(runtime) < len(cut_runtime) - 25_000
 
 
@@ -48,6 +50,12 @@ def test_a_removed_type_still_named_fails_naming_it(cut_runtime: str) -> None:
     result = run(cut_runtime + "\n__BRYTHON__.user=__BRYTHON__.hamt\n")
     assert result.returncode == 1
     assert "'hamt' is still named in the runtime" in result.stderr
+
+
+def test_a_removed_table_still_read_fails_naming_it(cut_runtime: str) -> None:
+    result = run(cut_runtime + "\n__BRYTHON__.user=__BRYTHON__.formatters\n")
+    assert result.returncode == 1
+    assert "'formatters' is still named in the runtime" in result.stderr
 
 
 def test_a_missing_statement_fails_naming_it(cut_runtime: str) -> None:
