@@ -19,9 +19,11 @@ DEVICE_MAX_AGE = 10 * 365 * 24 * 3600  # 10 years, as the spec says
 SESSION_MAX_AGE = 30 * 60  # 30 minutes, extended by every track()
 # A CSRF token this close to its expiry is renewed before use rather than sent and refused.
 TOKEN_RENEWAL_MARGIN_MS = 60 * 1000
-# TOKEN_COOKIE holds "<session id>|<its last CSRF token>": what another tab, the next page or
-# another subdomain sharing the cookies proves it holds that session with (docs/sessions.md). The
-# token's own format is the collector's business: the SDK never reads inside it.
+# TOKEN_COOKIE holds "<session id>|<its last CSRF token>|<the token's expiry, epoch ms>|<1 if a
+# member is logged in to the session, else 0>|<the device id the token is for>": the next page and
+# another tab use that token as it is while it is valid for the device cookie's id, and prove they
+# hold the session with it to renew it (docs/sessions.md).
+# The token's own format is the collector's business: the SDK never reads inside it.
 PROOF_SEPARATOR = "|"
 TOKEN_COOKIE_MAX_AGE = 2 * SESSION_MAX_AGE  # re-written with every token, at most 30 min apart
 
@@ -58,6 +60,14 @@ class SessionManager:
         self._current: Session | None = None
         self._waiting: list[tuple[Callable[[Session], None], OnFailure]] = []
         self._listeners: list[Callable[[Session], None]] = []
+        self._refused_token: str | None = None  # forget()'s: never taken from the cookie again
+        self._member_known: Callable[[], bool] = lambda: False
+
+    def check_member_with(self, member_known: Callable[[], bool]) -> None:
+        """A session with a member is taken from the cookies only where `member_known()` (this
+        tab's storage names its member: `Members.current`); elsewhere, a subdomain sharing the
+        cookies but not the storage, say, it is renewed, and the answer names the member."""
+        self._member_known = member_known
 
     def add_listener(self, listener: Callable[[Session], None]) -> None:
         """Tell `listener` of every session the collector answers with (its member, say)."""
@@ -95,12 +105,21 @@ class SessionManager:
             self._extend(current, now)
             use(current)
             return
+        stored = None if self._waiting else self._stored_session(cookie_session, now)
+        if stored is not None:
+            self._current = stored
+            self._extend(stored, now)
+            use(stored)
+            return
         self._waiting.append((use, fail))
         if len(self._waiting) == 1:
             self._start_request(cookie_session)
 
     def forget(self) -> None:
-        """Drop the in-memory session so the next call asks the collector again."""
+        """Drop the in-memory session so the next call asks the collector again (its token was
+        refused: the same token in the cookie is not used again)."""
+        if self._current is not None:
+            self._refused_token = self._current.csrf_token
         self._current = None
 
     def end(self) -> None:
@@ -112,11 +131,11 @@ class SessionManager:
 
     def adopt(self, session: Session) -> None:
         """Use `session`, which the collector issued outside a session request (a login's
-        rotation), as the session of every tab: the cookies name it and carry its token."""
+        rotation: it has a member), as the session of every tab: the cookies name it and carry
+        its token."""
         self._current = session
         self._extend(session, self._clock())
-        self._last_proof = session.session_id + PROOF_SEPARATOR + session.csrf_token
-        self._cookies.set(TOKEN_COOKIE, self._last_proof, TOKEN_COOKIE_MAX_AGE)
+        self._note_token(session, True)
 
     def held(self) -> list[str] | None:
         """[session id, its last token] for the session the cookie names, if this browser has it."""
@@ -124,7 +143,7 @@ class SessionManager:
         if cookie_session is None:
             return None
         for proof in (self._cookies.get(TOKEN_COOKIE), self._last_proof):
-            session_id, _, token = (proof or "").partition(PROOF_SEPARATOR)
+            session_id, token, _, _, _ = read_token_cookie(proof)
             if session_id == cookie_session and token:
                 return [session_id, token]
         return None
@@ -132,6 +151,38 @@ class SessionManager:
     def cookie_session_id(self) -> str | None:
         """The session every tab of the site shares now (the cookie), if any."""
         return self._cookies.get(SESSION_COOKIE)
+
+    def _note_token(self, session: Session, has_member: bool) -> None:
+        self._last_proof = PROOF_SEPARATOR.join(
+            (
+                session.session_id,
+                session.csrf_token,
+                str(session.token_expires_at),
+                "1" if has_member else "0",
+                session.device_id,
+            )
+        )
+        self._cookies.set(TOKEN_COOKIE, self._last_proof, TOKEN_COOKIE_MAX_AGE)
+
+    def _stored_session(self, cookie_session: str | None, now: int) -> Session | None:
+        """The session the cookies name, with the token another page of this browser was given,
+        when that token is still valid: no request (docs/sessions.md, "A token per browser")."""
+        if cookie_session is None:
+            return None
+        session_id, token, expires_at, has_member, device_id = read_token_cookie(
+            self._cookies.get(TOKEN_COOKIE)
+        )
+        if (
+            session_id != cookie_session
+            or not token
+            or token == self._refused_token
+            or expires_at is None
+            or now >= expires_at - TOKEN_RENEWAL_MARGIN_MS
+            or device_id != self._cookies.get(DEVICE_COOKIE)
+            or (has_member and not self._member_known())
+        ):
+            return None
+        return Session(session_id, device_id, token, expires_at)
 
     def _extend(self, session: Session, now: int) -> None:
         self._cookies.set(SESSION_COOKIE, session.session_id, SESSION_MAX_AGE)
@@ -170,8 +221,7 @@ class SessionManager:
                 # past browsers' caps on script-set cookie lifetimes (docs/sessions.md).
                 self._cookies.set(DEVICE_COOKIE, device_id, DEVICE_MAX_AGE)
                 self._extend(session, now)
-                self._last_proof = session_id + PROOF_SEPARATOR + token
-                self._cookies.set(TOKEN_COOKIE, self._last_proof, TOKEN_COOKIE_MAX_AGE)
+                self._note_token(session, session.customer_id is not None)
                 for listener in self._listeners:
                     listener(session)
                 self._settle(lambda use, fail: use(session))
@@ -194,3 +244,18 @@ class SessionManager:
         waiting, self._waiting = self._waiting, []
         for use, fail in waiting:
             each(use, fail)
+
+
+def read_token_cookie(text: str | None) -> tuple[str, str, int | None, bool, str]:
+    """(session id, token, the token's expiry or None, whether the session has a member, the
+    token's device id or "") of the token cookie's value; a value written before the expiry was
+    kept beside the token (by an earlier version of the SDK) has none of the last three."""
+    session_id, _, rest = (text or "").partition(PROOF_SEPARATOR)
+    token, _, rest = rest.partition(PROOF_SEPARATOR)
+    expiry, _, rest = rest.partition(PROOF_SEPARATOR)
+    member, _, device_id = rest.partition(PROOF_SEPARATOR)
+    try:
+        expires_at: int | None = int(expiry)
+    except ValueError:
+        expires_at = None
+    return session_id, token, expires_at, member == "1", device_id

@@ -124,18 +124,35 @@ def test_cookies_changed_outside_the_sdk_are_seen_by_the_next_track(site: Site, 
 def test_two_pages_of_one_browser_share_the_session(site: Site, page: Page) -> None:
     sdk_page(site, page, "tab-one")
     first = stored(site, track(page))
-    proven, _, token = str(cookies(page)["allegro_session_token"]["value"]).partition("|")
+    stored_token = str(cookies(page)["allegro_session_token"]["value"]).split("|")
     second_tab = page.context.new_page()
     requests = session_requests(second_tab)
     sdk_page(site, second_tab, "tab-two")
     second = stored(site, track(second_tab))
     assert second["session_id"] == first["session_id"]
     assert second["device_id"] == first["device_id"]
-    # The second tab asked for a token for the session its cookie names, proving it holds the
-    # session with the first tab's token (the allegro_session_token cookie).
-    assert proven == first["session_id"]
+    # The second tab took the session and its token from the cookies (the token cookie names its
+    # session, its expiry, no member and its device), asking the collector nothing.
+    assert stored_token[0] == first["session_id"]
+    assert stored_token[3:] == ["0", first["device_id"]]
+    assert requests == []
+
+
+def test_a_page_renews_a_stored_token_near_its_expiry_with_it_as_proof(
+    site: Site, page: Page
+) -> None:
+    sdk_page(site, page, "tab-one")
+    first = stored(site, track(page))
+    session_id, token, expires_at, *rest = str(
+        cookies(page)["allegro_session_token"]["value"]
+    ).split("|")
+    page.clock.install(time=(int(expires_at) - 30_000) / 1000)  # 30 s before the token expires
+    requests = session_requests(page)
+    sdk_page(site, page, "reloaded")
+    second = stored(site, track(page))
+    assert second["session_id"] == first["session_id"]
     assert requests == [
-        {"device_id": first["device_id"], "session_id": first["session_id"], "csrf_token": token}
+        {"device_id": first["device_id"], "session_id": session_id, "csrf_token": token}
     ]
 
 

@@ -42,7 +42,9 @@ class Harness:
         self.members = Members(
             "https://collector.example/", self.sessions, self.post, self.store, self.console
         )
-        self.sessions.add_listener(self.members.learn)  # as allegro_sdk/browser/bootstrap.py
+        # As allegro_sdk/browser/bootstrap.py:
+        self.sessions.add_listener(self.members.learn)
+        self.sessions.check_member_with(lambda: self.members.current() is not None)
         self.resolved: list[str] = []
         self.rejected: list[Exception] = []
 
@@ -75,7 +77,10 @@ def test_the_session_a_login_rotates_to_is_used_from_then_on() -> None:
     )
     assert harness.resolved == ["c-42"]
     assert harness.cookies.get(SESSION_COOKIE) == NEXT_SESSION
-    assert harness.cookies.get(TOKEN_COOKIE) == NEXT_SESSION + PROOF_SEPARATOR + CSRF_2
+    # The token, its expiry and "a member is logged in": the next page uses it as it is.
+    assert harness.cookies.get(TOKEN_COOKIE) == PROOF_SEPARATOR.join(
+        (NEXT_SESSION, CSRF_2, str(FAKE_NOW + 1_800_000), "1", DEVICE)
+    )
     assert harness.store.values[MEMBER_KEY] == [NEXT_SESSION, "c-42"]
     assert harness.members.current() == "c-42"
     used: list[tuple[str, str]] = []
@@ -83,6 +88,30 @@ def test_the_session_a_login_rotates_to_is_used_from_then_on() -> None:
     harness.sessions.with_session(lambda s: used.append((s.session_id, s.csrf_token)), print)
     assert used == [(NEXT_SESSION, CSRF_2)]
     assert len(harness.endpoint.requests) == requests  # no session request needed
+
+
+def test_the_next_page_knows_the_member_and_another_subdomain_asks() -> None:
+    """After a login, the next page (same cookies, same storage) uses the stored token as it is
+    and knows the member; a subdomain sharing the cookies but not the storage renews the session,
+    and the collector's answer names the member."""
+    harness = Harness()
+    harness.login({"customer_id": "c-42", "token": "jwt"})
+    harness.endpoint.answer(SESSION, CSRF_1)
+    answer = {"session_id": NEXT_SESSION, "csrf_token": CSRF_2, "expires_at": FAKE_NOW + 1_800_000}
+    harness.answer_login(200, {"customer_id": "c-42", **answer})
+    next_page = Harness(store=harness.store, cookies=harness.cookies)
+    next_page.sessions.with_session(lambda session: None, print)
+    assert next_page.endpoint.requests == []
+    assert next_page.members.current() == "c-42"
+    subdomain = Harness(cookies=harness.cookies)
+    assert subdomain.members.current() is None
+    subdomain.sessions.with_session(lambda session: None, print)
+    assert (subdomain.endpoint.last.session_id, subdomain.endpoint.last.proof) == (
+        NEXT_SESSION,
+        CSRF_2,
+    )
+    subdomain.endpoint.answer(NEXT_SESSION, CSRF_2, customer_id="c-42")
+    assert subdomain.members.current() == "c-42"
 
 
 def test_login_creates_the_session_then_posts_the_token_with_csrf() -> None:

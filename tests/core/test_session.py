@@ -5,7 +5,7 @@ from collections.abc import Callable
 from allegro_sdk.core.protocol import DEVICE_COOKIE, SESSION_COOKIE, TOKEN_COOKIE
 from allegro_sdk.core.session import DEVICE_MAX_AGE, SESSION_MAX_AGE, Session, SessionManager
 
-from .fakes import FAKE_NOW, Clock, FakeCookies, FakeSessionEndpoint, Ids
+from .fakes import FAKE_NOW, TOKEN_LIFETIME_MS, Clock, FakeCookies, FakeSessionEndpoint, Ids
 
 DEVICE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 NEW_DEVICE = "11111111-2222-4333-8444-555555555555"
@@ -467,27 +467,126 @@ def test_end_drops_the_session_for_every_tab_and_the_next_call_starts_a_new_one(
     assert cookies.writes_of(SESSION_COOKIE)[-1] == ("", 0)
 
 
-def test_a_renewal_proves_the_session_with_its_last_token() -> None:
-    """Another tab, the next page or another subdomain sharing the cookies renews the cookie's
-    session with the token cookie; without it, it can only ask for a new session. The cookie
-    keeps the session's id beside its token: the token's format is the collector's own."""
+def token_cookie(session: str, token: str, expires_at: int, member: str, device: str) -> str:
+    return "|".join((session, token, str(expires_at), member, device))
+
+
+def next_page(
+    cookies: FakeCookies, now: int = FAKE_NOW
+) -> tuple[SessionManager, FakeSessionEndpoint]:
+    """Another page (or tab) of the same browser: the cookies, nothing in memory."""
+    endpoint = FakeSessionEndpoint()
+    return SessionManager(cookies, Ids(NEW_DEVICE), endpoint, Clock(now)), endpoint
+
+
+def test_the_next_page_uses_the_stored_token_while_it_is_valid() -> None:
+    """A reload or another tab takes the session and its token from the cookies, sending no
+    request: the token cookie keeps the token's expiry, its device and whether a member is logged
+    in beside it. The cookie keeps the session's id beside its token: the token's format is the
+    collector's own."""
     token = "opaque-token-of-the-collector"
     cookies = FakeCookies({DEVICE_COOKIE: DEVICE})
-    first_endpoint, second_endpoint = FakeSessionEndpoint(), FakeSessionEndpoint()
-    first = SessionManager(cookies, Ids(), first_endpoint, Clock(FAKE_NOW))
+    first, first_endpoint = next_page(cookies)
     first.with_session(lambda session: None, lambda message: None)
     assert first_endpoint.last.proof is None
+    first_endpoint.answer(SESSION, token, expires_at=FAKE_NOW + TOKEN_LIFETIME_MS)
+    stored = token_cookie(SESSION, token, FAKE_NOW + TOKEN_LIFETIME_MS, "0", DEVICE)
+    assert cookies.writes_of(TOKEN_COOKIE)[-1] == (stored, 3600)
+    later = FAKE_NOW + 10 * 60 * 1000
+    second, second_endpoint = next_page(cookies, later)
+    waiter = ask(second)
+    assert second_endpoint.requests == []
+    session = waiter.sessions[0]
+    assert (session.session_id, session.device_id, session.csrf_token) == (SESSION, DEVICE, token)
+    assert session.token_expires_at == FAKE_NOW + TOKEN_LIFETIME_MS
+    assert cookies.writes_of(SESSION_COOKIE)[-1] == (SESSION, 1800)  # extended, as by any use
+    assert ask(second).sessions[0] is session
+
+
+def test_a_stored_token_near_its_expiry_is_renewed_with_it_as_proof() -> None:
+    token = "opaque-token-of-the-collector"
+    expires_at = FAKE_NOW + TOKEN_LIFETIME_MS
+    cookies = FakeCookies({DEVICE_COOKIE: DEVICE, SESSION_COOKIE: SESSION})
+    cookies.set(TOKEN_COOKIE, token_cookie(SESSION, token, expires_at, "0", DEVICE), 3600)
+    manager, endpoint = next_page(cookies, expires_at - 59 * 1000)
+    waiter = ask(manager)
+    assert (endpoint.last.session_id, endpoint.last.proof) == (SESSION, token)
+    endpoint.answer(SESSION, "token-2")
+    assert waiter.sessions[0].csrf_token == "token-2"
+
+
+def test_a_stored_token_is_not_used_for_another_session_or_device() -> None:
+    token = "opaque-token-of-the-collector"
+    expires_at = FAKE_NOW + TOKEN_LIFETIME_MS
+    for session_cookie, device_cookie, stored_device in (
+        (OTHER_SESSION, DEVICE, DEVICE),  # another tab's new session: the token is for the old
+        (SESSION, NEW_DEVICE, DEVICE),  # the device cookie was replaced since
+    ):
+        cookies = FakeCookies({DEVICE_COOKIE: device_cookie, SESSION_COOKIE: session_cookie})
+        cookies.set(
+            TOKEN_COOKIE, token_cookie(SESSION, token, expires_at, "0", stored_device), 3600
+        )
+        manager, endpoint = next_page(cookies)
+        ask(manager)
+        assert len(endpoint.requests) == 1
+        assert endpoint.last.session_id == session_cookie
+        assert endpoint.last.device_id == device_cookie
+
+
+def test_a_token_cookie_of_an_earlier_version_proves_the_session_in_a_renewal() -> None:
+    """Before the expiry was kept beside it the cookie was "<session id>|<token>": still proof."""
+    token = "opaque-token-of-the-collector"
+    cookies = FakeCookies({DEVICE_COOKIE: DEVICE, SESSION_COOKIE: SESSION})
+    cookies.set(TOKEN_COOKIE, f"{SESSION}|{token}", 3600)
+    manager, endpoint = next_page(cookies)
+    assert manager.held() == [SESSION, token]
+    ask(manager)
+    assert (endpoint.last.session_id, endpoint.last.proof) == (SESSION, token)
+
+
+def test_a_refused_stored_token_is_not_used_again() -> None:
+    """The collector refused the stored token (403: the sender forgets the session): the next
+    use renews the session with it as proof instead of sending it again."""
+    token = "opaque-token-of-the-collector"
+    cookies = FakeCookies({DEVICE_COOKIE: DEVICE, SESSION_COOKIE: SESSION})
+    cookies.set(
+        TOKEN_COOKIE, token_cookie(SESSION, token, FAKE_NOW + TOKEN_LIFETIME_MS, "0", DEVICE), 3600
+    )
+    manager, endpoint = next_page(cookies)
+    assert ask(manager).sessions[0].csrf_token == token
+    manager.forget()
+    waiter = ask(manager)
+    assert (endpoint.last.session_id, endpoint.last.proof) == (SESSION, token)
+    endpoint.answer(SESSION, "token-2")
+    assert waiter.sessions[0].csrf_token == "token-2"
+
+
+def test_a_stored_token_of_a_members_session_is_used_only_where_the_member_is_known() -> None:
+    """A subdomain sharing the cookies but not the storage renews the session, and the answer
+    names the member; where the storage knows the member the token is used as it is."""
+    token = "opaque-token-of-the-collector"
+    cookies = FakeCookies({DEVICE_COOKIE: DEVICE, SESSION_COOKIE: SESSION})
+    cookies.set(
+        TOKEN_COOKIE, token_cookie(SESSION, token, FAKE_NOW + TOKEN_LIFETIME_MS, "1", DEVICE), 3600
+    )
+    for member_known, requests in ((False, 1), (True, 0)):
+        manager, endpoint = next_page(cookies)
+        manager.check_member_with(lambda: member_known)  # noqa: B023 - called at once
+        ask(manager)
+        assert len(endpoint.requests) == requests
+
+
+def test_held_names_the_cookies_session_and_its_last_token() -> None:
+    token = "opaque-token-of-the-collector"
+    cookies = FakeCookies({DEVICE_COOKIE: DEVICE})
+    first, first_endpoint = next_page(cookies)
+    first.with_session(lambda session: None, lambda message: None)
     first_endpoint.answer(SESSION, token)
-    assert cookies.get(TOKEN_COOKIE) == f"{SESSION}|{token}"
-    assert cookies.writes_of(TOKEN_COOKIE)[-1] == (f"{SESSION}|{token}", 3600)
-    second = SessionManager(cookies, Ids(), second_endpoint, Clock(FAKE_NOW))
-    second.with_session(lambda session: None, lambda message: None)
-    assert (second_endpoint.last.session_id, second_endpoint.last.proof) == (SESSION, token)
     cookies.set(TOKEN_COOKIE, "", 0)  # a browser that copied only the session cookies
-    assert SessionManager(cookies, Ids(), FakeSessionEndpoint(), Clock(FAKE_NOW)).held() is None
+    assert next_page(cookies)[0].held() is None
     assert first.held() == [SESSION, token]  # this tab still knows its own token
     cookies.set(SESSION_COOKIE, OTHER_SESSION, 1800)  # another tab's new session
-    cookies.set(TOKEN_COOKIE, f"{SESSION}|{token}", 3600)
+    cookies.set(TOKEN_COOKIE, token_cookie(SESSION, token, FAKE_NOW, "0", DEVICE), 3600)
     assert first.held() is None  # no proof for the session the cookie names now
 
 
