@@ -190,11 +190,35 @@ prepared = steps.length - 1; // all but MAIN, which starts the SDK (it reads the
 // parser is waiting for the network, nothing else is due), in short slices: the parser is never
 // kept waiting for more than one slice, and what is left of the start after DOMContentLoaded is
 // shorter. Where the page never idles, or without requestIdleCallback, they run after it.
+// An idle period lasts up to 50 ms, and Chromium runs an idle callback asked for during one only
+// in the next: so one slice per callback would leave most of each period unused. The slices of one
+// period are ordinary low-priority tasks (scheduler.postTask "background", else a MessageChannel
+// message) until the period's deadline: whatever the page has due (the parser's next chunk, input)
+// runs between them.
+var idleUntil = 0; // the end of the browser's current idle period (performance.now() time)
+var idleChannel = null;
+
 function idleSlice(idle) {
+  idleUntil = performance.now() + idle.timeRemaining();
+  idleContinue();
+}
+
+function idleContinue() {
   if (document.readyState !== "loading" || running) return; // the slices after parsing took over
-  var budget = Math.min(SLICE_MS, idle.timeRemaining());
+  var budget = Math.min(SLICE_MS, idleUntil - performance.now());
   if (budget >= MIN_IDLE_MS) runSteps(performance.now() + budget, prepared);
-  if (steps.length && done < prepared) requestIdleCallback(idleSlice);
+  if (!steps.length || done >= prepared) return;
+  if (idleUntil - performance.now() < MIN_IDLE_MS) {
+    requestIdleCallback(idleSlice);
+  } else if (window.scheduler && typeof window.scheduler.postTask === "function") {
+    window.scheduler.postTask(idleContinue, { priority: "background" });
+  } else {
+    if (!idleChannel) {
+      idleChannel = new MessageChannel();
+      idleChannel.port1.onmessage = idleContinue;
+    }
+    idleChannel.port2.postMessage(null);
+  }
 }
 
 if (document.readyState === "loading") {
