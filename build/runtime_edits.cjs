@@ -486,6 +486,25 @@ const EDITS = [
     },
   },
   {
+    why:
+      "dict.get of a str key reads it directly: a missing key raised (and caught) a KeyError, " +
+      "which page metadata does a few dozen times for the first event of a page",
+    edit(e, t) {
+      const get = e.one("`dict_funcs.get = function`", t.statements((n) => t.assigns(n, "dict_funcs.get")));
+      const args = e.one(
+        "`var $ = $B.args(\"get\", ...)` in dict.get",
+        get.expression.right.body.body.filter((n) => n.type === "VariableDeclaration" && t.contains(n, "$B.args(\"get\"")),
+      );
+      // A str key of a dict is always an own property of it (dict.$setitem), as dict.$getitem
+      // reads it; a dict that wraps a JS object ($B.JSOBJ) keeps the slow path.
+      e.insert(
+        args.end,
+        "\nif(typeof $.key==\"string\"&&! Object.hasOwn($.self,$B.JSOBJ)){" +
+          "return Object.hasOwn($.self,$.key)?$.self[$.key]:$._default}",
+      );
+    },
+  },
+  {
     why: "DOM elements are plain DOMNode objects: no browser.html tag class per tag name",
     edit(e, t) {
       e.remove(tagClassLookup(e, t, "Node"));

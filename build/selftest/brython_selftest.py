@@ -286,6 +286,21 @@ def dict_operations() -> bool:
 
 
 @check
+def dict_get_of_str_keys() -> bool:
+    # The runtime reads a str key directly in dict.get (build/runtime_edits.cjs): same results.
+    data: dict[object, object] = {"a": 1, "n": None}
+    expect(data.get("a"), 1, "get present")
+    expect(data.get("n", 5), None, "get a None value")
+    expect(data.get("constructor"), None, "get a name JS objects inherit")
+    expect(data.get("toString", 7), 7, "get another inherited name, default")
+    del data["a"]
+    expect(data.get("a", 3), 3, "get deleted")
+    data[2] = "two"  # a key that is not a str: the dict keeps a hash table too
+    expect((data.get(2), data.get(3), data.get("n", 0)), ("two", None, None), "mixed")
+    return True
+
+
+@check
 def dict_ordering() -> bool:
     # Keys that look like integers ("10") are a known divergence: see the end of this file.
     data = {}
