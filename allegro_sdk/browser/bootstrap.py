@@ -175,7 +175,7 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     yield
     members = Members(collector, sessions, post, storage, console)
     sessions.add_listener(members.learn)
-    sessions.check_member_with(lambda: members.current() is not None)
+    sessions.member_known = members.current
     sender = Sender(
         collector,
         sessions,

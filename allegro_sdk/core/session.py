@@ -61,13 +61,10 @@ class SessionManager:
         self._waiting: list[tuple[Callable[[Session], None], OnFailure]] = []
         self._listeners: list[Callable[[Session], None]] = []
         self._refused_token: str | None = None  # forget()'s: never taken from the cookie again
-        self._member_known: Callable[[], bool] = lambda: False
-
-    def check_member_with(self, member_known: Callable[[], bool]) -> None:
-        """A session with a member is taken from the cookies only where `member_known()` (this
-        tab's storage names its member: `Members.current`); elsewhere, a subdomain sharing the
-        cookies but not the storage, say, it is renewed, and the answer names the member."""
-        self._member_known = member_known
+        # A session with a member is taken from the cookies only where this tab's storage names
+        # its member (bootstrap sets `Members.current`); elsewhere (a subdomain sharing the
+        # cookies, not the storage) it is renewed, and the answer names the member.
+        self.member_known: Callable[[], object] = lambda: None
 
     def add_listener(self, listener: Callable[[Session], None]) -> None:
         """Tell `listener` of every session the collector answers with (its member, say)."""
@@ -135,7 +132,7 @@ class SessionManager:
         its token."""
         self._current = session
         self._extend(session, self._clock())
-        self._note_token(session, True)
+        self._note_token(session, "1")
 
     def held(self) -> list[str] | None:
         """[session id, its last token] for the session the cookie names, if this browser has it."""
@@ -143,7 +140,8 @@ class SessionManager:
         if cookie_session is None:
             return None
         for proof in (self._cookies.get(TOKEN_COOKIE), self._last_proof):
-            session_id, token, _, _, _ = read_token_cookie(proof)
+            session_id, _, rest = (proof or "").partition(PROOF_SEPARATOR)
+            token = rest.partition(PROOF_SEPARATOR)[0]
             if session_id == cookie_session and token:
                 return [session_id, token]
         return None
@@ -152,13 +150,13 @@ class SessionManager:
         """The session every tab of the site shares now (the cookie), if any."""
         return self._cookies.get(SESSION_COOKIE)
 
-    def _note_token(self, session: Session, has_member: bool) -> None:
+    def _note_token(self, session: Session, member: str) -> None:
         self._last_proof = PROOF_SEPARATOR.join(
             (
                 session.session_id,
                 session.csrf_token,
                 str(session.token_expires_at),
-                "1" if has_member else "0",
+                member,
                 session.device_id,
             )
         )
@@ -169,17 +167,19 @@ class SessionManager:
         when that token is still valid: no request (docs/sessions.md, "A token per browser")."""
         if cookie_session is None:
             return None
-        session_id, token, expires_at, has_member, device_id = read_token_cookie(
-            self._cookies.get(TOKEN_COOKIE)
-        )
+        try:
+            session_id, token, expiry, member, device_id = (
+                self._cookies.get(TOKEN_COOKIE) or ""
+            ).split(PROOF_SEPARATOR)
+            expires_at = int(expiry)
+        except ValueError:
+            return None  # none, or one an earlier version wrote: "<session id>|<token>"
         if (
             session_id != cookie_session
-            or not token
-            or token == self._refused_token
-            or expires_at is None
+            or token in ("", self._refused_token)
             or now >= expires_at - TOKEN_RENEWAL_MARGIN_MS
             or device_id != self._cookies.get(DEVICE_COOKIE)
-            or (has_member and not self._member_known())
+            or (member != "0" and not self.member_known())
         ):
             return None
         return Session(session_id, device_id, token, expires_at)
@@ -221,7 +221,7 @@ class SessionManager:
                 # past browsers' caps on script-set cookie lifetimes (docs/sessions.md).
                 self._cookies.set(DEVICE_COOKIE, device_id, DEVICE_MAX_AGE)
                 self._extend(session, now)
-                self._note_token(session, session.customer_id is not None)
+                self._note_token(session, "0" if session.customer_id is None else "1")
                 for listener in self._listeners:
                     listener(session)
                 self._settle(lambda use, fail: use(session))
@@ -244,18 +244,3 @@ class SessionManager:
         waiting, self._waiting = self._waiting, []
         for use, fail in waiting:
             each(use, fail)
-
-
-def read_token_cookie(text: str | None) -> tuple[str, str, int | None, bool, str]:
-    """(session id, token, the token's expiry or None, whether the session has a member, the
-    token's device id or "") of the token cookie's value; a value written before the expiry was
-    kept beside the token (by an earlier version of the SDK) has none of the last three."""
-    session_id, _, rest = (text or "").partition(PROOF_SEPARATOR)
-    token, _, rest = rest.partition(PROOF_SEPARATOR)
-    expiry, _, rest = rest.partition(PROOF_SEPARATOR)
-    member, _, device_id = rest.partition(PROOF_SEPARATOR)
-    try:
-        expires_at: int | None = int(expiry)
-    except ValueError:
-        expires_at = None
-    return session_id, token, expires_at, member == "1", device_id

@@ -44,7 +44,7 @@ class Harness:
         )
         # As allegro_sdk/browser/bootstrap.py:
         self.sessions.add_listener(self.members.learn)
-        self.sessions.check_member_with(lambda: self.members.current() is not None)
+        self.sessions.member_known = self.members.current
         self.resolved: list[str] = []
         self.rejected: list[Exception] = []
 

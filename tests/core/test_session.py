@@ -571,7 +571,7 @@ def test_a_stored_token_of_a_members_session_is_used_only_where_the_member_is_kn
     )
     for member_known, requests in ((False, 1), (True, 0)):
         manager, endpoint = next_page(cookies)
-        manager.check_member_with(lambda: member_known)  # noqa: B023 - called at once
+        manager.member_known = lambda: member_known  # noqa: B023 - called at once
         ask(manager)
         assert len(endpoint.requests) == requests
 
