@@ -61,7 +61,10 @@ SECRET = "bench-secret-" + secrets.token_hex(16)
 SESSIONS = 64
 START_TIMEOUT_SECONDS = 60
 ALL_TARGETS = ("bare", "starlette", "sqlite", "pg1", "pg2")
-COLLECTORS = ("sqlite", "pg1", "pg2")
+COLLECTORS = ("sqlite", "sqlite-base", "pg1", "pg2")
+# `--baseline DIR`: the SQLite collector once more, its code imported from DIR (an export of
+# another commit's allegro_collector and allegro_sdk), measured in the same rounds.
+BASELINE = "sqlite-base"
 
 LUA = r"""
 -- One valid events batch per request; ids unique per (seed, thread, counter).
@@ -177,9 +180,12 @@ class Result:
         return self.ok * self.events_per_request / self.seconds
 
 
-def start_target(name: str, tmp: Path, pg_dsn: str | None) -> Target:
+def start_target(name: str, tmp: Path, pg_dsn: str | None, baseline: Path | None = None) -> Target:
     port = free_port()
     env = {**os.environ, "ALLEGRO_SECRET": SECRET, "ALLEGRO_ADMIN_KEY": ADMIN_KEY}
+    if name == BASELINE:
+        assert baseline is not None
+        env["PYTHONPATH"] = str(baseline)
     db: str | None = None
     if name in ("bare", "starlette"):
         app = "noop_apps:bare" if name == "bare" else "noop_apps:starlette_noop"
@@ -189,8 +195,8 @@ def start_target(name: str, tmp: Path, pg_dsn: str | None) -> Target:
             "warning",
         ]  # fmt: skip
     else:
-        if name == "sqlite":
-            db = str(tmp / "events.sqlite3")
+        if name in ("sqlite", BASELINE):
+            db = str(tmp / f"{name}.sqlite3")
             extra: list[str] = []
         else:
             if pg_dsn is None:
@@ -291,7 +297,7 @@ def verify_stored(target: Target) -> str:
     if len(set(ids)) != len(ids):
         raise AssertionError(f"{target.name}: an event id was acknowledged twice")
     assert target.db is not None
-    if target.name == "sqlite":
+    if target.name in ("sqlite", BASELINE):
         with sqlite3.connect(target.db) as db:
             db.execute("CREATE TEMP TABLE acked (event_id TEXT PRIMARY KEY)")
             db.executemany("INSERT INTO acked VALUES (?)", ((i,) for i in ids))
@@ -370,12 +376,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="client counts of the overload step on sqlite; empty to skip (default 8,...,128)",
     )
     parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help=f"also measure target {BASELINE}: the SQLite collector with its code imported "
+        "from this directory (e.g. `git archive BASE allegro_collector allegro_sdk` unpacked)",
+    )
     args = parser.parse_args(argv)
     args.targets = [name for name in args.targets.split(",") if name]
     unknown = set(args.targets) - set(ALL_TARGETS)
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     args.overload_clients = [int(n) for n in args.overload_clients.split(",") if n]
+    if args.baseline is not None:
+        if not (args.baseline / "allegro_collector").is_dir():
+            parser.error(f"--baseline {args.baseline}: no allegro_collector in it")
+        args.targets.append(BASELINE)
     return args
 
 
@@ -399,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 dsn = None
                 if name.startswith("pg"):
                     dsn = cluster.create_database(f"bench_{name}")
-                targets[name] = start_target(name, tmp, dsn)
+                targets[name] = start_target(name, tmp, dsn, args.baseline)
                 print(f"started {name} at {targets[name].url}", file=sys.stderr)
             for round_number in range(args.rounds):
                 for events in (1, 50):
