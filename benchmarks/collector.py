@@ -18,7 +18,9 @@ valid batch of 1 or 50 events (the shape of tests/collector/support.py's make_ev
 lowercase UUID v4 event ids) with a real CSRF token of one of 64 sessions made on that collector
 beforehand. Measurements alternate between targets, round after round, so drift on the shared
 machine hits all alike; the figures are medians over the rounds with [min-max], and each target's
-ratio to the Starlette no-op of the same round.
+ratio to the Starlette no-op of the same round. Also the server's CPU time (user + system, its
+processes and their children, from /proc) per answered request: on a shared machine it moves far
+less than req/s, which waits for cores the other processes hold.
 
 Overload step (after the rounds): the SQLite collector with 1 event per request at rising client
 counts (`--overload-clients`); every wrk connection sends its next request the moment it has an
@@ -170,6 +172,12 @@ class Result:
     errors: dict[str, int]
     p50_ms: float
     p99_ms: float
+    cpu_seconds: float = 0.0  # the server's processes, user + system, during the run
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        """CPU an answered request: it moves far less with the machine's load than req/s."""
+        return self.cpu_seconds / max(1, sum(self.statuses.values())) * 1e6
 
     @property
     def req_per_s(self) -> float:
@@ -234,6 +242,21 @@ def start_target(name: str, tmp: Path, pg_dsn: str | None, baseline: Path | None
     return target
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` and of its children (uvicorn's workers), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except OSError:
+        return 0.0  # the process is gone
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children)
+
+
 def run_wrk(
     target: Target, events: int, clients: int, seconds: float, lua: Path, tmp: Path
 ) -> Result:
@@ -248,6 +271,7 @@ def run_wrk(
         "BENCH_ACKED": str(acked),
     }
     threads = min(2, clients)
+    cpu_before = cpu_seconds(target.process.pid)
     output = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "10s", "-s",
          str(lua), target.url],
@@ -255,6 +279,7 @@ def run_wrk(
     )  # fmt: skip
     if output.returncode != 0 or "BENCH_RESULT " not in output.stdout:
         raise RuntimeError(f"wrk failed: {output.stdout[-2000:]} {output.stderr[-2000:]}")
+    cpu = cpu_seconds(target.process.pid) - cpu_before
     line = next(line for line in output.stdout.splitlines() if line.startswith("BENCH_RESULT "))
     data = json.loads(line.removeprefix("BENCH_RESULT "))
     target.acked_files.extend(tmp.glob(acked.name + ".*"))
@@ -268,6 +293,7 @@ def run_wrk(
         errors=data["errors"],
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
+        cpu_seconds=cpu,
     )
 
 
@@ -324,8 +350,8 @@ def summary(values: Sequence[float], decimals: int = 0) -> str:
 def report(results: list[Result], targets: Sequence[str], events_sizes: Sequence[int]) -> str:
     lines = [
         "| target | events/request | req/s | events/s | ratio to starlette (req/s) "
-        "| p50 ms | p99 ms | non-200 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| p50 ms | p99 ms | CPU us/request | non-200 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for events in events_sizes:
         base = [r for r in results if r.target == "starlette" and r.events_per_request == events]
@@ -346,7 +372,8 @@ def report(results: list[Result], targets: Sequence[str], events_sizes: Sequence
                 f"| {summary([r.events_per_s for r in mine])} "
                 f"| {summary(ratios, 2) if ratios else '-'} "
                 f"| {summary([r.p50_ms for r in mine], 1)} "
-                f"| {summary([r.p99_ms for r in mine], 1)} | {non_ok} |"
+                f"| {summary([r.p99_ms for r in mine], 1)} "
+                f"| {summary([r.cpu_us_per_request for r in mine])} | {non_ok} |"
             )
     return "\n".join(lines)
 
