@@ -1,7 +1,7 @@
 """How many events the collector takes in, next to what the same requests cost with no work at all.
 
 Usage: .venv/bin/python benchmarks/collector.py [--rounds N] [--seconds S] [--targets a,b,...]
-       [--overload-clients 8,16,...] [--json FILE]
+       [--overload-clients 8,16,...] [--json FILE] [--baseline DIR]
 
 Targets, each a uvicorn server process on a free 127.0.0.1 port, all started before the first
 measurement and kept running to the end (idle ones cost nothing):
@@ -10,6 +10,9 @@ measurement and kept running to the end (idle ones cost nothing):
 - starlette: one Starlette route that `await request.json()`s the body and answers its event ids;
 - sqlite: the collector as `allegro-collector` runs it, on a temporary SQLite file (WAL,
   synchronous=FULL, acknowledged after commit);
+- sqlite-base (with `--baseline DIR`): the same, its code imported from DIR, e.g. another commit
+  unpacked by `git archive BASE allegro_collector allegro_sdk | tar -x -C DIR`, to measure a
+  change beside the code before it in the same rounds;
 - pg1 / pg2: the collector on PostgreSQL, one and two worker processes on one port, on a
   throwaway cluster (tests/pg_cluster.py; fsync on).
 
