@@ -22,8 +22,8 @@ lowercase UUID v4 event ids) with a real CSRF token of one of 64 sessions made o
 beforehand. Measurements alternate between targets, round after round, so drift on the shared
 machine hits all alike; the figures are medians over the rounds with [min-max], and each target's
 ratio to the Starlette no-op of the same round. Also the server's CPU time (user + system, its
-processes and their children, from /proc) per answered request: on a shared machine it moves far
-less than req/s, which waits for cores the other processes hold.
+uvicorn process and its workers, from /proc; not PostgreSQL's) per answered request: on a shared
+machine it moves far less than req/s, which waits for cores the other processes hold.
 
 Overload step (after the rounds): the SQLite collector with 1 event per request at rising client
 counts (`--overload-clients`); every wrk connection sends its next request the moment it has an
