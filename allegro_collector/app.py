@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +17,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from allegro_collector import (
     admin_api,
@@ -39,6 +41,7 @@ from allegro_collector.errors import (
 )
 from allegro_collector.group_commit import GroupCommitter
 from allegro_collector.ingest import WriteGate, always_open
+from allegro_collector.ingest_route import IngestRoute
 from allegro_collector.metrics import Metrics
 from allegro_collector.metrics import routes as metrics_routes
 from allegro_collector.protocol_version import ProtocolVersionMiddleware
@@ -68,7 +71,7 @@ def create_app(
     clock: Clock = epoch_ms,
     write_gate: WriteGate = always_open,
     sdk_dir: Path | None = None,
-) -> Starlette:
+) -> ASGIApp:
     """`clock` and `write_gate` are test seams: tests move time, and hold or fail batch writes.
     `sdk_dir` holds the SDK bundle to serve (default: the wheel's, or the checkout's static/)."""
     store = open_store(settings)
@@ -97,9 +100,8 @@ def create_app(
             await committer.stop()
             store.close()
 
-    def store_unavailable(request: Request, exc: Exception) -> Response:
+    def store_unavailable(exc: StoreUnavailableError) -> Response:
         """The store cannot write now: the client keeps what it sent and comes back later."""
-        assert isinstance(exc, StoreUnavailableError)
         logger.warning("answering 503: %s", exc)
         message = (
             f"the collector cannot store data now ({exc.reason}); nothing was stored, retry later"
@@ -110,10 +112,24 @@ def create_app(
             headers={"Retry-After": str(settings.store_retry_after_seconds)},
         )
 
-    return Starlette(
+    def handle_store_unavailable(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StoreUnavailableError)
+        return store_unavailable(exc)
+
+    cors_options: dict[str, Any] = {
+        "allow_origins": settings.allowed_origins,
+        "allow_origin_regex": settings.allowed_origin_regex,
+        "allow_methods": ("GET", "POST", "OPTIONS"),
+        "allow_headers": ("Content-Type", CSRF_HEADER),
+        # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
+        "expose_headers": ("Retry-After",),
+        "max_age": 600,
+    }
+    ingest = events_api.endpoint(settings, clock, committer, metrics)
+    app = Starlette(
         routes=[
             *sessions_api.routes(settings, store, clock),
-            *events_api.routes(settings, clock, committer, metrics),
+            *events_api.routes(ingest),
             *export_api.routes(settings, store),
             *devices_api.routes(settings, store, clock),
             *members_api.routes(settings, store, clock),
@@ -124,25 +140,19 @@ def create_app(
         ],
         middleware=[
             Middleware(metrics.middleware),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.allowed_origins,
-                allow_origin_regex=settings.allowed_origin_regex,
-                allow_methods=("GET", "POST", "OPTIONS"),
-                allow_headers=("Content-Type", CSRF_HEADER),
-                # Not CORS-safelisted: without this the SDK in the page cannot read it on a 503.
-                expose_headers=("Retry-After",),
-                max_age=600,
-            ),
+            Middleware(CORSMiddleware, **cors_options),
             # Inside CORS, so that the page's script can read why its version was refused.
             Middleware(ProtocolVersionMiddleware),
         ],
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
-            StoreUnavailableError: store_unavailable,
+            StoreUnavailableError: handle_store_unavailable,
             ClientDisconnect: handle_client_disconnect,
             Exception: handle_unexpected,
         },
         lifespan=lifespan,
     )
+    # The ingest route's answers without the layers above: the same headers, counts and errors.
+    cors = CORSMiddleware(app, **cors_options)
+    return IngestRoute(app, ingest, cors, metrics, store_unavailable)

@@ -33,10 +33,9 @@ async def read_body(request: Request, max_bytes: int, timeout_seconds: float) ->
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type and media_type not in ACCEPTED_MEDIA_TYPES:
         raise ApiError(415, f"content type {media_type!r} is not application/json or text/plain")
-    too_large = ApiError(413, f"request body is larger than {max_bytes} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared[:20]) > max_bytes:
-        raise too_large
+        raise _too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
     try:
@@ -44,7 +43,7 @@ async def read_body(request: Request, max_bytes: int, timeout_seconds: float) ->
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise too_large
+                    raise _too_large(max_bytes)
                 chunks.append(chunk)
     except TimeoutError:
         raise ApiError(
@@ -56,6 +55,10 @@ async def read_body(request: Request, max_bytes: int, timeout_seconds: float) ->
     if size == 0:
         raise ApiError(400, "request body is empty")
     return b"".join(chunks)
+
+
+def _too_large(max_bytes: int) -> ApiError:
+    return ApiError(413, f"request body is larger than {max_bytes} bytes")
 
 
 def parse_json(body: bytes) -> Any:

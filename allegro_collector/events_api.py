@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -179,16 +179,17 @@ async def _take_batch(
     return Response(answer, status, media_type="application/json")
 
 
-def routes(
+def endpoint(
     settings: Settings, clock: Clock, committer: GroupCommitter, metrics: Metrics
-) -> list[Route]:
+) -> Callable[[Request], Awaitable[Response]]:
+    """`post_events` bound to its collector, with its own ingest queue."""
     queue = IngestQueue(
         settings.max_pending_batches,
         settings.retry_after_seconds,
         metrics.batches_shed.inc,
         hold_seconds=settings.busy_hold_seconds,
     )
-    endpoint = functools.partial(
+    return functools.partial(
         post_events,
         settings=settings,
         clock=clock,
@@ -196,4 +197,8 @@ def routes(
         committer=committer,
         metrics=metrics,
     )
-    return [Route(EVENTS_PATH, endpoint, methods=["POST"])]
+
+
+def routes(ingest: Callable[[Request], Awaitable[Response]]) -> list[Route]:
+    """The route of `endpoint(...)` in the app (`ingest_route` serves it before the app)."""
+    return [Route(EVENTS_PATH, ingest, methods=["POST"])]

@@ -1,7 +1,7 @@
 """How many events the collector takes in, next to what the same requests cost with no work at all.
 
 Usage: .venv/bin/python benchmarks/collector.py [--rounds N] [--seconds S] [--targets a,b,...]
-       [--overload-clients 8,16,...] [--json FILE]
+       [--overload-clients 8,16,...] [--json FILE] [--baseline DIR]
 
 Targets, each a uvicorn server process on a free 127.0.0.1 port, all started before the first
 measurement and kept running to the end (idle ones cost nothing):
@@ -10,6 +10,9 @@ measurement and kept running to the end (idle ones cost nothing):
 - starlette: one Starlette route that `await request.json()`s the body and answers its event ids;
 - sqlite: the collector as `allegro-collector` runs it, on a temporary SQLite file (WAL,
   synchronous=FULL, acknowledged after commit);
+- sqlite-base (with `--baseline DIR`): the same, its code imported from DIR, e.g. another commit
+  unpacked by `git archive BASE allegro_collector allegro_sdk | tar -x -C DIR`, to measure a
+  change beside the code before it in the same rounds;
 - pg1 / pg2: the collector on PostgreSQL, one and two worker processes on one port, on a
   throwaway cluster (tests/pg_cluster.py; fsync on).
 
@@ -18,7 +21,9 @@ valid batch of 1 or 50 events (the shape of tests/collector/support.py's make_ev
 lowercase UUID v4 event ids) with a real CSRF token of one of 64 sessions made on that collector
 beforehand. Measurements alternate between targets, round after round, so drift on the shared
 machine hits all alike; the figures are medians over the rounds with [min-max], and each target's
-ratio to the Starlette no-op of the same round.
+ratio to the Starlette no-op of the same round. Also the server's CPU time (user + system, its
+uvicorn process and its workers, from /proc; not PostgreSQL's) per answered request: on a shared
+machine it moves far less than req/s, which waits for cores the other processes hold.
 
 Overload step (after the rounds): the SQLite collector with 1 event per request at rising client
 counts (`--overload-clients`); every wrk connection sends its next request the moment it has an
@@ -61,7 +66,10 @@ SECRET = "bench-secret-" + secrets.token_hex(16)
 SESSIONS = 64
 START_TIMEOUT_SECONDS = 60
 ALL_TARGETS = ("bare", "starlette", "sqlite", "pg1", "pg2")
-COLLECTORS = ("sqlite", "pg1", "pg2")
+COLLECTORS = ("sqlite", "sqlite-base", "pg1", "pg2")
+# `--baseline DIR`: the SQLite collector once more, its code imported from DIR (an export of
+# another commit's allegro_collector and allegro_sdk), measured in the same rounds.
+BASELINE = "sqlite-base"
 
 LUA = r"""
 -- One valid events batch per request; ids unique per (seed, thread, counter).
@@ -167,6 +175,12 @@ class Result:
     errors: dict[str, int]
     p50_ms: float
     p99_ms: float
+    cpu_seconds: float = 0.0  # the server's processes, user + system, during the run
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        """CPU an answered request: it moves far less with the machine's load than req/s."""
+        return self.cpu_seconds / max(1, sum(self.statuses.values())) * 1e6
 
     @property
     def req_per_s(self) -> float:
@@ -177,9 +191,12 @@ class Result:
         return self.ok * self.events_per_request / self.seconds
 
 
-def start_target(name: str, tmp: Path, pg_dsn: str | None) -> Target:
+def start_target(name: str, tmp: Path, pg_dsn: str | None, baseline: Path | None = None) -> Target:
     port = free_port()
     env = {**os.environ, "ALLEGRO_SECRET": SECRET, "ALLEGRO_ADMIN_KEY": ADMIN_KEY}
+    if name == BASELINE:
+        assert baseline is not None
+        env["PYTHONPATH"] = str(baseline)
     db: str | None = None
     if name in ("bare", "starlette"):
         app = "noop_apps:bare" if name == "bare" else "noop_apps:starlette_noop"
@@ -189,8 +206,8 @@ def start_target(name: str, tmp: Path, pg_dsn: str | None) -> Target:
             "warning",
         ]  # fmt: skip
     else:
-        if name == "sqlite":
-            db = str(tmp / "events.sqlite3")
+        if name in ("sqlite", BASELINE):
+            db = str(tmp / f"{name}.sqlite3")
             extra: list[str] = []
         else:
             if pg_dsn is None:
@@ -228,6 +245,21 @@ def start_target(name: str, tmp: Path, pg_dsn: str | None) -> Target:
     return target
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` and of its children (uvicorn's workers), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except OSError:
+        return 0.0  # the process is gone
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children)
+
+
 def run_wrk(
     target: Target, events: int, clients: int, seconds: float, lua: Path, tmp: Path
 ) -> Result:
@@ -242,6 +274,7 @@ def run_wrk(
         "BENCH_ACKED": str(acked),
     }
     threads = min(2, clients)
+    cpu_before = cpu_seconds(target.process.pid)
     output = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "10s", "-s",
          str(lua), target.url],
@@ -249,6 +282,7 @@ def run_wrk(
     )  # fmt: skip
     if output.returncode != 0 or "BENCH_RESULT " not in output.stdout:
         raise RuntimeError(f"wrk failed: {output.stdout[-2000:]} {output.stderr[-2000:]}")
+    cpu = cpu_seconds(target.process.pid) - cpu_before
     line = next(line for line in output.stdout.splitlines() if line.startswith("BENCH_RESULT "))
     data = json.loads(line.removeprefix("BENCH_RESULT "))
     target.acked_files.extend(tmp.glob(acked.name + ".*"))
@@ -262,6 +296,7 @@ def run_wrk(
         errors=data["errors"],
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
+        cpu_seconds=cpu,
     )
 
 
@@ -291,7 +326,7 @@ def verify_stored(target: Target) -> str:
     if len(set(ids)) != len(ids):
         raise AssertionError(f"{target.name}: an event id was acknowledged twice")
     assert target.db is not None
-    if target.name == "sqlite":
+    if target.name in ("sqlite", BASELINE):
         with sqlite3.connect(target.db) as db:
             db.execute("CREATE TEMP TABLE acked (event_id TEXT PRIMARY KEY)")
             db.executemany("INSERT INTO acked VALUES (?)", ((i,) for i in ids))
@@ -318,8 +353,8 @@ def summary(values: Sequence[float], decimals: int = 0) -> str:
 def report(results: list[Result], targets: Sequence[str], events_sizes: Sequence[int]) -> str:
     lines = [
         "| target | events/request | req/s | events/s | ratio to starlette (req/s) "
-        "| p50 ms | p99 ms | non-200 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| p50 ms | p99 ms | CPU us/request | non-200 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for events in events_sizes:
         base = [r for r in results if r.target == "starlette" and r.events_per_request == events]
@@ -340,7 +375,8 @@ def report(results: list[Result], targets: Sequence[str], events_sizes: Sequence
                 f"| {summary([r.events_per_s for r in mine])} "
                 f"| {summary(ratios, 2) if ratios else '-'} "
                 f"| {summary([r.p50_ms for r in mine], 1)} "
-                f"| {summary([r.p99_ms for r in mine], 1)} | {non_ok} |"
+                f"| {summary([r.p99_ms for r in mine], 1)} "
+                f"| {summary([r.cpu_us_per_request for r in mine])} | {non_ok} |"
             )
     return "\n".join(lines)
 
@@ -370,12 +406,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="client counts of the overload step on sqlite; empty to skip (default 8,...,128)",
     )
     parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help=f"also measure target {BASELINE}: the SQLite collector with its code imported "
+        "from this directory (e.g. `git archive BASE allegro_collector allegro_sdk` unpacked)",
+    )
     args = parser.parse_args(argv)
     args.targets = [name for name in args.targets.split(",") if name]
     unknown = set(args.targets) - set(ALL_TARGETS)
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     args.overload_clients = [int(n) for n in args.overload_clients.split(",") if n]
+    if args.baseline is not None:
+        if not (args.baseline / "allegro_collector").is_dir():
+            parser.error(f"--baseline {args.baseline}: no allegro_collector in it")
+        args.targets.append(BASELINE)
     return args
 
 
@@ -399,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 dsn = None
                 if name.startswith("pg"):
                     dsn = cluster.create_database(f"bench_{name}")
-                targets[name] = start_target(name, tmp, dsn)
+                targets[name] = start_target(name, tmp, dsn, args.baseline)
                 print(f"started {name} at {targets[name].url}", file=sys.stderr)
             for round_number in range(args.rounds):
                 for events in (1, 50):
