@@ -96,7 +96,18 @@ const INUM_ARGUMENTS = {
   "$B.$setitem": ["$B.$setitem", 3, null],
   "$B.$setattr1": ["$B.$setattr1", 3, null],
   "$B.rich_op": ["$B.rich_op", 3, null],
+  // the last argument of these is an instruction number too, passed on to $B.set_inum only
+  // (which does nothing without one), when an import, a name lookup or an unpacking fails
+  "$B.import": ["$B.import", 4, null],
+  "$B.$import_from": ["$B.$import_from", 5, null],
+  "$B.resolve_local": ["$B.resolve_local", 1, null],
+  "$B.resolve_in_scopes": ["$B.resolve_in_scopes", 2, null],
+  // $B.unpacker(iterable, targets, has_starred, [targets after the starred one,] inum)
+  "$B.unpacker": ["$B.unpacker", (args) => (args[2] === "false" ? 3 : 4), null],
 };
+// The helpers whose instruction number is their last argument: a call with more arguments than
+// that is of a shape the rewrite does not know.
+const TRAILING_INUM = new Set(["$B.import", "$B.$import_from", "$B.resolve_local", "$B.resolve_in_scopes", "$B.unpacker"]);
 // Texts that must not be left after compactGeneratedCode.
 const LEFTOVERS = ["$B.set_lineno(", "$B.trace_line(", ".frame.inum", ".positions", "$B.INUM", "$B.js_this", "$call_with_position",
   "$getattr_pep657", "__annotate__ = _b_.None", "Object.defineProperty(locals"];
@@ -181,9 +192,11 @@ function compactGeneratedCode(name, js, lineNumbers) {
       return lineNumbers ? `(frame.$lineno = ${node.arguments[1].value})` : "true";
     }
     if (node.type === "CallExpression" && Object.hasOwn(INUM_ARGUMENTS, text(node.callee))) {
-      const [plain, index, replacement] = INUM_ARGUMENTS[text(node.callee)];
+      const [plain, at, replacement] = INUM_ARGUMENTS[text(node.callee)];
+      const index = typeof at === "function" ? at(node.arguments.map(text)) : at;
       const args = node.arguments.map(render);
-      if (node.arguments.length <= index || !isNumber(node.arguments[index])) {
+      if (node.arguments.length <= index || !isNumber(node.arguments[index]) ||
+          (TRAILING_INUM.has(text(node.callee)) && node.arguments.length !== index + 1)) {
         throw new Error(`generated code of ${name}: unexpected call ${text(node).slice(0, 200)}`);
       }
       if (replacement === null) args.splice(index, 1);
