@@ -149,6 +149,17 @@ function compactGeneratedCode(name, js, lineNumbers) {
     children(node, walk);
   })(ast);
   function rewritten(node) {
+    if (!lineNumbers && node.type === "CallExpression" &&
+        ["$B.enter_frame", "$B.make_js_iterator"].includes(text(node.callee)) && node.arguments.length === 3) {
+      // the production build records no line: the frame's line stays undefined
+      // $B.enter_frame(frame, __file__, N), $B.make_js_iterator(iterable, frame, N)
+      const [first, second, line] = node.arguments;
+      const frameAt = text(node.callee) === "$B.enter_frame" ? first : second;
+      if (!isNumber(line) || text(frameAt) !== "frame") {
+        throw new Error(`generated code of ${name}: unexpected call ${text(node).slice(0, 200)}`);
+      }
+      return `${text(node.callee)}(${render(first)}, ${render(second)})`;
+    }
     if (node.type === "VariableDeclaration" && statements.has(node) && node.declarations.length === 1) {
       // `var _frame_obj = $B.frame_obj`, `var stack_length = $B.count_frames()`: reads kept for
       // an exception handler that, here, does not use them (the name is read nowhere)
@@ -186,6 +197,8 @@ function compactGeneratedCode(name, js, lineNumbers) {
       if (e.type === "CallExpression" && isFreeVariableMirror(text, e)) return ";";
       // a statement of its own: Brython's code leans on automatic semicolons, so `;` stays
       if (setLineno(e)) return lineNumbers ? `;frame.$lineno = ${e.arguments[1].value}` : ";";
+      // `frame.$lineno = N` (a `for` statement's line, a generator expression's first line)
+      if (!lineNumbers && e.type === "AssignmentExpression" && text(e.left) === "frame.$lineno" && isNumber(e.right)) return ";";
     }
     if (setLineno(node)) {
       // in a condition `set_lineno(...) && test`: set_lineno returns true
@@ -256,6 +269,10 @@ function compactGeneratedCode(name, js, lineNumbers) {
     return out + source.slice(at, node.end);
   }
   const out = render(ast.body[0].expression);
+  const lineLeft = lineNumbers ? null : /frame\.\$lineno = \d|\$B\.enter_frame\([^()]*\d\)/.exec(out);
+  if (lineLeft) {
+    throw new Error(`generated code of ${name}: a line number of an unexpected shape: ${out.slice(lineLeft.index - 80, lineLeft.index + 120)}`);
+  }
   for (const leftover of LEFTOVERS) {
     if (out.includes(leftover)) {
       const at = out.indexOf(leftover);

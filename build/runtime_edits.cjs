@@ -740,6 +740,16 @@ const EDITS = [
     },
   },
   {
+    why: "tracebacks of the production build: no line when the frame has none (build/generated_code.cjs)",
+    edit(e, t) {
+      const line = e.one(
+        "the template `  File \"${filename}\", line ${lineno}, in ` in `trace_from_stack`",
+        t.nodes("TemplateLiteral").filter((n) => t.is(n, '`  File "${filename}", line ${lineno}, in `')),
+      );
+      e.replace(line, '`  File "${filename}"${lineno === undefined ? "" : ", line " + lineno}, in `');
+    },
+  },
+  {
     why: "keyword-typo hints for syntax errors (the runtime compiles nothing)",
     edit(e, t) {
       const hints = e.one("`function _find_keyword_typos`", t.statements((n) => t.declares(n, "_find_keyword_typos")));
