@@ -143,12 +143,35 @@ function compactGeneratedCode(name, js, lineNumbers) {
   // identifiers by name, and the statements of statement lists (a `var` there can go whole)
   const uses = new Map();
   const statements = new Set();
+  // each function's name, from `f.$function_infos = [module, "name", ...]`, and the arrays that
+  // are the value of `var frame = [...]`
+  const functionNames = new Map();
+  const frames = new Set();
   (function walk(node) {
     if (node.type === "Identifier") uses.set(node.name, (uses.get(node.name) || 0) + 1);
+    if (node.type === "AssignmentExpression" && node.left.type === "MemberExpression" && !node.left.computed &&
+        node.left.property.name === "$function_infos" && node.left.object.type === "Identifier" &&
+        node.right.type === "ArrayExpression" && node.right.elements[1]?.type === "Literal") {
+      functionNames.set(node.left.object.name, node.right.elements[1].value);
+    }
+    if (node.type === "VariableDeclarator" && node.id.name === "frame" && node.init?.type === "ArrayExpression") {
+      frames.add(node.init);
+    }
     for (const list of [node.body, node.consequent]) if (Array.isArray(list)) list.forEach((s) => statements.add(s));
     children(node, walk);
   })(ast);
   function rewritten(node) {
+    if (node.type === "ArrayExpression" && node.elements.length === 5 && node.elements[4]?.type === "Identifier" &&
+        node.elements[0]?.type === "Literal" && frames.has(node)) {
+      // `var frame = ["name", locals, module, globals, f]`: the runtime names the frame after
+      // `f` (an edit of $B.enter_frame in build/runtime_edits.cjs); the name must be f's own
+      const f = node.elements[4].name;
+      if (functionNames.get(f) !== node.elements[0].value) {
+        throw new Error(`generated code of ${name}: the frame of ${f} is named ${text(node.elements[0])}, ` +
+          `its infos say ${functionNames.get(f)}`);
+      }
+      return `[, ${node.elements.slice(1).map(render).join(", ")}]`;
+    }
     if (!lineNumbers && node.type === "CallExpression" &&
         ["$B.enter_frame", "$B.make_js_iterator"].includes(text(node.callee)) && node.arguments.length === 3) {
       // the production build records no line: the frame's line stays undefined

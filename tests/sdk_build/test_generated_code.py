@@ -190,6 +190,22 @@ def test_the_production_build_leaves_the_lines_of_frames_and_loops_undefined() -
     assert compact(js, line_numbers=True) == js
 
 
+def test_a_function_frame_is_named_by_the_runtime_not_by_the_code() -> None:
+    """`var frame = ["name", locals, module, globals, f]`: $B.enter_frame names the frame after
+    f (f.$function_infos), so the code leaves the name out; a name that is not f's own fails."""
+    infos = "['pkg.mod', 'handle', 'C.handle', __file__]"
+    js = (
+        f"function handle7(){{\nvar frame = ['handle', locals, 'pkg.mod', locals_pkg_mod, handle7]\n}}\n"
+        f"handle7.$function_infos = {infos}\n"
+    )
+    assert compact(js) == (
+        "function handle7(){\nvar frame = [, locals, 'pkg.mod', locals_pkg_mod, handle7]\n}\n"
+        f"handle7.$function_infos = {infos}\n"
+    )
+    with pytest.raises(SystemExit, match="the frame of handle7 is named 'other'"):
+        compact(js.replace("['handle', locals", "['other', locals"))
+
+
 def test_generated_code_loses_instruction_numbers() -> None:
     js = (
         "x = $B.$call_with_position(f, 3, $B.$getattr_pep657(o, 'a,b', 5), 'it\\'s)', 7)\n"
