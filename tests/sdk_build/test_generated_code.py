@@ -195,7 +195,8 @@ def test_a_function_frame_is_named_by_the_runtime_not_by_the_code() -> None:
     f (f.$function_infos), so the code leaves the name out; a name that is not f's own fails."""
     infos = "['pkg.mod', 'handle', 'C.handle', __file__]"
     js = (
-        f"function handle7(){{\nvar frame = ['handle', locals, 'pkg.mod', locals_pkg_mod, handle7]\n}}\n"
+        "function handle7(){\n"
+        "var frame = ['handle', locals, 'pkg.mod', locals_pkg_mod, handle7]\n}\n"
         f"handle7.$function_infos = {infos}\n"
     )
     assert compact(js) == (
