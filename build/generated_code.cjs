@@ -96,7 +96,18 @@ const INUM_ARGUMENTS = {
   "$B.$setitem": ["$B.$setitem", 3, null],
   "$B.$setattr1": ["$B.$setattr1", 3, null],
   "$B.rich_op": ["$B.rich_op", 3, null],
+  // the last argument of these is an instruction number too, passed on to $B.set_inum only
+  // (which does nothing without one), when an import, a name lookup or an unpacking fails
+  "$B.import": ["$B.import", 4, null],
+  "$B.$import_from": ["$B.$import_from", 5, null],
+  "$B.resolve_local": ["$B.resolve_local", 1, null],
+  "$B.resolve_in_scopes": ["$B.resolve_in_scopes", 2, null],
+  // $B.unpacker(iterable, targets, has_starred, [targets after the starred one,] inum)
+  "$B.unpacker": ["$B.unpacker", (args) => (args[2] === "false" ? 3 : 4), null],
 };
+// The helpers whose instruction number is their last argument: a call with more arguments than
+// that is of a shape the rewrite does not know.
+const TRAILING_INUM = new Set(["$B.import", "$B.$import_from", "$B.resolve_local", "$B.resolve_in_scopes", "$B.unpacker"]);
 // Texts that must not be left after compactGeneratedCode.
 const LEFTOVERS = ["$B.set_lineno(", "$B.trace_line(", ".frame.inum", ".positions", "$B.INUM", "$B.js_this", "$call_with_position",
   "$getattr_pep657", "__annotate__ = _b_.None", "Object.defineProperty(locals"];
@@ -132,12 +143,46 @@ function compactGeneratedCode(name, js, lineNumbers) {
   // identifiers by name, and the statements of statement lists (a `var` there can go whole)
   const uses = new Map();
   const statements = new Set();
+  // each function's name, from `f.$function_infos = [module, "name", ...]`, and the arrays that
+  // are the value of `var frame = [...]`
+  const functionNames = new Map();
+  const frames = new Set();
   (function walk(node) {
     if (node.type === "Identifier") uses.set(node.name, (uses.get(node.name) || 0) + 1);
+    if (node.type === "AssignmentExpression" && node.left.type === "MemberExpression" && !node.left.computed &&
+        node.left.property.name === "$function_infos" && node.left.object.type === "Identifier" &&
+        node.right.type === "ArrayExpression" && node.right.elements[1]?.type === "Literal") {
+      functionNames.set(node.left.object.name, node.right.elements[1].value);
+    }
+    if (node.type === "VariableDeclarator" && node.id.name === "frame" && node.init?.type === "ArrayExpression") {
+      frames.add(node.init);
+    }
     for (const list of [node.body, node.consequent]) if (Array.isArray(list)) list.forEach((s) => statements.add(s));
     children(node, walk);
   })(ast);
   function rewritten(node) {
+    if (node.type === "ArrayExpression" && node.elements.length === 5 && node.elements[4]?.type === "Identifier" &&
+        node.elements[0]?.type === "Literal" && frames.has(node)) {
+      // `var frame = ["name", locals, module, globals, f]`: the runtime names the frame after
+      // `f` (an edit of $B.enter_frame in build/runtime_edits.cjs); the name must be f's own
+      const f = node.elements[4].name;
+      if (functionNames.get(f) !== node.elements[0].value) {
+        throw new Error(`generated code of ${name}: the frame of ${f} is named ${text(node.elements[0])}, ` +
+          `its infos say ${functionNames.get(f)}`);
+      }
+      return `[, ${node.elements.slice(1).map(render).join(", ")}]`;
+    }
+    if (!lineNumbers && node.type === "CallExpression" &&
+        ["$B.enter_frame", "$B.make_js_iterator"].includes(text(node.callee)) && node.arguments.length === 3) {
+      // the production build records no line: the frame's line stays undefined
+      // $B.enter_frame(frame, __file__, N), $B.make_js_iterator(iterable, frame, N)
+      const [first, second, line] = node.arguments;
+      const frameAt = text(node.callee) === "$B.enter_frame" ? first : second;
+      if (!isNumber(line) || text(frameAt) !== "frame") {
+        throw new Error(`generated code of ${name}: unexpected call ${text(node).slice(0, 200)}`);
+      }
+      return `${text(node.callee)}(${render(first)}, ${render(second)})`;
+    }
     if (node.type === "VariableDeclaration" && statements.has(node) && node.declarations.length === 1) {
       // `var _frame_obj = $B.frame_obj`, `var stack_length = $B.count_frames()`: reads kept for
       // an exception handler that, here, does not use them (the name is read nowhere)
@@ -175,15 +220,19 @@ function compactGeneratedCode(name, js, lineNumbers) {
       if (e.type === "CallExpression" && isFreeVariableMirror(text, e)) return ";";
       // a statement of its own: Brython's code leans on automatic semicolons, so `;` stays
       if (setLineno(e)) return lineNumbers ? `;frame.$lineno = ${e.arguments[1].value}` : ";";
+      // `frame.$lineno = N` (a `for` statement's line, a generator expression's first line)
+      if (!lineNumbers && e.type === "AssignmentExpression" && text(e.left) === "frame.$lineno" && isNumber(e.right)) return ";";
     }
     if (setLineno(node)) {
       // in a condition `set_lineno(...) && test`: set_lineno returns true
       return lineNumbers ? `(frame.$lineno = ${node.arguments[1].value})` : "true";
     }
     if (node.type === "CallExpression" && Object.hasOwn(INUM_ARGUMENTS, text(node.callee))) {
-      const [plain, index, replacement] = INUM_ARGUMENTS[text(node.callee)];
+      const [plain, at, replacement] = INUM_ARGUMENTS[text(node.callee)];
+      const index = typeof at === "function" ? at(node.arguments.map(text)) : at;
       const args = node.arguments.map(render);
-      if (node.arguments.length <= index || !isNumber(node.arguments[index])) {
+      if (node.arguments.length <= index || !isNumber(node.arguments[index]) ||
+          (TRAILING_INUM.has(text(node.callee)) && node.arguments.length !== index + 1)) {
         throw new Error(`generated code of ${name}: unexpected call ${text(node).slice(0, 200)}`);
       }
       if (replacement === null) args.splice(index, 1);
@@ -243,6 +292,10 @@ function compactGeneratedCode(name, js, lineNumbers) {
     return out + source.slice(at, node.end);
   }
   const out = render(ast.body[0].expression);
+  const lineLeft = lineNumbers ? null : /frame\.\$lineno = \d|\$B\.enter_frame\([^()]*\d\)/.exec(out);
+  if (lineLeft) {
+    throw new Error(`generated code of ${name}: a line number of an unexpected shape: ${out.slice(lineLeft.index - 80, lineLeft.index + 120)}`);
+  }
   for (const leftover of LEFTOVERS) {
     if (out.includes(leftover)) {
       const at = out.indexOf(leftover);

@@ -609,6 +609,18 @@ const EDITS = [
     },
   },
   {
+    why: "a function's frame is named after the function (build/generated_code.cjs leaves the name out)",
+    edit(e, t) {
+      const enter = e.one("`$B.enter_frame = function`", t.statements((n) => t.assigns(n, "$B.enter_frame")));
+      const fn = enter.expression.right;
+      if (fn.type !== "FunctionExpression" || !t.is(fn.params[0], "frame")) {
+        throw new EditError("expected `$B.enter_frame = function(frame, ...)`, found another shape");
+      }
+      // first, so that even a RecursionError raised below names the frame
+      e.insert(fn.body.start + 1, "\nif(frame[0]===undefined){frame[0]=frame[4].$function_infos[1]}");
+    },
+  },
+  {
     why: "one call ends each function definition of the SDK's code (build/generated_code.cjs)",
     edit(e, t) {
       const attrs = e.one("`$B.set_func_attrs = function`", t.statements((n) => t.assigns(n, "$B.set_func_attrs")));
@@ -756,6 +768,16 @@ const EDITS = [
       );
       e.replace(branch.test, "false");
       e.replace(branch.consequent, "{}");
+    },
+  },
+  {
+    why: "tracebacks of the production build: no line when the frame has none (build/generated_code.cjs)",
+    edit(e, t) {
+      const line = e.one(
+        "the template `  File \"${filename}\", line ${lineno}, in ` in `trace_from_stack`",
+        t.nodes("TemplateLiteral").filter((n) => t.is(n, '`  File "${filename}", line ${lineno}, in `')),
+      );
+      e.replace(line, '`  File "${filename}"${lineno === undefined ? "" : ", line " + lineno}, in `');
     },
   },
   {

@@ -172,6 +172,41 @@ def test_the_production_build_records_no_line_numbers() -> None:
     assert compact(js) == "a()\n  ;\nx()\nif(true && y){}\n"
 
 
+def test_the_production_build_leaves_the_lines_of_frames_and_loops_undefined() -> None:
+    """A frame's first line (`$B.enter_frame`), a `for` statement's line (`frame.$lineno = N`,
+    `$B.make_js_iterator`): the production build records no line at all; the debug build keeps
+    them. A traceback of the production build names files and functions without lines."""
+    js = (
+        "$B.enter_frame(frame, __file__, 58)\n"
+        "frame.$lineno = 113\n"
+        "for(var next of $B.make_js_iterator(iterator_7, frame, 113)){}\n"
+        "var f = $B.make_js_iterator(expr, frame, 27)\n"
+    )
+    assert compact(js) == (
+        "$B.enter_frame(frame, __file__)\n;\n"
+        "for(var next of $B.make_js_iterator(iterator_7, frame)){}\n"
+        "var f = $B.make_js_iterator(expr, frame)\n"
+    )
+    assert compact(js, line_numbers=True) == js
+
+
+def test_a_function_frame_is_named_by_the_runtime_not_by_the_code() -> None:
+    """`var frame = ["name", locals, module, globals, f]`: $B.enter_frame names the frame after
+    f (f.$function_infos), so the code leaves the name out; a name that is not f's own fails."""
+    infos = "['pkg.mod', 'handle', 'C.handle', __file__]"
+    js = (
+        "function handle7(){\n"
+        "var frame = ['handle', locals, 'pkg.mod', locals_pkg_mod, handle7]\n}\n"
+        f"handle7.$function_infos = {infos}\n"
+    )
+    assert compact(js) == (
+        "function handle7(){\nvar frame = [, locals, 'pkg.mod', locals_pkg_mod, handle7]\n}\n"
+        f"handle7.$function_infos = {infos}\n"
+    )
+    with pytest.raises(SystemExit, match="the frame of handle7 is named 'other'"):
+        compact(js.replace("['handle', locals", "['other', locals"))
+
+
 def test_generated_code_loses_instruction_numbers() -> None:
     js = (
         "x = $B.$call_with_position(f, 3, $B.$getattr_pep657(o, 'a,b', 5), 'it\\'s)', 7)\n"
@@ -182,12 +217,20 @@ def test_generated_code_loses_instruction_numbers() -> None:
         "      f12.__annotate__ = _b_.None\n"
         "    Object.defineProperty(locals, 'self', {get: function(){return locals_m_f.self}, "
         "set: function(){}, enumerable: true, configurable: true})\n"
+        '$B.import("javascript", [], {}, locals_m, 1)\n'
+        "$B.$import_from(\"m.n\", 'f', {}, 0, locals, 7)\n"
+        "v = $B.resolve_local('value', 5) + $B.resolve_in_scopes('x', [locals_m], 12)\n"
+        "t = $B.unpacker(v1, 2, false, 9) + $B.unpacker(v2, 3, true, 1, 11)\n"
     )
     assert compact(js) == (
         "x = $B.$call(f, $B.$getattr(o, 'a,b'), 'it\\'s)', 7)\n"
         "y = $B.call_attr($B.$getitem(l, [1, 2][0]), 'get', 0, {k: 1})\n"
         '$B.$setattr1(locals.api, "track", g(1, 2))\n'
         "    ;\n      ;\n      ;\n    ;\n"
+        '$B.import("javascript", [], {}, locals_m)\n'
+        "$B.$import_from(\"m.n\", 'f', {}, 0, locals)\n"
+        "v = $B.resolve_local('value') + $B.resolve_in_scopes('x', [locals_m])\n"
+        "t = $B.unpacker(v1, 2, false) + $B.unpacker(v2, 3, true, 1)\n"
     )
 
 
@@ -222,6 +265,9 @@ def test_dict_displays_lose_the_hashes_of_their_str_keys() -> None:
         ),
         ("$B.set_lineno(frame, n)\n", r"\$B\.set_lineno\( of an unexpected shape"),
         ("Object.defineProperty(locals, 'x', {get: f})\n", "Object.defineProperty"),
+        ("$B.resolve_local('x', 5, 6)\n", "unexpected call"),
+        ("$B.enter_frame(frame, __file__, n)\n", "unexpected call"),
+        ("frame.$lineno = 1 + n\n", "a line number of an unexpected shape"),
     ],
 )
 def test_a_shape_the_rewrites_do_not_expect_fails_the_build(body: str, message: str) -> None:
