@@ -7,8 +7,10 @@
 // up the queue of steps below; the steps (the runtime's parts, registering the modules, importing
 // each module, __main__, then the steps the SDK's start() adds) run as tasks of a few ms, yielding
 // to the page between them. While the document is being parsed only the steps that need no parsed
-// document run, and only in the browser's idle periods (see idleSlice below); __main__, which
-// starts the SDK, runs after DOMContentLoaded, so DOMContentLoaded never waits for the SDK. Commands the page pushes meanwhile wait in its `window.allegro` array.
+// document run, and only in the browser's idle periods (see idleSlice below): all but the SDK's
+// last start step, which installs `window.allegro` and runs what the page queued (it reads the
+// page); that one runs after DOMContentLoaded, so DOMContentLoaded never waits for the SDK.
+// Commands the page pushes meanwhile wait in its `window.allegro` array.
 // If the page is hidden or left during the start, the steps left run at once, and the SDK's
 // leave hook (which sends what is waiting) runs after them: nothing tracked is lost.
 var SLICE_MS = 8; // a slice runs steps until this much time has passed, then yields
@@ -183,7 +185,7 @@ window.addEventListener("pagehide", leaving, true);
 document.addEventListener("visibilitychange", function () {
   if (document.visibilityState === "hidden") leaving();
 }, true);
-prepared = steps.length - 1; // all but MAIN, which starts the SDK (it reads the page)
+prepared = steps.length; // then start_in_slices adds all but the SDK's last start step
 
 // While the document is still being parsed, the steps that need no parsed document (the runtime's
 // parts, the modules' imports) run in the browser's idle periods only (requestIdleCallback: the
@@ -233,8 +235,8 @@ if (document.readyState === "loading") {
 // allegro_sdk.browser.boot_js (typed for mypy by allegro_sdk/browser/boot_js.pyi).
 //
 // start_in_slices(steps, on_leave): the SDK's start() hands its remaining steps (functions, run
-// in order, each in a slice) and the function that sends what waits when the page is left during
-// the start. current_script: the SDK's script element (document.currentScript is null by then).
+// in order, each in a slice; all but the last may run while the document is being parsed) and the
+// function that sends what waits when the page is left during the start. current_script: the SDK's script element (document.currentScript is null by then).
 //
 // post: POST a body and hand back (status, text, Retry-After) or (message). Brython 3.15 loses
 // track of its frames when a Python coroutine awaits fetch (after ~175 requests a page raises
@@ -383,6 +385,7 @@ function registerBootModule($B) {
   $B.module_setattr(module, "deferred_calls", $B.jsobj2pyobj(deferredCalls));
   $B.module_setattr(module, "start_in_slices", $B.jsobj2pyobj(function (more, onLeave) {
     for (var i = 0; i < more.length; i++) steps.push(more[i]);
+    prepared = done + steps.length - 1;
     leaveHooks.push(onLeave);
     if (!running) schedule();
   }));

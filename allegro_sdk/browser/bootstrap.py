@@ -94,7 +94,8 @@ def start() -> None:
 
 def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     """The SDK's start, in three parts: the session and the outbox; the sender, the tracker and
-    the listeners; then `window.allegro` and the commands the page queued meanwhile."""
+    the listeners (both may run while the document is still parsed, in its idle time); then, once
+    it is parsed, `window.allegro` and the commands the page queued meanwhile."""
     console = BrowserConsole()
     settings = script_settings()
     collector, problem = check_collector(settings.get("data-collector"))
@@ -116,6 +117,8 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
         console.error(problem)
         unconfigured = Unconfigured(problem)
         api, queue, _ = build_api(unconfigured, unconfigured, consent, console)
+        yield
+        yield  # the page's commands run once it is parsed, as they would with a collector
         install(api, queue)
         return
 
