@@ -188,7 +188,8 @@ document.addEventListener("visibilitychange", function () {
 prepared = steps.length; // then start_in_slices adds all but the SDK's last start step
 
 // While the document is still being parsed, the steps that need no parsed document (the runtime's
-// parts, the modules' imports) run in the browser's idle periods only (requestIdleCallback: the
+// parts, the modules' imports, __main__ and all but the SDK's last start step) run in the browser's
+// idle periods only (requestIdleCallback: the
 // parser is waiting for the network, nothing else is due), in short slices: the parser is never
 // kept waiting for more than one slice, and what is left of the start after DOMContentLoaded is
 // shorter. Where the page never idles, or without requestIdleCallback, they run after it.
@@ -235,8 +236,9 @@ if (document.readyState === "loading") {
 // allegro_sdk.browser.boot_js (typed for mypy by allegro_sdk/browser/boot_js.pyi).
 //
 // start_in_slices(steps, on_leave): the SDK's start() hands its remaining steps (functions, run
-// in order, each in a slice; all but the last may run while the document is being parsed) and the
-// function that sends what waits when the page is left during the start. current_script: the SDK's script element (document.currentScript is null by then).
+// in order, each in a slice; all but the last may run while the document is being parsed) and
+// the function that sends what waits when the page is left during the start. current_script: the
+// SDK's script element (document.currentScript is null by then).
 //
 // post: POST a body and hand back (status, text, Retry-After) or (message). Brython 3.15 loses
 // track of its frames when a Python coroutine awaits fetch (after ~175 requests a page raises
