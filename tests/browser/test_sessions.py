@@ -143,9 +143,9 @@ def test_a_page_renews_a_stored_token_near_its_expiry_with_it_as_proof(
 ) -> None:
     sdk_page(site, page, "tab-one")
     first = stored(site, track(page))
-    session_id, token, expires_at, *rest = str(
-        cookies(page)["allegro_session_token"]["value"]
-    ).split("|")
+    session_id, token, expires_at, *_ = str(cookies(page)["allegro_session_token"]["value"]).split(
+        "|"
+    )
     page.clock.install(time=(int(expires_at) - 30_000) / 1000)  # 30 s before the token expires
     requests = session_requests(page)
     sdk_page(site, page, "reloaded")
