@@ -151,9 +151,10 @@ async def _take_batch(
     except tokens.TokenError as exc:
         raise ApiError(403, exc.message, "csrf_token") from None
 
-    if whole is not None and all(
-        event.session_id == claims.session_id and event.device_id == claims.device_id
-        for event in whole.events
+    if (
+        whole is not None
+        and {event.session_id for event in whole.events} <= {claims.session_id}
+        and {event.device_id for event in whole.events} <= {claims.device_id}
     ):  # the usual batch: every event valid and the token's
         valid: list[ValidEvent] = list(whole.events)
         valid_at: Sequence[int] = range(len(valid))
@@ -164,16 +165,17 @@ async def _take_batch(
     foreign: frozenset[str] = frozenset()
     if valid:
         foreign = await committer.submit(BatchWrite(valid, now, now + settings.session_lifetime_ms))
-    for index, event in zip(valid_at, valid, strict=True):
-        if event.event_id in foreign:
-            metrics.events_refused.labels("foreign_id").inc()
-            rejected.append(
-                _rejection(
-                    index, {"event_id": event.event_id}, f"events.{index}.event_id", FOREIGN_ID
+    if foreign:
+        for index, event in zip(valid_at, valid, strict=True):
+            if event.event_id in foreign:
+                metrics.events_refused.labels("foreign_id").inc()
+                rejected.append(
+                    _rejection(
+                        index, {"event_id": event.event_id}, f"events.{index}.event_id", FOREIGN_ID
+                    )
                 )
-            )
-    rejected.sort(key=lambda rejection: int(rejection["index"]))
-    accepted = list(dict.fromkeys(e.event_id for e in valid if e.event_id not in foreign))
+        rejected.sort(key=lambda rejection: int(rejection["index"]))
+    accepted = list(dict.fromkeys([e.event_id for e in valid if e.event_id not in foreign]))
     status = 200 if accepted or not raw_events else 422
     answer = _ANSWER_ENCODER.encode({"accepted": accepted, "rejected": rejected})
     return Response(answer, status, media_type="application/json")

@@ -55,6 +55,7 @@ from allegro_collector.store import (
     StorageClosedError,
     StoreUnavailableError,
     all_inserted,
+    claiming_sessions,
     event_row,
     group_written,
     session_activity,
@@ -421,8 +422,9 @@ def _erased(
 def _store_batches(
     connection: psycopg.Connection[Any], batches: Sequence[BatchWrite], erased_after: int
 ) -> GroupWritten:
-    """One transaction of five statements: the erased devices (first, so an erasure waiting for
-    its lock holds up nothing this transaction locked), the members, every event, every
+    """One transaction of up to five statements: the erased devices (first, so an erasure
+    waiting for its lock holds up nothing this transaction locked), the members (of sessions
+    whose events name a customer), every event, every
     session's activity, and the devices the group's ids belong to (read after the insert, so an
     id another process inserted at the same moment is seen with its device; not read when every
     event was inserted: then every id is the group's own)."""
@@ -433,14 +435,16 @@ def _store_batches(
             sorted({event.device_id for batch in batches for event in batch.events}),
             erased_after,
         )
-        members = dict(
-            connection.execute(
-                "SELECT session_id, customer_id FROM sessions "
-                "WHERE session_id = ANY(%s::text[]) AND ended_at IS NULL "
-                "AND customer_id IS NOT NULL",
-                ([session_id for session_id, _, _ in activity],),
-            ).fetchall()
-        )
+        members: dict[str, str] = {}
+        if claiming := claiming_sessions(batches):
+            members = dict(
+                connection.execute(
+                    "SELECT session_id, customer_id FROM sessions "
+                    "WHERE session_id = ANY(%s::text[]) AND ended_at IS NULL "
+                    "AND customer_id IS NOT NULL",
+                    (claiming,),
+                ).fetchall()
+            )
         rows = [
             event_row(event, batch.received_at, members.get(event.session_id))
             for batch in batches

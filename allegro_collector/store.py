@@ -239,6 +239,15 @@ def stored_event(row: Sequence[Any]) -> dict[str, Any]:
     return event
 
 
+def claiming_sessions(batches: Sequence[BatchWrite]) -> list[str]:
+    """The sessions of the group's events that name a customer: the only ones whose bound
+    member `event_row` needs (an event naming none stores none whatever is bound). Usually
+    none, and then the store reads no member at all."""
+    return sorted(
+        {event.session_id for batch in batches for event in batch.events if event.customer_id}
+    )
+
+
 def session_activity(batches: Sequence[BatchWrite]) -> list[tuple[str, int, int]]:
     """Per session of a group: (session_id, first received_at, latest session_expires_at).
 
@@ -251,13 +260,16 @@ def session_activity(batches: Sequence[BatchWrite]) -> list[tuple[str, int, int]
     """
     found: dict[str, tuple[int, int]] = {}
     for batch in batches:
-        for event in batch.events:
-            first, latest = found.get(event.session_id, (batch.received_at, 0))
-            found[event.session_id] = (
+        for session_id in {event.session_id for event in batch.events}:  # usually one
+            first, latest = found.get(session_id, (batch.received_at, 0))
+            found[session_id] = (
                 min(first, batch.received_at),
                 max(latest, batch.session_expires_at),
             )
     return [(session_id, *found[session_id]) for session_id in sorted(found)]
+
+
+_NONE_REFUSED: frozenset[str] = frozenset()
 
 
 def refused_ids(
@@ -265,6 +277,8 @@ def refused_ids(
 ) -> list[frozenset[str]]:
     """Per batch, the ids whose stored event (`stored_devices`: event_id -> device_id, read
     after the insert in the same transaction) belongs to another device than the event's."""
+    if not stored_devices:  # every event of the group was new: none is another device's
+        return [_NONE_REFUSED] * len(batches)
     return [
         frozenset(
             event.event_id
@@ -291,10 +305,12 @@ def group_written(
     """The `GroupWritten` of a committed group: `refused_ids`, and the events left out because
     their device is in `erased` (those refused as another device's are counted there only)."""
     refused = refused_ids(batches, stored_devices)
-    left_out = sum(
-        1
-        for batch, ids in zip(batches, refused, strict=True)
-        for event in batch.events
-        if event.device_id in erased and event.event_id not in ids
-    )
+    left_out = 0
+    if erased:
+        left_out = sum(
+            1
+            for batch, ids in zip(batches, refused, strict=True)
+            for event in batch.events
+            if event.device_id in erased and event.event_id not in ids
+        )
     return GroupWritten(new, refused, left_out)

@@ -17,13 +17,15 @@ measurement and kept running to the end (idle ones cost nothing):
   throwaway cluster (tests/pg_cluster.py; fsync on).
 
 Load comes from wrk (Debian's `wrk`): `-t2 -c16` for `--seconds` per measurement, every request a
-valid batch of 1 or 50 events (the shape of tests/collector/support.py's make_event, fresh
-lowercase UUID v4 event ids) with a real CSRF token of one of 64 sessions made on that collector
-beforehand. Measurements alternate between targets, round after round, so drift on the shared
-machine hits all alike; the figures are medians over the rounds with [min-max], and each target's
-ratio to the Starlette no-op of the same round. Also the server's CPU time (user + system, its
-uvicorn process and its workers, from /proc; not PostgreSQL's) per answered request: on a shared
-machine it moves far less than req/s, which waits for cores the other processes hold.
+valid batch of 1 or 50 events (the shape of tests/collector/support.py's make_event; event ids
+UUID v7 with the time of the request first, as the SDK makes them) with a real CSRF token of one
+of 64 sessions made on that collector beforehand (`sqlite-base` gets the same ids with a 4 for
+the version: code before this protocol took only v4). Measurements alternate between targets,
+round after round, so drift on the shared machine hits all alike; the figures are medians over
+the rounds with [min-max], and each target's ratio to the Starlette no-op of the same round.
+Also the server's CPU time (user + system, its uvicorn process and its workers, from /proc; not
+PostgreSQL's) per answered request: on a shared machine it moves far less than req/s, which
+waits for cores the other processes hold.
 
 Overload step (after the rounds): the SQLite collector with 1 event per request at rising client
 counts (`--overload-clients`); every wrk connection sends its next request the moment it has an
@@ -72,7 +74,21 @@ COLLECTORS = ("sqlite", "sqlite-base", "pg1", "pg2")
 BASELINE = "sqlite-base"
 
 LUA = r"""
--- One valid events batch per request; ids unique per (seed, thread, counter).
+-- One valid events batch per request. Event ids are UUID v7 as the SDK makes them: the time
+-- in milliseconds first; after it, instead of random bits, (thread, seed, counter), which
+-- keeps them unique. BENCH_ID_VERSION=4 writes a 4 in place of the 7 (for --baseline code
+-- that takes only v4 ids), nothing else changed.
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock, bench_timespec *now);
+]]
+local clock_now = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(0, clock_now)  -- CLOCK_REALTIME
+  return tonumber(clock_now.tv_sec) * 1000 + math.floor(tonumber(clock_now.tv_nsec) / 1e6)
+end
+
 local next_tid = 1
 local threads = {}
 function setup(thread)
@@ -96,6 +112,7 @@ function init(args)
   f:close()
   per_request = tonumber(os.getenv("BENCH_EVENTS"))
   seed = tonumber(os.getenv("BENCH_SEED"))
+  version = os.getenv("BENCH_ID_VERSION")
   counter = 0
   statuses = {}
   out = assert(io.open(os.getenv("BENCH_ACKED") .. "." .. tid, "w"))
@@ -104,10 +121,13 @@ end
 function request()
   local s = sessions[(counter % #sessions) + 1]
   local parts = {}
+  local ms = now_ms()
+  local stamp = string.format("%08x-%04x", math.floor(ms / 65536), ms % 65536)
   for i = 1, per_request do
     counter = counter + 1
-    parts[i] = string.format(EVENT,
-      string.format("%08x-%04x-4000-8000-%012x", seed, tid, counter), s[2], s[1])
+    local id = string.format("%s-%s%03x-%04x-%012x",
+      stamp, version, tid % 4096, 0x8000 + seed % 0x4000, counter)
+    parts[i] = string.format(EVENT, id, s[2], s[1])
   end
   return wrk.format("POST", "/v1/events",
     {["Content-Type"] = "application/json", ["X-Allegro-CSRF"] = s[3]},
@@ -272,6 +292,7 @@ def run_wrk(
         "BENCH_EVENTS": str(events),
         "BENCH_SEED": str(seed),
         "BENCH_ACKED": str(acked),
+        "BENCH_ID_VERSION": "4" if target.name == BASELINE else "7",
     }
     threads = min(2, clients)
     cpu_before = cpu_seconds(target.process.pid)

@@ -9,8 +9,11 @@ group commit inserts them (`sqlite_store`'s INSERT, one transaction a group). Pr
 the pages the group wrote to the WAL (counted from the WAL's size with checkpoints off: the same
 on any machine, unlike time) and the median CPU time of the inserting thread. The pages left
 over once the table's own pages and the secondary indexes are accounted for are the primary
-key's (`event_id`, a random UUID v4: each new id lands on a page of its own); the last row of
-each size stores time-ordered ids instead (as a UUID v7 would be), to show that share.
+key's (`event_id`: random ids, as the UUID v4s of older SDK bundles, land each on a page of its
+own); the row "time-ordered ids" of each size stores ids that begin with their time instead, as
+the SDK's UUID v7s do. Rows are inserted as the store inserts them (`insert_events`: only the
+columns some row has a value in, leaving out the rows of erased devices); the row "every column
+bound" binds all 28 columns, nulls too, as the store did before, to show what that saves.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from allegro_collector.migrations import migrate_sqlite  # noqa: E402
-from allegro_collector.sqlite_store import _INSERT_EVENTS, _ROW_PLACEHOLDERS  # noqa: E402
+from allegro_collector.sqlite_store import insert_events  # noqa: E402
 from allegro_collector.store import STORED_COLUMNS  # noqa: E402
 
 SECONDARY = ("events_received", "events_session", "events_device")
 WAL_FRAME_HEADER = 24
+EVERY_COLUMN = f"INSERT OR IGNORE INTO events ({', '.join(STORED_COLUMNS)}) VALUES"
+EVERY_PLACEHOLDER = f"({', '.join('?' * len(STORED_COLUMNS))})"
 
 
 class Filler:
@@ -71,20 +76,30 @@ class Filler:
         return rows
 
 
-def insert_group(db: sqlite3.Connection, rows: Sequence[Sequence[object]]) -> None:
+def insert_group(
+    db: sqlite3.Connection, rows: Sequence[Sequence[object]], every_column: bool = False
+) -> None:
     db.execute("BEGIN IMMEDIATE")
     for start in range(0, len(rows), 1000):
         chunk = rows[start : start + 1000]
-        values = ", ".join([_ROW_PLACEHOLDERS] * len(chunk))
-        db.execute(f"{_INSERT_EVENTS} {values}", [value for row in chunk for value in row])
+        if every_column:
+            values = ", ".join([EVERY_PLACEHOLDER] * len(chunk))
+            db.execute(f"{EVERY_COLUMN} {values}", [value for row in chunk for value in row])
+        else:
+            db.execute(*insert_events(chunk, erased_after=0))  # as the store: no erasure
     db.execute("COMMIT")
 
 
 def measure(
-    tmp: Path, left_out: str | None, per_batch: int, args: argparse.Namespace, ordered: bool
+    tmp: Path,
+    left_out: str | None,
+    per_batch: int,
+    args: argparse.Namespace,
+    ordered: bool,
+    every_column: bool,
 ) -> tuple[float, float]:
     """(WAL pages a group, median CPU ms a group) with `left_out` dropped."""
-    path = tmp / f"events-{left_out}-{per_batch}-{ordered}.sqlite3"
+    path = tmp / f"events-{left_out}-{per_batch}-{ordered}-{every_column}.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
@@ -102,7 +117,7 @@ def measure(
         for _ in range(args.groups):
             rows = filler.batches(args.batches, per_batch)
             started = time.thread_time()
-            insert_group(db, rows)
+            insert_group(db, rows, every_column)
             cpu.append(time.thread_time() - started)
         wal_bytes = os.path.getsize(f"{path}-wal")
     finally:
@@ -126,10 +141,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="allegro-index-cost-") as tmp:
         for per_batch in (1, 50):
-            variants = [(None, False), *((index, False) for index in SECONDARY), (None, True)]
-            for left_out, ordered in variants:
-                pages, cpu_ms = measure(Path(tmp), left_out, per_batch, args, ordered)
-                name = "(none), time-ordered ids" if ordered else left_out or "(none)"
+            variants = [
+                (None, False, False),
+                *((index, False, False) for index in SECONDARY),
+                (None, True, False),
+                (None, False, True),
+            ]
+            for left_out, ordered, every_column in variants:
+                pages, cpu_ms = measure(Path(tmp), left_out, per_batch, args, ordered, every_column)
+                name = left_out or "(none)"
+                name += ", time-ordered ids" if ordered else ""
+                name += ", every column bound" if every_column else ""
                 print(f"| {per_batch} | {name} | {pages:,.1f} | {cpu_ms:.1f} |")
     return 0
 

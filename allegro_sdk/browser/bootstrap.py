@@ -20,6 +20,7 @@ from allegro_sdk.core.call_time import CallTime
 from allegro_sdk.core.collector_address import check_collector
 from allegro_sdk.core.consent import DENIED, GRANTED, Consent, erase, opt_in
 from allegro_sdk.core.errors import NotStored
+from allegro_sdk.core.ids import uuid7_from
 from allegro_sdk.core.member import Members
 from allegro_sdk.core.options import OPTIONS, read_options
 from allegro_sdk.core.outbox import Outbox
@@ -203,10 +204,14 @@ def starting(started: dict[str, object]):  # type: ignore[no-untyped-def]
     if consent.status() == GRANTED:
         outbox.adopt(sender.plan_flush)
     call_time = CallTime(clock)  # an event's timestamp: when the page called track()
+
+    def new_event_id() -> str:
+        return uuid7_from(new_uuid4(), call_time.now())
+
     tracker = Tracker(
         LoggingSender(consent, console.debug) if debug else consent,
         PageReader(),
-        new_uuid4,
+        new_event_id,
         call_time.now,
         members.current,
         stripped_names(settings.get("data-strip-params")),

@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 from .conftest import Console, Site, violations
 from .pages import STRICT_CSP, host_page, sdk_tag, serve_page, snippet, wait_until
 
-UUID4_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+UUID7_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 
 
 def strict(site: Site) -> str:
@@ -90,7 +90,8 @@ def test_track_resolves_with_the_stored_event_id(site: Site, page: Page, console
         "currency": "USD",
         "gift": None,
     }
-    assert re.match(UUID4_PATTERN, event_id)
+    assert re.match(UUID7_PATTERN, event_id)  # time first: the collector's index grows at one end
+    assert int(event_id.replace("-", "")[:12], 16) == stored[0]["timestamp"]
     assert console.errors == []
 
 

@@ -239,7 +239,7 @@ def test_rejection_echoes_an_invalid_event_id(collector: Collector) -> None:
     upper = make_event(session, event_id=str(uuid.uuid4()).upper())
     body = collector.post_events(session, [upper]).json()
     assert body["rejected"][0]["event_id"] == upper["event_id"]
-    assert body["rejected"][0]["error"]["message"] == "must be a lowercase UUID v4"
+    assert body["rejected"][0]["error"]["message"] == "must be a lowercase UUID v7 or v4"
 
 
 def test_lone_surrogates_are_never_echoed(collector: Collector) -> None:

@@ -13,11 +13,14 @@ from allegro_collector.schemas import (
     EventBatch,
     FastEvent,
     SessionRequest,
+    fast_batch,
     fast_envelope,
     fast_event,
     first_error,
 )
 from allegro_sdk.core.protocol import MAX_DATA_BYTES
+
+V7 = "01a0c450-6c7b-7978-a695-a4b3c2d1e0f9"  # what the SDK makes: time first (RFC 9562)
 
 
 def event(**overrides: Any) -> dict[str, Any]:
@@ -61,9 +64,12 @@ BAD_FIELDS = [
     ({"timestamp": True}, "events.3.timestamp", "valid integer"),
     ({"timestamp": -1}, "events.3.timestamp", "greater than or equal"),
     ({"timestamp": 10**20}, "events.3.timestamp", "less than or equal"),
-    ({"event_id": "not-a-uuid"}, "events.3.event_id", "UUID v4"),
-    ({"event_id": str(uuid.uuid4()).upper()}, "events.3.event_id", "lowercase UUID v4"),
+    ({"event_id": "not-a-uuid"}, "events.3.event_id", "UUID v7 or v4"),
+    ({"event_id": str(uuid.uuid4()).upper()}, "events.3.event_id", "lowercase UUID v7 or v4"),
+    ({"event_id": V7.upper()}, "events.3.event_id", "lowercase UUID v7 or v4"),
+    ({"event_id": str(uuid.uuid1())}, "events.3.event_id", "UUID v7 or v4"),
     ({"device_id": str(uuid.uuid1())}, "events.3.device_id", "UUID v4"),
+    ({"device_id": V7}, "events.3.device_id", "UUID v4"),
     ({"session_id": ""}, "events.3.session_id", "at least 1"),
     ({"data": [1, 2]}, "events.3.data", "valid dictionary"),
     ({"data": {"big": "x" * MAX_DATA_BYTES}}, "events.3.data", "more than 16384"),
@@ -119,6 +125,7 @@ EDGE_CASES: list[dict[str, Any]] = [
     {"timestamp": None},
     {"event_name": None},
     {"event_id": str(uuid.uuid4()) + "\n"},
+    {"event_id": V7},
     {"device_id": " " + str(uuid.uuid4())},
     {"session_id": "x" * 128},
     {"session_id": "x" * 129},
@@ -149,6 +156,29 @@ def test_the_fast_path_accepts_only_what_the_models_accept(overrides: dict[str, 
     else:
         assert found is not None, "the fast path refused a valid event"
         assert {name: getattr(found, name) for name in Event.model_fields} == expected.model_dump()
+
+
+@pytest.mark.parametrize(
+    "overrides", [case[0] for case in BAD_FIELDS] + EDGE_CASES, ids=lambda case: str(case)[:40]
+)
+def test_a_whole_batch_is_taken_only_when_the_models_take_every_event(
+    overrides: dict[str, Any],
+) -> None:
+    device = str(uuid.uuid4())
+    neighbours = [event(device_id=device), event(device_id=device, event_id=V7[:-1] + "0")]
+    raw = event(**{"device_id": device, **overrides})
+    try:
+        Event.model_validate(raw)
+        valid = True
+    except ValidationError:
+        valid = False
+    batch = fast_batch(json.dumps({"events": [*neighbours, raw]}).encode())
+    assert (batch is not None) is valid
+    if batch is not None:
+        assert [found.event_id for found in batch.events] == [
+            *(neighbour["event_id"] for neighbour in neighbours),
+            raw["event_id"],
+        ]
 
 
 def test_the_fast_path_refuses_what_is_not_an_event() -> None:

@@ -105,6 +105,28 @@ def test_campaign_parameters_of_the_url_get_their_own_columns(storage: Store) ->
     }
 
 
+def test_events_of_one_group_keep_each_its_own_values_and_nulls(storage: Store) -> None:
+    """Each event has its own mix of empty and filled fields: none takes another's value, an
+    empty field is stored empty, and a field filled in no event of the group too."""
+    sparse = event(data=None)
+    full = event(
+        referer="https://r.example/",
+        page_title="A title",
+        content_type="article",
+        url="https://s.example/?utm_campaign=spring",
+    )
+    middle = event(page_title="", object_id="o-1")
+    storage.store_batches([BatchWrite([sparse, full], 5, 10), BatchWrite([middle], 6, 10)])
+    read = {row["event_id"]: row for row in storage.list_events(None, None, 10)}
+    for stored, received_at in ((sparse, 5), (full, 5), (middle, 6)):
+        assert read[stored.event_id] == {
+            **stored.model_dump(),
+            "received_at": received_at,
+            **dict.fromkeys(CAMPAIGN_PARAMS),
+            **({"utm_campaign": "spring"} if stored is full else {}),
+        }
+
+
 def test_repeated_event_id_is_stored_once(storage: Store) -> None:
     first = event()
     storage.store_events([first], received_at=1, session_expires_at=10)

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from allegro_sdk.core.ids import is_uuid4, uuid4_from_bytes
+from allegro_sdk.core.ids import is_uuid4, uuid4_from_bytes, uuid7_from
 
 
 def test_zero_bytes_get_version_and_variant() -> None:
@@ -91,3 +91,18 @@ def test_rejects_version_1_uuids() -> None:
 
 def test_rejects_uppercase_of_a_real_uuid4() -> None:
     assert not is_uuid4(str(uuid.uuid4()).upper())
+
+
+def test_an_event_id_is_a_uuid_v7_of_its_time_and_the_random_bits() -> None:
+    random_id = "0f1e2d3c-4b5a-4978-a695-a4b3c2d1e0f9"
+    event_id = uuid7_from(random_id, 1_790_000_000_123)
+    assert event_id == "01a0c450-6c7b-7978-a695-a4b3c2d1e0f9"
+    parsed = uuid.UUID(event_id)
+    assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    assert parsed.int >> 80 == 1_790_000_000_123  # unix_ts_ms, RFC 9562 section 5.7
+
+
+def test_event_ids_sort_by_their_time() -> None:
+    times = [0, 1, 1_790_000_000_000, 1_790_000_000_001, 2**48 - 1]
+    ids = [uuid7_from(str(uuid.uuid4()), at) for at in times]
+    assert sorted(ids) == ids
