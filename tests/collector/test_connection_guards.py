@@ -5,6 +5,7 @@ still served, and running out of file descriptors is logged once per interval.""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import resource
@@ -18,8 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from asgi_servers import free_socket
 
+from allegro_collector.connection_guards import send_at_once
 from allegro_collector.settings import Settings
 
 from .support import Collector, StartCollector
@@ -202,3 +205,32 @@ def test_running_out_of_file_descriptors_is_logged_once_per_interval(
     # Without the limit, thousands of these a second (each with its traceback).
     logged = [line for line in log.splitlines() if "socket.accept() out of system resource" in line]
     assert 1 <= len(logged) <= 2, log[-3000:]
+
+
+def test_connections_send_at_once_on_the_socket_uvicorn_binds_for_workers() -> None:
+    """uvicorn binds the listening socket of `--workers N` itself, not as IPPROTO_TCP, so
+    asyncio leaves Nagle's algorithm on for its connections (an answer's body then waits for the
+    client's delayed ACK); the guarded protocol turns it off on every connection."""
+    listening = uvicorn.Config("unused:app", host="127.0.0.1", port=0).bind_socket()
+
+    async def accept_one() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        options: asyncio.Future[tuple[int, int]] = loop.create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                before = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                send_at_once(transport)
+                after = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                options.set_result((before, after))
+                transport.close()
+
+        server = await loop.create_server(Probe, sock=listening)
+        async with server:
+            _, writer = await asyncio.open_connection(*listening.getsockname())
+            found = await asyncio.wait_for(options, 10)
+            writer.close()
+        return found
+
+    assert asyncio.run(accept_one()) == (0, 1)
