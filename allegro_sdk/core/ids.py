@@ -23,8 +23,8 @@ def uuid7_from(uuid4: str, unix_ms: int) -> str:
     and the variant of `uuid4`.
 
     Event ids begin with their time, so the collector's index of them grows at one end: a
-    random id lands on an index page of its own, which makes storing it about three times as
-    costly (docs/scaling.md).
+    random id lands on an index page of its own, which makes storing it about two and a half
+    times as costly (docs/scaling.md).
     """
     stamp = "".join([_HEX[(unix_ms >> shift) & 0x0F] for shift in range(44, -4, -4)])
     return f"{stamp[:8]}-{stamp[8:]}-7{uuid4[15:]}"
