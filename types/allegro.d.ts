@@ -40,7 +40,10 @@ declare namespace Allegro {
    * `'denied'`, or was denied while the event waited, or more than 100 events were waiting).
    */
   interface TrackResult {
-    /** A UUID v4 made in the browser; the same id however often the event is sent. */
+    /**
+     * A UUID v7 made in the browser (the call's time, then random bits); the same id however
+     * often the event is sent.
+     */
     readonly event_id: string;
     /** `false`: nothing of the event was sent or kept, because of the visitor's choice. */
     readonly stored: boolean;
