@@ -15,7 +15,9 @@ process runs out of file descriptors. `guarded_h11` adds, per server (per worker
 - every connection sends at once (`send_at_once`: TCP_NODELAY, which asyncio sets only on some).
 
 The deadline for a request's body is kept by the app where it reads bodies (`bodies.py`), so the
-client gets a 408 rather than a cut connection. h11 itself bounds a request's head to
+client gets a 408 rather than a cut connection; a request whose body had all arrived when the app
+was started (the usual small batch, sent with its head) is marked `BODY_RECEIVED` in its scope,
+and reading it needs no deadline. h11 itself bounds a request's head to
 `h11_max_incomplete_event_size` (16 KiB). Errors such as "Too many open files" are logged at
 most once per interval by `OncePerInterval`.
 """
@@ -39,6 +41,9 @@ from allegro_collector.settings import Settings
 logger = logging.getLogger("allegro_collector")
 
 H11_MAX_HEAD_BYTES = 16 * 1024
+# Set in a request's scope when its whole body had arrived before the app was started: reading
+# it then cannot wait, so it needs no deadline (`bodies.read_body`).
+BODY_RECEIVED = "allegro.body_received"
 FD_RESERVE = 64  # descriptors kept for the database, its journal, logs and the listening socket
 
 
@@ -63,13 +68,41 @@ def send_at_once(transport: asyncio.BaseTransport) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def sweep_interval(head_timeout_seconds: float) -> float:
+    """How often late heads are looked for: a quarter of the deadline, at most once a second, so
+    a connection is closed at most a quarter late (and never more than a second)."""
+    return min(1.0, max(0.01, head_timeout_seconds / 4))
+
+
 def guarded_h11(head_timeout_seconds: float, max_connections: int) -> type[H11Protocol]:
-    """An H11Protocol class for one server, with the head deadline and the connection cap."""
+    """An H11Protocol class for one server, with the head deadline and the connection cap.
+
+    The deadlines are kept without a timer per request: connections waiting for a head sit in
+    `heads`, oldest deadline first, and one sweep every `sweep_interval` closes the late ones
+    from the front. (A timer set and cancelled for each request cost a request about as much as
+    the rest of the guards together.)
+    """
     idle: OrderedDict[H11Protocol, None] = OrderedDict()  # idle connections, oldest first
+    heads: OrderedDict[GuardedH11, float] = OrderedDict()  # awaiting a head: its deadline
     refused = OncePerInterval(logger, 10.0)
+    interval = sweep_interval(head_timeout_seconds)
+    sweeping: list[asyncio.TimerHandle] = []  # the pending sweep, while heads are awaited
+
+    def sweep(loop: asyncio.AbstractEventLoop) -> None:
+        sweeping.clear()
+        now = loop.time()
+        late = []
+        for connection, deadline in heads.items():
+            if deadline > now:
+                break
+            late.append(connection)
+        for connection in late:
+            connection._close(f"no complete request head within {head_timeout_seconds:g} s")
+        if heads:
+            sweeping.append(loop.call_later(interval, sweep, loop))
 
     class GuardedH11(H11Protocol):
-        _head_deadline: asyncio.TimerHandle | None = None
+        _awaiting_head = False
         _cycle_at_arm: object = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -91,11 +124,13 @@ def guarded_h11(head_timeout_seconds: float, max_connections: int) -> type[H11Pr
             self._wait_for_head()
 
         def data_received(self, data: bytes) -> None:
-            if self._head_deadline is None and (self.cycle is None or self.cycle.response_complete):
+            if not self._awaiting_head and (self.cycle is None or self.cycle.response_complete):
                 self._wait_for_head()  # a new request starts on a kept-alive connection
             super().data_received(data)
-            if self._head_deadline is not None and self.cycle is not self._cycle_at_arm:
+            if self._awaiting_head and self.cycle is not self._cycle_at_arm:
                 self._head_done()  # the head was parsed: a request is in progress
+            if self.conn.their_state is h11.DONE and self.cycle is not None:
+                self.cycle.scope[BODY_RECEIVED] = True  # type: ignore[literal-required]
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -106,32 +141,31 @@ def guarded_h11(head_timeout_seconds: float, max_connections: int) -> type[H11Pr
                 idle.move_to_end(self)
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_deadline()
+            self._stop_waiting()
             idle.pop(self, None)
             super().connection_lost(exc)
 
         def _wait_for_head(self) -> None:
-            self._cancel_deadline()
+            self._stop_waiting()
             self._cycle_at_arm = self.cycle
-            self._head_deadline = self.loop.call_later(head_timeout_seconds, self._head_late)
+            self._awaiting_head = True
+            heads[self] = self.loop.time() + head_timeout_seconds  # the latest deadline: last
+            if not sweeping:
+                sweeping.append(self.loop.call_later(interval, sweep, self.loop))
             idle[self] = None
             idle.move_to_end(self)
 
         def _head_done(self) -> None:
-            self._cancel_deadline()
+            self._stop_waiting()
             idle.pop(self, None)
 
-        def _cancel_deadline(self) -> None:
-            if self._head_deadline is not None:
-                self._head_deadline.cancel()
-                self._head_deadline = None
-
-        def _head_late(self) -> None:
-            self._head_deadline = None
-            self._close(f"no complete request head within {head_timeout_seconds:g} s")
+        def _stop_waiting(self) -> None:
+            if self._awaiting_head:
+                self._awaiting_head = False
+                del heads[self]
 
         def _close(self, why: str) -> None:
-            self._cancel_deadline()
+            self._stop_waiting()
             idle.pop(self, None)
             if not self.transport.is_closing():
                 # No client address: the collector logs none (log_privacy.py).

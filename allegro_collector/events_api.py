@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from allegro_collector import tokens
-from allegro_collector.bodies import parse_json, parse_model, read_body
+from allegro_collector.bodies import first_headers, parse_json, parse_model, read_body
 from allegro_collector.clock import Clock
 from allegro_collector.errors import ApiError, error_body
 from allegro_collector.group_commit import GroupCommitter
@@ -45,6 +45,7 @@ from allegro_collector.store import BatchWrite
 from allegro_sdk.core.protocol import CSRF_HEADER, EVENTS_PATH, MAX_ID_CHARS
 
 _ANSWER_ENCODER = msgspec.json.Encoder()
+_CSRF_HEADER_NAME = CSRF_HEADER.lower().encode("latin-1")
 
 FOREIGN_ID = (
     "belongs to another device: an event with this id was stored for another device_id; "
@@ -118,12 +119,13 @@ async def post_events(
     metrics: Metrics,
 ) -> Response:
     # The place is taken before the body is read: a full queue costs next to nothing.
-    async with queue.slot():
-        metrics.ingest_pending.inc()
-        try:
-            return await _take_batch(request, settings, clock, committer, metrics)
-        finally:
-            metrics.ingest_pending.dec()
+    await queue.enter()
+    metrics.ingest_pending.inc()
+    try:
+        return await _take_batch(request, settings, clock, committer, metrics)
+    finally:
+        metrics.ingest_pending.dec()
+        queue.leave()
 
 
 async def _take_batch(
@@ -133,7 +135,8 @@ async def _take_batch(
     committer: GroupCommitter,
     metrics: Metrics,
 ) -> Response:
-    body = await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds)
+    headers = first_headers(request)
+    body = await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds, headers)
     # The fast path takes what it can prove valid; anything else gets pydantic's exact answer.
     raw_events: Sequence[Any]
     whole = fast_batch(body)  # every event valid: one decode for the batch
@@ -145,7 +148,8 @@ async def _take_batch(
         batch = parse_model(body, EventBatch)
         raw_events, csrf_token = batch.events, batch.csrf_token
     now = clock()
-    token = request.headers.get(CSRF_HEADER) or csrf_token
+    in_header = headers.get(_CSRF_HEADER_NAME)
+    token = in_header.decode("latin-1") if in_header else csrf_token
     try:
         claims = tokens.verify(token, settings.verification_keys, now)
     except tokens.TokenError as exc:
@@ -177,8 +181,23 @@ async def _take_batch(
         rejected.sort(key=lambda rejection: int(rejection["index"]))
     accepted = list(dict.fromkeys([e.event_id for e in valid if e.event_id not in foreign]))
     status = 200 if accepted or not raw_events else 422
-    answer = _ANSWER_ENCODER.encode({"accepted": accepted, "rejected": rejected})
-    return Response(answer, status, media_type="application/json")
+    return JsonAnswer(_ANSWER_ENCODER.encode({"accepted": accepted, "rejected": rejected}), status)
+
+
+class JsonAnswer(Response):
+    """An answer already encoded as JSON, its two headers made directly: `Response` works
+    them out in `init_headers`, a measurable part of answering one small batch."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, status_code: int) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.background = None
+        self.raw_headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+        ]
 
 
 def endpoint(

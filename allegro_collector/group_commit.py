@@ -100,8 +100,9 @@ class GroupCommitter:
         future: asyncio.Future[frozenset[str]] = self._loop.create_future()
         self._queue.put((batch, future))
         self._waiting_changed(1)
-        # Shielded: a client that disconnects does not cancel the write others share.
-        return await asyncio.shield(future)
+        # A client that disconnects cancels only its own wait (this future): the batch stays
+        # queued and is written with its group, which skips answering a done future.
+        return await future
 
     def _run(self) -> None:
         """One writer thread: group after group, until it takes the stop mark."""

@@ -64,19 +64,22 @@ class IngestQueue:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold one place from before the body is read until the answer; raise a 503 ApiError
-        when none frees up within `hold_seconds`.
-
-        The place is given back on every exit: commit, exception, or cancellation.
-        """
-        await self._enter()
+        """Hold one place from before the body is read until the answer: `enter`, then `leave`
+        on every exit (commit, exception, or cancellation)."""
+        await self.enter()
         try:
             yield
         finally:
-            self._leave()
+            self.leave()
 
-    async def _enter(self) -> None:
+    async def enter(self) -> None:
+        """Take a place; raise a 503 ApiError when none frees up within `hold_seconds`. Every
+        return must be followed by one `leave()`, however the request ends."""
+        if self._pending < self.max_pending and not self._waiters:
+            self._pending += 1
+            return
         if self._pending < self.max_pending and not self.waiting:
+            self._waiters.clear()  # only abandoned waits were left
             self._pending += 1
             return
         if self.hold_seconds > 0:
@@ -84,12 +87,12 @@ class IngestQueue:
             self._waiters.append(waiter)
             try:
                 await asyncio.wait_for(waiter, self.hold_seconds)
-                return  # handed a place by _leave
+                return  # handed a place by leave()
             except TimeoutError:
                 pass
             except BaseException:
                 if waiter.done() and not waiter.cancelled():
-                    self._leave()  # handed a place just as this request went away
+                    self.leave()  # handed a place just as this request went away
                 raise
         self._on_refused()
         raise ApiError(
@@ -100,7 +103,8 @@ class IngestQueue:
             {"Retry-After": str(self.retry_after_seconds)},
         )
 
-    def _leave(self) -> None:
+    def leave(self) -> None:
+        """Give the place back: to the first request waiting for one, else to the count."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

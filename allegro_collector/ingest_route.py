@@ -104,8 +104,8 @@ class IngestRoute:
             return [*self._simple_headers, allowed, _VARY_ORIGIN]
         return [*self._simple_headers, _VARY_ORIGIN]
 
-    async def _ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
-        cors_headers = self._cors_headers(scope)
+    def _answering(self, send: Send, cors_headers: list[tuple[bytes, bytes]]) -> Send:
+        """`send`, adding the CORS headers to the answer and counting it."""
 
         async def answer(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -113,38 +113,39 @@ class IngestRoute:
                 self._count(message["status"])
             await send(message)
 
+        return answer
+
+    async def _ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cors_headers = self._cors_headers(scope)
         refused = _protocol_error(scope.get("query_string", b""))
         if refused is not None:
             headers = None if await drained(receive) else {"Connection": "close"}
             await JSONResponse(error_body(PROTOCOL_PARAMETER, refused), 400, headers)(
-                scope, receive, answer
+                scope, receive, self._answering(send, cors_headers)
             )
             return
-        started = False
-
-        async def answer_once(message: Message) -> None:
-            nonlocal started
-            started = True
-            await answer(message)
-
         try:
             response = await self._endpoint(Request(scope, receive))
-            await response(scope, receive, answer_once)
         except ApiError as exc:
-            if started:
-                raise
-            await handle_api_error(Request(scope), exc)(scope, receive, answer)
+            response = handle_api_error(Request(scope), exc)
         except StoreUnavailableError as exc:
-            if started:
-                raise
-            await self._store_unavailable(exc)(scope, receive, answer)
+            response = self._store_unavailable(exc)
         except ClientDisconnect:
-            if started:
-                raise
-            await Response(status_code=400)(scope, receive, answer)
-        except Exception:
-            if not started:  # Starlette's error layer: outside CORS and the metrics
-                await JSONResponse(error_body(None, "internal server error"), 500)(
-                    scope, receive, send
-                )
+            response = Response(status_code=400)
+        except Exception:  # Starlette's error layer: outside CORS and the metrics
+            await JSONResponse(error_body(None, "internal server error"), 500)(scope, receive, send)
             raise
+        if response.background is not None or type(response).__call__ is not Response.__call__:
+            await response(scope, receive, self._answering(send, cors_headers))
+            return
+        # What `Response.__call__` sends, without a wrapped `send` per message.
+        status = response.status_code
+        self._count(status)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*response.raw_headers, *cors_headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})

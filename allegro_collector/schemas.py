@@ -298,6 +298,11 @@ def _ids_are_uuids(events: list[FastEvent]) -> bool:
     """Every event id is a lowercase UUID v7 or v4, every device id a v4. Each is 36
     characters long (the decoder checked), as is every match of the patterns, so one match
     over them all joined says the same as a match of each."""
+    if len(events) == 1:
+        return (
+            _EVENT_ID.fullmatch(events[0].event_id) is not None
+            and _UUID_V4.fullmatch(events[0].device_id) is not None
+        )
     event_ids = "".join([event.event_id for event in events])
     device_ids = "".join({event.device_id for event in events})  # in a batch, usually one
     return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +132,7 @@ class Settings:
     def trusted_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.trusted_proxies)
 
-    @property
+    @functools.cached_property  # asked for by every batch; the settings never change
     def verification_keys(self) -> dict[str, bytes]:
         """Every key a token may be signed with: the current one and, during rotation, the old."""
         keys = {self.signing_key.key_id: self.signing_key.secret}

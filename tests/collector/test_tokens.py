@@ -113,3 +113,25 @@ def test_secret_is_not_in_the_repr() -> None:
 def test_empty_secret_is_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         SigningKey.from_secret("")
+
+
+def test_a_token_verified_before_is_checked_again_against_another_secret() -> None:
+    """Verified tokens are remembered per secret: one that checked out under a secret is
+    forged under another secret that happens to carry the same key id."""
+    token = issue(KEY, SESSION, DEVICE, NOW + 1000)
+    assert verify(token, KEYS, NOW).session_id == SESSION
+    assert problem(token, keys={KEY.key_id: b"another secret"}) is TokenProblem.FORGED
+    assert verify(token, KEYS, NOW).session_id == SESSION
+
+
+def test_a_token_verified_before_still_expires() -> None:
+    token = issue(KEY, SESSION, DEVICE, NOW + 1000)
+    assert verify(token, KEYS, NOW).expires_at == NOW + 1000
+    assert problem(token, now=NOW + 1000) is TokenProblem.EXPIRED
+
+
+def test_forged_tokens_are_never_remembered() -> None:
+    token = issue(KEY, SESSION, DEVICE, NOW + 1000)
+    forged = token[: token.rindex(".") + 1] + "A" * 43
+    for _ in range(2):
+        assert problem(forged) is TokenProblem.FORGED
