@@ -34,6 +34,17 @@ def campaign_params(url: str | None) -> dict[str, str | None]:
     return found
 
 
+_NONE_FOUND = (None,) * len(CAMPAIGN_PARAMS)
+
+
+def campaign_values(url: str | None) -> tuple[str | None, ...]:
+    """`campaign_params(url)`'s values in CAMPAIGN_PARAMS order: the stored columns. An
+    address that cannot carry one (most) costs no dict."""
+    if not url or not _may_carry_campaign(url):
+        return _NONE_FOUND
+    return tuple(campaign_params(url).values())
+
+
 # Every parameter name contains one of these; `%` because a name may be percent-encoded.
 _MARKERS = ("utm_", "clid", "clkid", "%")
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from allegro_collector.campaign import CAMPAIGN_PARAMS, campaign_params
+from allegro_collector.campaign import CAMPAIGN_PARAMS, campaign_values
 from allegro_collector.event_filter import EventFilter
 from allegro_collector.schemas import Event, FastEvent, ValidEvent, data_json, data_problem
 
@@ -209,7 +209,7 @@ def event_row(event: ValidEvent, received_at: int, bound_member: str | None) -> 
         row = [getattr(event, column) for column in EVENT_COLUMNS[:-1]]
     if row[_CUSTOMER] != bound_member:
         row[_CUSTOMER] = None
-    return (*row, data_text, received_at, *campaign_params(event.url).values())
+    return (*row, data_text, received_at, *campaign_values(event.url))
 
 
 def _refuse_constant(name: str) -> Any:
