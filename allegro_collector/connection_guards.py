@@ -79,8 +79,8 @@ def guarded_h11(head_timeout_seconds: float, max_connections: int) -> type[H11Pr
 
     The deadlines are kept without a timer per request: connections waiting for a head sit in
     `heads`, oldest deadline first, and one sweep every `sweep_interval` closes the late ones
-    from the front. (A timer set and cancelled for each request cost a request about as much as
-    the rest of the guards together.)
+    from the front: a timer set and cancelled for every request was a measurable part of a
+    one-event request's work on the event loop (docs/scaling.md, the fifth profile).
     """
     idle: OrderedDict[H11Protocol, None] = OrderedDict()  # idle connections, oldest first
     heads: OrderedDict[GuardedH11, float] = OrderedDict()  # awaiting a head: its deadline

@@ -6,9 +6,11 @@ import asyncio
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,6 +72,13 @@ def held(tmp_path: Path) -> Iterator[HeldStore]:
     held.store.close()
 
 
+def run(scenario: Coroutine[Any, Any, None]) -> None:
+    """`asyncio.run` in a thread of its own: the browser tests' Playwright keeps an event loop
+    in the main one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, scenario).result(timeout=30)
+
+
 async def _until(condition: threading.Event) -> None:
     while not condition.is_set():
         await asyncio.sleep(0.005)
@@ -88,7 +97,7 @@ def test_batches_that_wait_behind_a_write_are_committed_together(held: HeldStore
         assert await asyncio.gather(first, *waiting) == [frozenset()] * 4
         await committer.stop()
 
-    asyncio.run(scenario())
+    run(scenario())
     assert held.groups == [1, 3]
     assert len(held.stored_ids()) == 7
 
@@ -115,7 +124,7 @@ def test_a_request_that_goes_away_does_not_take_its_batch_out_of_the_write(
             await leaving
         await committer.stop()
 
-    asyncio.run(scenario())
+    run(scenario())
     assert held.stored_ids() == {gone.events[0].event_id, staying.events[0].event_id}
 
 
@@ -134,5 +143,5 @@ def test_a_failed_group_fails_each_of_its_batches_and_the_next_is_tried_afresh(
         assert await committer.submit(retried) == frozenset()
         await committer.stop()
 
-    asyncio.run(scenario())
+    run(scenario())
     assert held.stored_ids() == {retried.events[0].event_id}
