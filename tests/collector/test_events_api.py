@@ -333,3 +333,30 @@ def test_an_event_id_another_device_stored_is_rejected_alone(collector: Collecto
     assert collector.db_rows(
         "SELECT device_id, event_name FROM events WHERE event_id = ?", taken["event_id"]
     ) == [(first["device_id"], "page_view")]
+
+
+def test_a_nul_character_is_refused_by_itself_and_kept_inside_data(collector: Collector) -> None:
+    """PostgreSQL's text columns cannot hold U+0000: an event carrying one in a field is refused
+    by itself in either store (before, on PostgreSQL, it failed the write of every batch
+    committed with it); inside `data`, stored as JSON text, it is kept."""
+    session = collector.new_session()
+    good = make_event(session)
+    titled = make_event(session, page_title="a\x00b")
+    noted = make_event(session, data={"note": "a\x00b"})
+    answer = collector.post_events(session, [good, titled, noted])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] == [good["event_id"], noted["event_id"]]
+    assert [
+        (r["index"], r["event_id"], r["error"]["field"], r["error"]["message"])
+        for r in answer.json()["rejected"]
+    ] == [
+        (
+            1,
+            titled["event_id"],
+            "events.1.page_title",
+            "contains a NUL character (U+0000), which cannot be stored",
+        )
+    ]
+    stored = {e["event_id"]: e for e in collector.stored()}
+    assert set(stored) == {good["event_id"], noted["event_id"]}
+    assert stored[noted["event_id"]]["data"] == {"note": "a\x00b"}
