@@ -55,6 +55,10 @@ def check_fields(data: object) -> dict[str, object]:
         elif key in STRING_FIELDS:
             if not isinstance(value, str):
                 raise InvalidCallError(f"track(): '{key}' must be a string, got {describe(value)}")
+            if "\x00" in value:
+                raise InvalidCallError(
+                    f"track(): '{key}' contains a NUL character (U+0000), which cannot be stored"
+                )
             fields[key] = value.strip()[:MAX_TEXT_CHARS]
         else:
             raise InvalidCallError(

@@ -131,9 +131,13 @@ def text(value: object) -> str:
 
 
 def clean(value: str | None) -> str:
-    """Trimmed and capped at MAX_TEXT_CHARS characters."""
+    """Trimmed and capped at MAX_TEXT_CHARS characters, without NUL (U+0000): the collector
+    refuses an event with one in a field (a database text column cannot hold it), and a page
+    may set one in its title by script."""
     if not value:
         return ""  # most candidates: no slicing, which costs in the browser's runtime
+    if "\x00" in value:
+        value = value.replace("\x00", "")
     value = value.strip()
     return value[:MAX_TEXT_CHARS].strip() if len(value) > MAX_TEXT_CHARS else value
 

@@ -105,7 +105,8 @@ def test_bad_calls_reject_with_errors_that_say_what_was_wrong(
         """async () => {
             const calls = [[], [''], [42], ['ok', 'not an object'], ['ok', [1, 2]],
                            ['ok', {colour: 'red'}], ['ok', {data: 'x'}],
-                           ['ok', {content_id: 7}], ['ok', {data: {when: new Date(0)}}]];
+                           ['ok', {content_id: 7}], ['ok', {data: {when: new Date(0)}}],
+                           ['ok', {page_title: 'a\\u0000b'}]];
             const out = [];
             for (const args of calls) {
                 try { await allegro.track(...args); out.push('resolved'); }
@@ -126,8 +127,12 @@ def test_bad_calls_reject_with_errors_that_say_what_was_wrong(
     assert "'content_id' must be a string" in outcomes[7]
     # A Date inside data is sent as JSON would send it (a string): it is not an error.
     assert outcomes[8] == "resolved"
+    # The collector could not store it (a database text column cannot hold U+0000).
+    assert outcomes[9] == (
+        "Error: track(): 'page_title' contains a NUL character (U+0000), which cannot be stored"
+    )
     logged = console.texts("error")
-    assert sum(text.startswith("allegro: track()") for text in logged) == 8
+    assert sum(text.startswith("allegro: track()") for text in logged) == 9
     assert console.page_errors == []
     assert site.stored_events(session_id="none") == []
 

@@ -158,6 +158,14 @@ def test_non_string_field(value: object, described: str) -> None:
     )
 
 
+def test_a_field_with_a_nul_character_is_a_wrong_call() -> None:
+    """The collector refuses it (a database text column cannot hold U+0000): said at the call."""
+    assert fields_error({"page_title": "a\x00b"}) == (
+        "track(): 'page_title' contains a NUL character (U+0000), which cannot be stored"
+    )
+    assert check_fields({"data": {"note": "a\x00b"}}) == {"data": {"note": "a\x00b"}}
+
+
 def test_none_values_are_skipped() -> None:
     assert check_fields({"content_id": None, "data": None, "publisher": "p"}) == {"publisher": "p"}
 

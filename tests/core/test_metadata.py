@@ -165,6 +165,14 @@ def test_values_are_trimmed_and_capped() -> None:
     assert fields["publisher"] == "News"
 
 
+def test_nul_characters_are_left_out_of_scraped_values() -> None:
+    """A script may put U+0000 in the title; the collector refuses a field with one, so the page
+    view would be lost: the scraped value goes without it."""
+    fields = page_metadata(page(title="A\x00 story\x00", meta=[["og:site_name", "\x00"]]))
+    assert fields["page_title"] == "A story"
+    assert "publisher" not in fields
+
+
 def test_allegro_tags_are_capped_too() -> None:
     fields = page_metadata(page(meta=[["allegro:context", "y" * 5000]]))
     assert len(fields["context"]) == MAX_TEXT_CHARS
