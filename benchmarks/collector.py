@@ -14,12 +14,13 @@ measurement and kept running to the end (idle ones cost nothing):
   unpacked by `git archive BASE allegro_collector allegro_sdk | tar -x -C DIR`, to measure a
   change beside the code before it in the same rounds;
 - pg1 / pg2: the collector on PostgreSQL, one and two worker processes on one port, on a
-  throwaway cluster (tests/pg_cluster.py; fsync on).
+  throwaway cluster (tests/pg_cluster.py; fsync on);
+- pg1-base (with `--baseline DIR` and pg1 among the targets): pg1 with its code from DIR.
 
 Load comes from wrk (Debian's `wrk`): `-t2 -c16` for `--seconds` per measurement, every request a
 valid batch of 1 or 50 events (the shape of tests/collector/support.py's make_event; event ids
 UUID v7 with the time of the request first, as the SDK makes them) with a real CSRF token of one
-of 64 sessions made on that collector beforehand (`sqlite-base` gets the same ids with a 4 for
+of 64 sessions made on that collector beforehand (the baselines get the same ids with a 4 for
 the version: code before this protocol took only v4). Measurements alternate between targets,
 round after round, so drift on the shared machine hits all alike; the figures are medians over
 the rounds with [min-max], and each target's ratio to the Starlette no-op of the same round.
@@ -68,10 +69,13 @@ SECRET = "bench-secret-" + secrets.token_hex(16)
 SESSIONS = 64
 START_TIMEOUT_SECONDS = 60
 ALL_TARGETS = ("bare", "starlette", "sqlite", "pg1", "pg2")
-COLLECTORS = ("sqlite", "sqlite-base", "pg1", "pg2")
+COLLECTORS = ("sqlite", "sqlite-base", "pg1", "pg2", "pg1-base")
 # `--baseline DIR`: the SQLite collector once more, its code imported from DIR (an export of
 # another commit's allegro_collector and allegro_sdk), measured in the same rounds.
 BASELINE = "sqlite-base"
+# With `--baseline DIR` and pg1 among the targets: the PostgreSQL collector (one worker) too.
+PG_BASELINE = "pg1-base"
+BASELINES = (BASELINE, PG_BASELINE)
 
 LUA = r"""
 -- One valid events batch per request. Event ids are UUID v7 as the SDK makes them: the time
@@ -214,7 +218,7 @@ class Result:
 def start_target(name: str, tmp: Path, pg_dsn: str | None, baseline: Path | None = None) -> Target:
     port = free_port()
     env = {**os.environ, "ALLEGRO_SECRET": SECRET, "ALLEGRO_ADMIN_KEY": ADMIN_KEY}
-    if name == BASELINE:
+    if name in BASELINES:
         assert baseline is not None
         env["PYTHONPATH"] = str(baseline)
     db: str | None = None
@@ -292,7 +296,7 @@ def run_wrk(
         "BENCH_EVENTS": str(events),
         "BENCH_SEED": str(seed),
         "BENCH_ACKED": str(acked),
-        "BENCH_ID_VERSION": "4" if target.name == BASELINE else "7",
+        "BENCH_ID_VERSION": "4" if target.name in BASELINES else "7",
     }
     threads = min(2, clients)
     cpu_before = cpu_seconds(target.process.pid)
@@ -430,8 +434,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline",
         type=Path,
-        help=f"also measure target {BASELINE}: the SQLite collector with its code imported "
-        "from this directory (e.g. `git archive BASE allegro_collector allegro_sdk` unpacked)",
+        help=f"also measure target {BASELINE} (and {PG_BASELINE} with pg1): the collector with "
+        "its code imported from this directory (e.g. `git archive BASE allegro_collector "
+        "allegro_sdk` unpacked)",
     )
     args = parser.parse_args(argv)
     args.targets = [name for name in args.targets.split(",") if name]
@@ -443,6 +448,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         if not (args.baseline / "allegro_collector").is_dir():
             parser.error(f"--baseline {args.baseline}: no allegro_collector in it")
         args.targets.append(BASELINE)
+        if "pg1" in args.targets:
+            args.targets.append(PG_BASELINE)
     return args
 
 
@@ -465,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in args.targets:
                 dsn = None
                 if name.startswith("pg"):
-                    dsn = cluster.create_database(f"bench_{name}")
+                    dsn = cluster.create_database(f"bench_{name.replace('-', '_')}")
                 targets[name] = start_target(name, tmp, dsn, args.baseline)
                 print(f"started {name} at {targets[name].url}", file=sys.stderr)
             for round_number in range(args.rounds):
