@@ -73,7 +73,7 @@ assert all(column in STORED_COLUMNS for column in _BIGINT_COLUMNS)
 # One statement for a whole group, its rows one JSON text (an array of rows, each an array in
 # STORED_COLUMNS order), encoded by msgspec in one call and parsed once by PostgreSQL into
 # jsonb, whose elements are read by position. A list per column instead made psycopg adapt
-# every value of 28 arrays: about two thirds of the collector's CPU a 50-event request
+# every value of 28 arrays: about three fifths of the collector's CPU a 50-event request
 # (docs/scaling.md). `json` rather than `jsonb` would parse each row's text again for every
 # column read.
 _INSERT_EVENTS = (
